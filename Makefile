@@ -1,0 +1,135 @@
+# tfswa: music source separation as small Unix tools.
+# Targets: all (default), deps, check, demo, bench, install, uninstall, clean.
+# No autotools: compiler flags come from pkg-config; override CC, OPT, ARCH, PREFIX as usual.
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+
+# Debian packages and why each is here:
+#   libsndfile1-dev    audio files (WAV, FLAC, OGG, ...)
+#   libsamplerate0-dev resampling plain audio files to 44.1 kHz (a real band-limited resampler)
+#   librubberband-dev  time stretch and pitch shift augmentation (better than a phase vocoder of ours)
+#   libkissfft-dev     FFT (STFT, correlations)
+#   libopenblas-dev    large GEMMs and LAPACK (model, bss_eval)
+#   zlib1g-dev         optional tensor compression and CRC-32 in the stream format
+#   python3-numpy      the example numpy reader/writer is tested bit-exact against the C code
+#   clang              the libFuzzer target of the stream reader
+#   valgrind           leak checks of the stream and DSP code in `make check`
+#   fluidsynth fluid-soundfont-gm openttd-openmsx   the embedded demo data set (rendered General MIDI)
+#   gnuplot-nox        the demo's training curves and spectrogram pictures
+DEB_PKGS := gcc make pkg-config libsndfile1-dev libsamplerate0-dev librubberband-dev \
+            libkissfft-dev libopenblas-dev zlib1g-dev python3-numpy clang valgrind \
+            fluidsynth fluid-soundfont-gm openttd-openmsx gnuplot-nox
+PKGS := sndfile samplerate rubberband kissfft-float openblas zlib
+
+OPT  ?= -O2
+ARCH ?= -march=native
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(OPT) $(ARCH) -fopenmp -Ilib $(PKG_CFLAGS)
+LDLIBS_ALL  = $(PKG_LIBS) -lm -lpthread -fopenmp
+CFLAGS ?=
+LDFLAGS ?=
+
+# Build variants: the normal one in $(BUILD)/, the sanitizer one in $(BUILD)/san/.
+# BUILD=dir keeps separate trees (e.g. for parallel work in one checkout).
+BUILD    ?= build
+SANITIZE ?=
+B := $(BUILD)
+ifeq ($(SANITIZE),1)
+B := $(BUILD)/san
+EXTRA_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+ALL_CFLAGS = $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(CFLAGS)
+
+LIB_SRC   := $(sort $(wildcard lib/*/*.c))
+LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
+TOOLS     := $(patsubst tools/%.c,$(B)/bin/%,$(TOOL_SRC))
+TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+TESTS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
+TESTSUP_SRC := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+TESTSUP_OBJ := $(patsubst %.c,$(B)/%.o,$(TESTSUP_SRC))
+LIBA      := $(B)/libtfswa.a
+MANPAGES  := $(wildcard man/*.[157])
+
+.PHONY: all deps check check-build check-run check-san demo data bench install uninstall clean fuzz
+.DEFAULT_GOAL := all
+
+all: $(TOOLS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/bin/%: $(B)/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_ALL)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(TESTSUP_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TESTSUP_OBJ) $(LIBA) $(LDLIBS_ALL)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# Install missing Debian packages (as root), or print the exact command to do so.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "deps: missing Debian packages:$$missing" >&2; \
+	  echo "deps: run:  sudo apt-get install -y$$missing" >&2; exit 1; \
+	fi
+
+# The whole test suite, with the normal build and again under AddressSanitizer and UBSan.
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory check-build SANITIZE=1
+	@sh tests/run.sh $(BUILD) $(BUILD)/san
+
+check-build: $(TOOLS) $(TESTS)
+
+# Only the sanitizer pass (faster iteration on memory bugs).
+check-san:
+	@$(MAKE) --no-print-directory check-build SANITIZE=1
+	@sh tests/run.sh $(BUILD)/san
+
+fuzz:
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -C examples/demo
+
+data:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -C examples/data
+
+bench: all
+	@for s in bench/*.sh; do echo "== $$s"; sh $$s || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	for m in $(MANPAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	for t in $(notdir $(TOOLS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
+
+clean:
+	rm -rf $(BUILD)
