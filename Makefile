@@ -53,6 +53,8 @@ TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TESTS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 TESTSUP_SRC := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
 TESTSUP_OBJ := $(patsubst %.c,$(B)/%.o,$(TESTSUP_SRC))
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRC))
 LIBA      := $(B)/libtfswa.a
 MANPAGES  := $(wildcard man/*.[157])
 
@@ -77,6 +79,11 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(TESTSUP_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TESTSUP_OBJ) $(LIBA) $(LDLIBS_ALL)
 
+# Test helper programs (generators, fixtures): tests/helpers/X.c -> $(B)/tests/helpers/X
+$(B)/tests/helpers/%: $(B)/tests/helpers/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_ALL)
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # Install missing Debian packages (as root), or print the exact command to do so.
@@ -100,7 +107,7 @@ check:
 	@$(MAKE) --no-print-directory check-build SANITIZE=1
 	@sh tests/run.sh $(BUILD) $(BUILD)/san
 
-check-build: $(TOOLS) $(TESTS)
+check-build: $(TOOLS) $(TESTS) $(HELPERS)
 
 # Only the sanitizer pass (faster iteration on memory bugs).
 check-san:

@@ -2,7 +2,7 @@
 # Runs every unit test binary and every tests/sh/*.sh script for each build
 # directory given (build = normal, build/san = AddressSanitizer + UBSan),
 # and ends with one line "N passed, N failed".
-# A shell test gets: BIN (the tools), BUILD (the build dir), VARIANT (normal|san),
+# A shell test gets: BIN (the tools), BUILD (the build dir; helper programs in $BUILD/tests/helpers), VARIANT (normal|san),
 # TOP (the source tree), TMPDIR (a fresh scratch directory), PYTHON.
 # A test exits 0 (pass), 77 (skipped, with a reason on stderr) or anything else (fail).
 # Set TESTS=pattern to run only tests whose name contains it.
