@@ -45,6 +45,13 @@ EXTRA_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-
 endif
 ALL_CFLAGS = $(BASE_CFLAGS) $(EXTRA_CFLAGS) $(CFLAGS)
 
+# V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 LIB_SRC   := $(sort $(wildcard lib/*/*.c))
 LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
@@ -65,24 +72,29 @@ all: $(TOOLS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(B)/bin/%: $(B)/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_ALL)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_ALL)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(TESTSUP_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TESTSUP_OBJ) $(LIBA) $(LDLIBS_ALL)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(TESTSUP_OBJ) $(LIBA) $(LDLIBS_ALL)
 
 # Test helper programs (generators, fixtures): tests/helpers/X.c -> $(B)/tests/helpers/X
 $(B)/tests/helpers/%: $(B)/tests/helpers/%.o $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_ALL)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_ALL)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
