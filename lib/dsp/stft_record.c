@@ -1,0 +1,437 @@
+/* Records through the STFT: stft_record.h. */
+#include "dsp/stft_record.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsp/stft.h"
+#include "util/cli.h"
+
+struct stft_engine {
+    const stft_plan *plan; /* the scratches belong to this plan */
+    stft_scratch **scr;
+    int n;
+};
+
+stft_engine *stft_engine_new(void)
+{
+    stft_engine *e = calloc(1, sizeof *e);
+    return e;
+}
+
+static void drop_scratch(stft_engine *e)
+{
+    for (int i = 0; i < e->n; i++)
+        stft_scratch_free(e->scr[i]);
+    free(e->scr);
+    e->scr = NULL;
+    e->n = 0;
+    e->plan = NULL;
+}
+
+void stft_engine_free(stft_engine *e)
+{
+    if (!e)
+        return;
+    drop_scratch(e);
+    free(e);
+}
+
+/* Scratch for every thread of the coming parallel region. */
+static int engine_prepare(stft_engine *e, const stft_plan *p, char *err, size_t errlen)
+{
+    int nt = omp_get_max_threads();
+    if (e->plan != p || e->n < nt) {
+        drop_scratch(e);
+        e->scr = calloc((size_t)nt, sizeof *e->scr);
+        if (!e->scr)
+            goto oom;
+        e->n = nt;
+        e->plan = p;
+        for (int i = 0; i < nt; i++)
+            if (!(e->scr[i] = stft_scratch_new(p)))
+                goto oom;
+    }
+    return 0;
+oom:
+    drop_scratch(e);
+    snprintf(err, errlen, "out of memory for STFT work buffers");
+    return -1;
+}
+
+int stft_is_waveform(const ts_tensor *t) { return t->dtype == TS_F32 && t->rank == 2; }
+
+int stft_is_spectrogram(const ts_tensor *t, int n_fft)
+{
+    return t->dtype == TS_C64 && t->rank == 3 && t->shape[1] == n_fft / 2 + 1;
+}
+
+static int in_list(const char *name, char **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int has_c64_rank3(const ts_record *rec)
+{
+    for (int i = 0; i < rec->n_tensors; i++)
+        if (rec->tensors[i].dtype == TS_C64 && rec->tensors[i].rank == 3)
+            return 1;
+    return 0;
+}
+
+typedef struct {
+    int tensor;     /* index into the job's tensor list */
+    int64_t ch;
+    int64_t r0, r1; /* frames (forward) or samples (inverse) */
+} task;
+
+/* Pieces per channel so that every thread has work even for one mono
+ * tensor: about 4 tasks per thread, none under 64 frames. */
+static int64_t pieces(int64_t channels_total, int64_t frames)
+{
+    int nt = omp_get_max_threads();
+    if (nt <= 1 || channels_total <= 0)
+        return 1;
+    int64_t want = (4 * (int64_t)nt + channels_total - 1) / channels_total;
+    int64_t most = frames / 64;
+    if (want > most)
+        want = most;
+    return want < 1 ? 1 : want;
+}
+
+#define MAX_ELEMS (1ll << 40)
+
+int stft_record_forward(stft_engine *e, ts_record *rec, const stft_fwd_opts *o, tf_rng *rng, int64_t *masked_cells,
+                        char *err, size_t errlen)
+{
+    if (masked_cells)
+        *masked_cells = 0;
+    const stft_plan *p = stft_plan_get(o->n_fft, o->hop, err, errlen);
+    if (!p)
+        return -1;
+    const int F = stft_plan_bins(p), h = o->hop;
+
+    /* which tensors */
+    int n = 0;
+    int *idx = malloc(sizeof(int) * (size_t)(rec->n_tensors + 1));
+    if (!idx) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < rec->n_tensors; i++) {
+        const ts_tensor *t = &rec->tensors[i];
+        if (o->only && !in_list(t->name, o->only, o->n_only))
+            continue;
+        if (!stft_is_waveform(t)) {
+            if (o->only) {
+                snprintf(err, errlen, "tensor '%s': %s %dD is not a waveform (f32 (channels, samples))", t->name,
+                         ts_dtype_name(t->dtype), t->rank);
+                free(idx);
+                return -1;
+            }
+            continue;
+        }
+        if (ts_numel(t) > 0 && (t->shape[0] * F > MAX_ELEMS / stft_frames(t->shape[1], h))) {
+            snprintf(err, errlen, "tensor '%s': spectrogram of (%lld, %d, %lld) is too large", t->name,
+                     (long long)t->shape[0], F, (long long)stft_frames(t->shape[1], h));
+            free(idx);
+            return -1;
+        }
+        idx[n++] = i;
+    }
+    if (n == 0) {
+        free(idx);
+        return 0;
+    }
+
+    /* attributes */
+    int64_t a;
+    int rn = ts_attr_get_i64(rec, "n_fft", &a), rh;
+    int64_t b;
+    rh = ts_attr_get_i64(rec, "hop", &b);
+    if (has_c64_rank3(rec) && ((rn == 0 && a != o->n_fft) || (rh == 0 && b != o->hop))) {
+        snprintf(err, errlen,
+                 "attributes n_fft=%s hop=%s of the spectrograms already in the record differ from n_fft=%d hop=%d",
+                 ts_attr_get(rec, "n_fft") ? ts_attr_get(rec, "n_fft") : "?",
+                 ts_attr_get(rec, "hop") ? ts_attr_get(rec, "hop") : "?", o->n_fft, o->hop);
+        free(idx);
+        return -1;
+    }
+    int64_t length;
+    int rl = ts_attr_get_i64(rec, "length", &length);
+    if (rl == -2 || (rl == 0 && length < 0)) {
+        snprintf(err, errlen, "attribute length='%s' is not a sample count", ts_attr_get(rec, "length"));
+        free(idx);
+        return -1;
+    }
+    if (rl == -1) {
+        length = rec->tensors[idx[0]].shape[1];
+        ts_attr_setf(rec, "length", "%lld", (long long)length);
+    }
+
+    /* outputs and tasks */
+    float **out = calloc((size_t)n, sizeof *out);
+    int64_t ntask = 0, nch = 0, maxT = 0;
+    for (int j = 0; j < n; j++) {
+        nch += rec->tensors[idx[j]].shape[0];
+        int64_t T = stft_frames(rec->tensors[idx[j]].shape[1], h);
+        maxT = T > maxT ? T : maxT;
+    }
+    int64_t np = pieces(nch, maxT);
+    task *tasks = malloc(sizeof(task) * (size_t)(nch * np + 1));
+    if (!out || !tasks)
+        goto oom;
+    for (int j = 0; j < n; j++) {
+        const ts_tensor *t = &rec->tensors[idx[j]];
+        int64_t T = stft_frames(t->shape[1], h);
+        out[j] = malloc(sizeof(float) * 2 * (size_t)(t->shape[0] * F * T) + 1);
+        if (!out[j])
+            goto oom;
+        for (int64_t c = 0; c < t->shape[0]; c++)
+            for (int64_t q = 0; q < np; q++)
+                tasks[ntask++] = (task){j, c, T * q / np, T * (q + 1) / np};
+    }
+    if (engine_prepare(e, p, err, errlen) < 0)
+        goto fail;
+
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t k = 0; k < ntask; k++) {
+        const ts_tensor *t = &rec->tensors[idx[tasks[k].tensor]];
+        int64_t L = t->shape[1], T = stft_frames(L, h), c = tasks[k].ch;
+        stft_forward_frames(p, e->scr[omp_get_thread_num()], (const float *)t->data + c * L, L,
+                            out[tasks[k].tensor] + 2 * c * F * T, tasks[k].r0, tasks[k].r1);
+    }
+
+    /* masks, then replace the waveforms */
+    int masking = rng && (o->mask.freq_masks > 0 || o->mask.time_masks > 0);
+    specmask m;
+    for (int j = 0; j < n; j++) {
+        ts_tensor *t = &rec->tensors[idx[j]];
+        int64_t C = t->shape[0], L = t->shape[1], T = stft_frames(L, h);
+        if (masking) {
+            if (j == 0 || o->mask_each)
+                specmask_draw(rng, &o->mask, F, T, &m);
+            specmask_apply(&m, out[j], C, F, T);
+            if (masked_cells)
+                *masked_cells += specmask_cells(&m, F, T);
+        }
+        char key[TS_MAX_NAME + 16];
+        snprintf(key, sizeof key, "length/%s", t->name);
+        if (L != length && strlen(t->name) + 7 <= TS_MAX_NAME)
+            ts_attr_setf(rec, key, "%lld", (long long)L);
+        else
+            ts_attr_remove(rec, key);
+        int64_t shape[3] = {C, F, T};
+        char *name = tf_strdup(t->name);
+        ts_tensor_adopt(rec, name, TS_C64, 3, shape, out[j]);
+        free(name);
+        out[j] = NULL;
+    }
+    ts_attr_setf(rec, "n_fft", "%d", o->n_fft);
+    ts_attr_setf(rec, "hop", "%d", o->hop);
+    ts_attr_set(rec, "window", "hann");
+    ts_attr_set(rec, "center", "reflect");
+    free(out);
+    free(tasks);
+    free(idx);
+    return n;
+oom:
+    snprintf(err, errlen, "out of memory for the spectrograms");
+fail:
+    if (out)
+        for (int j = 0; j < n; j++)
+            free(out[j]);
+    free(out);
+    free(tasks);
+    free(idx);
+    return -1;
+}
+
+int stft_record_inverse(stft_engine *e, ts_record *rec, char **only, int n_only, char *err, size_t errlen)
+{
+    int64_t n_fft, hop;
+    int rn = ts_attr_get_i64(rec, "n_fft", &n_fft), rh = ts_attr_get_i64(rec, "hop", &hop);
+    const char *first = NULL;
+    for (int i = 0; i < rec->n_tensors && !first; i++)
+        if (rec->tensors[i].dtype == TS_C64 && rec->tensors[i].rank == 3 &&
+            (!only || in_list(rec->tensors[i].name, only, n_only)))
+            first = rec->tensors[i].name;
+    if (rn == -1 && rh == -1) {
+        if (first) {
+            snprintf(err, errlen, "tensor '%s': a complex (channels, bins, frames) tensor, but the record has no "
+                     "n_fft and hop attributes", first);
+            return -1;
+        }
+        return 0;
+    }
+    if (rn != 0 || rh != 0 || n_fft < 2 || n_fft > STFT_MAX_NFFT || hop < 1 || hop > n_fft) {
+        snprintf(err, errlen, "attributes n_fft='%s' hop='%s' are not valid STFT parameters",
+                 ts_attr_get(rec, "n_fft") ? ts_attr_get(rec, "n_fft") : "(missing)",
+                 ts_attr_get(rec, "hop") ? ts_attr_get(rec, "hop") : "(missing)");
+        return -1;
+    }
+    const char *win = ts_attr_get(rec, "window"), *center = ts_attr_get(rec, "center");
+    if (win && strcmp(win, "hann") != 0) {
+        snprintf(err, errlen, "attribute window='%s': only hann spectrograms can be inverted", win);
+        return -1;
+    }
+    if (center && strcmp(center, "reflect") != 0) {
+        snprintf(err, errlen, "attribute center='%s': only centred (reflect) spectrograms can be inverted", center);
+        return -1;
+    }
+    const stft_plan *p = stft_plan_get((int)n_fft, (int)hop, err, errlen);
+    if (!p)
+        return -1;
+    const int F = stft_plan_bins(p), h = (int)hop;
+
+    int n = 0;
+    int *idx = malloc(sizeof(int) * (size_t)(rec->n_tensors + 1));
+    int64_t *len = malloc(sizeof(int64_t) * (size_t)(rec->n_tensors + 1));
+    float **out = calloc((size_t)rec->n_tensors + 1, sizeof *out);
+    task *tasks = NULL;
+    if (!idx || !len || !out)
+        goto oom;
+    int64_t ntask = 0, length;
+    int rl = ts_attr_get_i64(rec, "length", &length);
+    for (int i = 0; i < rec->n_tensors; i++) {
+        const ts_tensor *t = &rec->tensors[i];
+        int listed = only && in_list(t->name, only, n_only);
+        if (only && !listed)
+            continue;
+        if (!stft_is_spectrogram(t, (int)n_fft)) {
+            if (listed || (t->dtype == TS_C64 && t->rank == 3)) {
+                if (t->dtype == TS_C64 && t->rank == 3)
+                    snprintf(err, errlen, "tensor '%s': %lld bins, but n_fft=%lld has %d", t->name,
+                             (long long)t->shape[1], (long long)n_fft, F);
+                else
+                    snprintf(err, errlen, "tensor '%s': %s %dD is not a spectrogram (c64 (channels, bins, frames))",
+                             t->name, ts_dtype_name(t->dtype), t->rank);
+                goto fail;
+            }
+            continue;
+        }
+        int64_t T = t->shape[2], L = 0;
+        /* length/NAME; for est/STEM also length/STEM and length/mixture
+         * (an estimate has the frames of the mixture it came from); then
+         * length */
+        char keys[3][TS_MAX_NAME + 16];
+        const char *src = NULL;
+        int nk = 0, r = -1;
+        snprintf(keys[nk++], sizeof keys[0], "length/%s", t->name);
+        if (strncmp(t->name, "est/", 4) == 0) {
+            snprintf(keys[nk++], sizeof keys[0], "length/%s", t->name + 4);
+            snprintf(keys[nk++], sizeof keys[0], "length/mixture");
+        }
+        for (int q = 0; q < nk && r == -1; q++)
+            if ((r = ts_attr_get_i64(rec, keys[q], &L)) != -1)
+                src = keys[q];
+        if (r == -1) {
+            src = "length";
+            r = rl;
+            L = length;
+        }
+        if (r == -1) {
+            src = "none: hop * (frames - 1)";
+            L = T >= 1 ? hop * (T - 1) : 0;
+        } else if (r == -2) {
+            snprintf(err, errlen, "attribute %s='%s' is not a sample count", src, ts_attr_get(rec, src));
+            goto fail;
+        }
+        if (T < 1 || !stft_length_fits(L, T, h)) {
+            snprintf(err, errlen,
+                     "tensor '%s': length %lld (attribute %s) does not fit %lld frames of hop %d "
+                     "(lengths %lld to %lld do)",
+                     t->name, (long long)L, src, (long long)T, h, (long long)(hop * (T - 1)),
+                     (long long)(hop * T - 1));
+            goto fail;
+        }
+        double me;
+        if (!stft_plan_invertible(p, &me)) {
+            snprintf(err, errlen,
+                     "tensor '%s': n_fft=%lld hop=%d cannot be inverted: the window-sum-square falls to %.3g "
+                     "(below %g); use hop <= n_fft/2",
+                     t->name, (long long)n_fft, h, me, STFT_MIN_ENVELOPE);
+            goto fail;
+        }
+        len[n] = L;
+        idx[n++] = i;
+        ntask += t->shape[0];
+    }
+    if (n == 0)
+        goto done;
+    int64_t maxT = 0;
+    for (int j = 0; j < n; j++)
+        maxT = rec->tensors[idx[j]].shape[2] > maxT ? rec->tensors[idx[j]].shape[2] : maxT;
+    int64_t np = pieces(ntask, maxT);
+    tasks = malloc(sizeof(task) * (size_t)(ntask * np + 1));
+    if (!tasks)
+        goto oom;
+    ntask = 0;
+    for (int j = 0; j < n; j++) {
+        const ts_tensor *t = &rec->tensors[idx[j]];
+        out[j] = malloc(sizeof(float) * (size_t)(t->shape[0] * len[j]) + 1);
+        if (!out[j])
+            goto oom;
+        for (int64_t c = 0; c < t->shape[0]; c++)
+            for (int64_t q = 0; q < np; q++)
+                tasks[ntask++] = (task){j, c, len[j] * q / np, len[j] * (q + 1) / np};
+    }
+    if (engine_prepare(e, p, err, errlen) < 0)
+        goto fail;
+    int bad = -1;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t k = 0; k < ntask; k++) {
+        int j = tasks[k].tensor;
+        const ts_tensor *t = &rec->tensors[idx[j]];
+        int64_t T = t->shape[2], c = tasks[k].ch;
+        if (stft_inverse_samples(p, e->scr[omp_get_thread_num()], (const float *)t->data + 2 * c * F * T, T,
+                                 out[j] + c * len[j], len[j], tasks[k].r0, tasks[k].r1) < 0) {
+#pragma omp critical
+            bad = j;
+        }
+    }
+    if (bad >= 0) {
+        snprintf(err, errlen, "tensor '%s': some samples are covered by no window (n_fft=%lld hop=%d)",
+                 rec->tensors[idx[bad]].name, (long long)n_fft, h);
+        goto fail;
+    }
+    for (int j = 0; j < n; j++) {
+        ts_tensor *t = &rec->tensors[idx[j]];
+        int64_t shape[2] = {t->shape[0], len[j]};
+        char key[TS_MAX_NAME + 16];
+        snprintf(key, sizeof key, "length/%s", t->name);
+        ts_attr_remove(rec, key);
+        char *name = tf_strdup(t->name);
+        ts_tensor_adopt(rec, name, TS_F32, 2, shape, out[j]);
+        free(name);
+        out[j] = NULL;
+    }
+    if (!has_c64_rank3(rec)) {
+        ts_attr_remove(rec, "n_fft");
+        ts_attr_remove(rec, "hop");
+        ts_attr_remove(rec, "window");
+        ts_attr_remove(rec, "center");
+    }
+done:
+    free(idx);
+    free(len);
+    free(out);
+    free(tasks);
+    return n;
+oom:
+    snprintf(err, errlen, "out of memory for the waveforms");
+fail:
+    if (out)
+        for (int j = 0; j < n; j++)
+            free(out[j]);
+    free(idx);
+    free(len);
+    free(out);
+    free(tasks);
+    return -1;
+}
