@@ -57,7 +57,7 @@ int main(void)
     memcpy(p, p0->v, sizeof(float) * (size_t)n);
     adamw_config cfg = adamw_defaults(1e-3f);
     for (int s = 0; s < 6; s++) {
-        char gname[8], pname[8];
+        char gname[16], pname[16];
         snprintf(gname, sizeof gname, "g%d", s);
         snprintf(pname, sizeof pname, "p%d", s + 1);
         adamw_step(p, get(gname)->v, m, v, (size_t)n, s + 1, lr->v[s], &cfg, NULL);
