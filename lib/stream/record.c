@@ -3,6 +3,7 @@
 #include "util/cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,12 +154,23 @@ void ts_attr_set(ts_record *r, const char *key, const char *value)
 
 void ts_attr_setf(ts_record *r, const char *key, const char *fmt, ...)
 {
-    char buf[1024];
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        tf_die("attribute '%s': cannot format its value", key);
+    if ((size_t)n < sizeof small) {
+        ts_attr_set(r, key, small);
+        return;
+    }
+    char *buf = tf_malloc((size_t)n + 1, "attribute value");
+    va_start(ap, fmt);
+    vsnprintf(buf, (size_t)n + 1, fmt, ap);
     va_end(ap);
     ts_attr_set(r, key, buf);
+    free(buf);
 }
 
 void ts_attr_remove(ts_record *r, const char *key)
@@ -194,7 +206,7 @@ int ts_attr_get_f64(const ts_record *r, const char *key, double *out)
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (errno || end == v || *end)
+    if ((errno && !(errno == ERANGE && fabs(x) < 1)) || end == v || *end) /* underflow is fine */
         return -2;
     *out = x;
     return 0;

@@ -1,4 +1,10 @@
-/* Tensor stream reader and writer. Format: formats/tensor-stream.md. */
+/* Tensor stream reader and writer. Format: formats/tensor-stream.md.
+ *
+ * The reader never trusts a length: every count, size and dimension is
+ * checked against the limits in ts.h before anything is allocated, and every
+ * error message names where it happened: "FILE: stream header: ...",
+ * "FILE: record N: ...", "FILE: record N: tensor 'x': ..." or
+ * "FILE: end marker after N records: ..." (N counts records in that file). */
 #include "stream/ts.h"
 #include "util/cli.h"
 
@@ -33,13 +39,27 @@ static void put_le(unsigned char *p, uint64_t v, int n)
         p[i] = (unsigned char)v;
 }
 
+/* zlib's crc32 takes a 32-bit length: feed it in pieces. */
+static uLong crc_update(uLong crc, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n > 0) {
+        size_t k = n > (1u << 30) ? (1u << 30) : n;
+        crc = crc32(crc, b, (uInt)k);
+        b += k;
+        n -= k;
+    }
+    return crc;
+}
+
 static uint64_t max_tensor_bytes_default(void)
 {
     const char *e = getenv("TFSWA_MAX_TENSOR_BYTES");
     if (e) {
         char *end;
+        errno = 0;
         unsigned long long v = strtoull(e, &end, 10);
-        if (end != e && !*end && v > 0)
+        if (!errno && end != e && !*end && v > 0 && e[0] != '-')
             return v;
     }
     return TS_DEFAULT_MAX_TENSOR_BYTES;
@@ -48,6 +68,7 @@ static uint64_t max_tensor_bytes_default(void)
 /* =========================== reader =========================== */
 
 enum { R_BETWEEN, R_IN_RECORD, R_DONE };
+enum { C_HEADER, C_BETWEEN, C_RECORD, C_TENSOR, C_END };
 
 struct ts_reader {
     char **paths;
@@ -56,17 +77,19 @@ struct ts_reader {
     int own_f;
     char *name;          /* current file name for messages */
     int header_ok;       /* header of the current stream read */
-    long rec;            /* index in current file of the record being / last read */
-    long file_records;   /* records completed in the current stream */
+    long rec;            /* index in the current file of the record being / last read */
+    long file_records;   /* records completed in the current file */
+    long stream_records; /* records completed in the current stream (checked by the end marker) */
     long total;
     uint64_t max_tensor_bytes;
-    int state;
+    int state, ctx;
     char err[1024];
     char *iobuf;
+    FILE *buffered;      /* the FILE that uses iobuf */
     /* record state */
     uLong crc;
     int tensors_left;
-    int in_tensor;
+    int in_tensor;       /* a tensor's header was read and its data not yet all consumed */
     char tname[TS_MAX_NAME + 1];
     char **seen;         /* names seen in this record (duplicate check) */
     int n_seen, cap_seen;
@@ -86,14 +109,21 @@ static void set_err(ts_reader *r, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     const char *nm = r->name ? r->name : "stdin";
-    if (!r->header_ok)
+    switch (r->ctx) {
+    case C_HEADER:
         snprintf(r->err, sizeof r->err, "%s: stream header: %s", nm, msg);
-    else if (r->state != R_IN_RECORD)
-        snprintf(r->err, sizeof r->err, "%s: after record %ld: %s", nm, r->file_records - 1, msg);
-    else if (r->in_tensor)
+        break;
+    case C_END:
+        snprintf(r->err, sizeof r->err, "%s: end marker after %ld record%s: %s", nm, r->file_records,
+                 r->file_records == 1 ? "" : "s", msg);
+        break;
+    case C_TENSOR:
         snprintf(r->err, sizeof r->err, "%s: record %ld: tensor '%s': %s", nm, r->rec, r->tname, msg);
-    else
+        break;
+    default:
         snprintf(r->err, sizeof r->err, "%s: record %ld: %s", nm, r->rec, msg);
+        break;
+    }
     r->state = R_DONE;
 }
 
@@ -109,6 +139,7 @@ static ts_reader *reader_new(void)
     r->max_tensor_bytes = max_tensor_bytes_default();
     r->rec = -1;
     r->state = R_BETWEEN;
+    r->ctx = C_HEADER;
     return r;
 }
 
@@ -150,10 +181,24 @@ static void end_zlib(ts_reader *r)
     r->zs_init = 0;
 }
 
+/* Detaches our buffer from a FILE we do not close (stdin): glibc flushes
+ * and switches it to unbuffered, so the FILE never points to freed memory. */
+static void unbuffer(ts_reader *r)
+{
+    if (r->buffered) {
+        setvbuf(r->buffered, NULL, _IONBF, 0);
+        r->buffered = NULL;
+    }
+}
+
 static void close_current(ts_reader *r)
 {
-    if (r->f && r->own_f)
+    if (r->f && r->own_f) {
         fclose(r->f);
+        r->buffered = NULL;
+    } else if (r->f) {
+        unbuffer(r);
+    }
     r->f = NULL;
 }
 
@@ -174,17 +219,17 @@ void ts_reader_close(ts_reader *r)
     free(r);
 }
 
-/* Reads exactly n bytes (adding them to the CRC when crc != 0). Returns
- * n, or the short count at end of input (0 .. n-1) with no error set, or -1. */
+/* Reads up to n bytes (adding them to the CRC when crc != 0). Returns n, or
+ * the short count at end of input (0 .. n-1) with no error set, or -1. */
 static long read_some(ts_reader *r, void *buf, size_t n, int crc)
 {
-    size_t got = fread(buf, 1, n, r->f);
+    size_t got = n ? fread(buf, 1, n, r->f) : 0;
     if (got < n && ferror(r->f)) {
         set_err(r, "read error: %s", strerror(errno));
         return -1;
     }
     if (crc && got)
-        r->crc = crc32(r->crc, buf, (uInt)got);
+        r->crc = crc_update(r->crc, buf, got);
     return (long)got;
 }
 
@@ -211,6 +256,8 @@ static int open_next(ts_reader *r)
     r->header_ok = 0;
     r->rec = -1;
     r->file_records = 0;
+    r->stream_records = 0;
+    r->ctx = C_HEADER;
     if (strcmp(p, "-") == 0) {
         r->f = stdin;
         r->own_f = 0;
@@ -227,27 +274,31 @@ static int open_next(ts_reader *r)
     }
     if (!r->iobuf)
         r->iobuf = tf_malloc(IOBUF, "input buffer");
-    setvbuf(r->f, r->iobuf, _IOFBF, IOBUF);
+    if (fileno(r->f) >= 0 && setvbuf(r->f, r->iobuf, _IOFBF, IOBUF) == 0)
+        r->buffered = r->f;
     return 1;
 }
 
-/* Reads a stream header. first: bytes already read (for concatenated
- * streams, 1 byte was peeked). Returns 1 ok, 0 clean EOF before any byte, -1 error. */
+/* Reads a stream header; npre bytes of it were already read into pre.
+ * Returns 1 ok, 0 clean end of input before any byte, -1 error. */
 static int read_header(ts_reader *r, const unsigned char *pre, size_t npre)
 {
     unsigned char h[16];
-    memcpy(h, pre, npre);
+    r->ctx = C_HEADER;
+    if (npre)
+        memcpy(h, pre, npre);
     long got = read_some(r, h + npre, sizeof h - npre, 0);
     if (got < 0)
         return -1;
-    if (npre + (size_t)got == 0)
+    size_t have = npre + (size_t)got;
+    if (have == 0)
         return 0;
-    if (npre + (size_t)got < sizeof h) {
-        set_err(r, "truncated: %zu of 16 header bytes", npre + (size_t)got);
+    if (have < 8 ? memcmp(h, MAGIC, have) != 0 : memcmp(h, MAGIC, 8) != 0) {
+        set_err(r, "not a tensor stream (bad magic; expected \"TFSWA-TS\")");
         return -1;
     }
-    if (memcmp(h, MAGIC, 8) != 0) {
-        set_err(r, "not a tensor stream (bad magic; expected \"TFSWA-TS\")");
+    if (have < sizeof h) {
+        set_err(r, "truncated: %zu of 16 header bytes", have);
         return -1;
     }
     uint32_t version = (uint32_t)get_le(h + 8, 4), flags = (uint32_t)get_le(h + 12, 4);
@@ -260,42 +311,54 @@ static int read_header(ts_reader *r, const unsigned char *pre, size_t npre)
         return -1;
     }
     r->header_ok = 1;
+    r->stream_records = 0;
+    r->ctx = C_BETWEEN;
     return 1;
 }
 
+/* The tag "END!" was read (and is in r->crc). */
 static int read_end_marker(ts_reader *r)
 {
     unsigned char b[12];
+    r->ctx = C_END;
     if (read_exact(r, b, 8, "the end marker") < 0)
         return -1;
-    if (read_some(r, b + 8, 4, 0) != 4) {
+    long got = read_some(r, b + 8, 4, 0);
+    if (got < 0)
+        return -1;
+    if (got != 4) {
         set_err(r, "truncated: input ends inside the end marker");
         return -1;
     }
     uint64_t count = get_le(b, 8);
     if ((uint32_t)r->crc != (uint32_t)get_le(b + 8, 4)) {
-        set_err(r, "end marker CRC mismatch (stream corrupted)");
+        set_err(r, "CRC mismatch (stream corrupted)");
         return -1;
     }
-    if (count != (uint64_t)r->file_records) {
-        set_err(r, "end marker counts %llu records but %ld were read (stream corrupted)",
-                (unsigned long long)count, r->file_records);
+    if (count != (uint64_t)r->stream_records) {
+        set_err(r, "counts %llu records but the stream holds %ld (stream corrupted)",
+                (unsigned long long)count, r->stream_records);
         return -1;
     }
+    r->ctx = C_BETWEEN;
     return 0;
+}
+
+static int internal_error(ts_reader *r, const char *what)
+{
+    if (r->state != R_DONE)
+        set_err(r, "internal error: %s", what);
+    return -1;
 }
 
 int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
 {
     ts_record_free(rec);
+    *n_tensors = 0;
     if (r->state == R_DONE)
         return r->err[0] ? -1 : 0;
-    if (r->state == R_IN_RECORD) {
-        snprintf(r->err, sizeof r->err, "%s: record %ld: internal error: previous record not finished",
-                 ts_reader_name(r), r->rec);
-        r->state = R_DONE;
-        return -1;
-    }
+    if (r->state == R_IN_RECORD)
+        return internal_error(r, "previous record not finished");
     for (;;) {
         if (!r->f) {
             int o = open_next(r);
@@ -310,24 +373,20 @@ int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
             if (h < 0)
                 return -1;
             if (h == 0) {
-                if (r->cur == 1 && r->n_paths <= 1 && r->total == 0) {
-                    set_err(r, "empty input (no stream header)");
-                    return -1;
-                }
                 set_err(r, "empty input (no stream header)");
                 return -1;
             }
         }
         unsigned char tag[4];
         r->crc = crc32(0L, Z_NULL, 0);
+        r->rec = r->file_records;
+        r->ctx = C_RECORD;
         long got = read_some(r, tag, 4, 1);
         if (got < 0)
             return -1;
         if (got < 4) {
-            if (r->file_records == 0)
-                set_err(r, "truncated: stream ends after the header without records or end marker");
-            else
-                set_err(r, "truncated: no end marker (the writer stopped early or the pipe broke)");
+            set_err(r, "truncated: input ends %s (no end marker: the writer stopped early or the pipe broke)",
+                    got ? "inside a record tag" : "before this record");
             return -1;
         }
         if (memcmp(tag, TAG_END, 4) == 0) {
@@ -340,8 +399,6 @@ int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
                 return -1;
             r->header_ok = 0;
             if (p == 1) {
-                r->file_records = 0;
-                r->rec = -1;
                 if (read_header(r, &peek, 1) < 0)
                     return -1;
                 continue;
@@ -349,7 +406,6 @@ int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
             close_current(r);
             continue;
         }
-        r->rec = r->file_records;
         r->state = R_IN_RECORD;
         r->in_tensor = 0;
         if (memcmp(tag, TAG_REC, 4) != 0) {
@@ -428,19 +484,18 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
 {
     memset(t, 0, sizeof *t);
     if (r->state != R_IN_RECORD)
-        return -1;
+        return r->state == R_DONE ? -1 : internal_error(r, "tensor asked for outside a record");
     if (r->in_tensor && drain_tensor(r) < 0)
         return -1;
-    if (r->tensors_left == 0) {
-        set_err(r, "internal error: more tensors asked for than the record holds");
-        return -1;
-    }
+    r->ctx = C_RECORD;
+    if (r->tensors_left == 0)
+        return internal_error(r, "more tensors asked for than the record holds");
     unsigned char b[8 * TS_MAX_RANK + 8];
     if (read_exact(r, b, 2, "a tensor name length") < 0)
         return -1;
     uint32_t nl = (uint32_t)get_le(b, 2);
     if (nl == 0 || nl > TS_MAX_NAME) {
-        set_err(r, "tensor name length %u outside [1, %d]", nl, TS_MAX_NAME);
+        set_err(r, "tensor %d: name length %u outside [1, %d]", r->n_seen, nl, TS_MAX_NAME);
         return -1;
     }
     if (read_exact(r, r->tname, nl, "a tensor name") < 0)
@@ -448,10 +503,10 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
     r->tname[nl] = 0;
     const char *why = ts_check_name(r->tname, nl);
     if (why) {
-        set_err(r, "invalid tensor name: %s", why);
+        set_err(r, "tensor %d: invalid name: %s", r->n_seen, why);
         return -1;
     }
-    r->in_tensor = 1;
+    r->ctx = C_TENSOR;
     for (int i = 0; i < r->n_seen; i++)
         if (strcmp(r->seen[i], r->tname) == 0) {
             set_err(r, "appears twice in the record");
@@ -505,13 +560,19 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
     }
     if (zero)
         nbytes = 0;
+    if (nbytes > r->max_tensor_bytes) {
+        set_err(r, "%llu bytes exceed the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
+                (unsigned long long)nbytes, (unsigned long long)r->max_tensor_bytes);
+        return -1;
+    }
     uint64_t stored = get_le(b + 8 * rank, 8);
     if (comp == TS_RAW && stored != nbytes) {
         set_err(r, "payload size %llu does not match its shape and dtype (%llu bytes)",
                 (unsigned long long)stored, (unsigned long long)nbytes);
         return -1;
     }
-    if (comp == TS_ZLIB && (stored > compressBound((uLong)nbytes) || (nbytes > 0 && stored < 8) || (nbytes == 0 && stored != 0))) {
+    if (comp == TS_ZLIB &&
+        (stored > compressBound((uLong)nbytes) || (nbytes > 0 && stored < 8) || (nbytes == 0 && stored != 0))) {
         set_err(r, "compressed payload size %llu is impossible for %llu bytes of data",
                 (unsigned long long)stored, (unsigned long long)nbytes);
         return -1;
@@ -520,7 +581,7 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
     t->rank = rank;
     t->nbytes = (size_t)nbytes;
     t->compress = comp;
-    t->name = NULL;
+    t->name = r->tname; /* the reader's copy: valid until the next ts_read_tensor_info */
     r->tcompress = comp;
     r->stored_left = stored;
     r->raw_left = nbytes;
@@ -535,24 +596,71 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
         if (!r->zin)
             r->zin = tf_malloc(ZCHUNK, "zlib buffer");
     }
+    r->in_tensor = 1;
     return 1;
+}
+
+/* Feeds zlib the next piece of the stored payload. */
+static int zrefill(ts_reader *r)
+{
+    size_t n = r->stored_left < ZCHUNK ? (size_t)r->stored_left : ZCHUNK;
+    if (read_exact(r, r->zin, n, "a compressed tensor payload") < 0)
+        return -1;
+    r->stored_left -= n;
+    r->zs.next_in = r->zin;
+    r->zs.avail_in = (uInt)n;
+    return 0;
+}
+
+/* All data was produced: the zlib stream must end exactly at the end of
+ * the stored payload, with no further output. */
+static int zfinish(ts_reader *r)
+{
+    for (;;) {
+        if (r->zs.avail_in == 0 && r->stored_left > 0 && zrefill(r) < 0)
+            return -1;
+        unsigned char extra;
+        r->zs.next_out = &extra;
+        r->zs.avail_out = 1;
+        int z = inflate(&r->zs, Z_NO_FLUSH);
+        if (r->zs.avail_out == 0) {
+            set_err(r, "compressed payload holds more data than its shape and dtype");
+            return -1;
+        }
+        if (z == Z_STREAM_END) {
+            if (r->zs.avail_in > 0 || r->stored_left > 0) {
+                set_err(r, "%llu stray bytes after the compressed data",
+                        (unsigned long long)(r->zs.avail_in + r->stored_left));
+                return -1;
+            }
+            end_zlib(r);
+            return 0;
+        }
+        if (z == Z_BUF_ERROR && r->zs.avail_in == 0 && r->stored_left == 0) {
+            set_err(r, "compressed payload ends without its zlib trailer");
+            return -1;
+        }
+        if (z != Z_OK && z != Z_BUF_ERROR) {
+            set_err(r, "corrupt compressed payload (zlib: %s)", r->zs.msg ? r->zs.msg : "error");
+            return -1;
+        }
+        if (z == Z_BUF_ERROR && r->zs.avail_in > 0) {
+            set_err(r, "corrupt compressed payload (zlib made no progress)");
+            return -1;
+        }
+    }
 }
 
 ssize_t ts_read_tensor_data(ts_reader *r, void *buf, size_t max)
 {
-    if (r->state != R_IN_RECORD || !r->in_tensor)
-        return r->state == R_DONE ? -1 : 0;
-    if (r->raw_left == 0) {
-        if (r->stored_left != 0) {
-            set_err(r, "compressed payload has %llu bytes past the end of its data",
-                    (unsigned long long)r->stored_left);
-            return -1;
-        }
-        end_zlib(r);
+    if (r->state == R_DONE)
+        return -1;
+    if (r->state != R_IN_RECORD || !r->in_tensor || r->raw_left == 0 || max == 0)
         return 0;
-    }
     if (max > r->raw_left)
         max = (size_t)r->raw_left;
+    if (max > ((size_t)1 << 30))
+        max = (size_t)1 << 30;
     if (r->tcompress == TS_RAW) {
         if (read_exact(r, buf, max, "a tensor payload") < 0)
             return -1;
@@ -560,28 +668,22 @@ ssize_t ts_read_tensor_data(ts_reader *r, void *buf, size_t max)
         r->stored_left -= max;
         return (ssize_t)max;
     }
-    /* zlib: inflate into buf until max bytes or the stream ends */
     r->zs.next_out = buf;
-    r->zs.avail_out = (uInt)(max > (1u << 30) ? (1u << 30) : max);
-    size_t want = r->zs.avail_out;
+    r->zs.avail_out = (uInt)max;
     while (r->zs.avail_out > 0) {
         if (r->zs.avail_in == 0) {
             if (r->stored_left == 0) {
                 set_err(r, "compressed payload ends before its data (%llu bytes missing)",
-                        (unsigned long long)r->raw_left - (want - r->zs.avail_out));
+                        (unsigned long long)(r->raw_left - (max - r->zs.avail_out)));
                 return -1;
             }
-            size_t n = r->stored_left < ZCHUNK ? (size_t)r->stored_left : ZCHUNK;
-            if (read_exact(r, r->zin, n, "a compressed tensor payload") < 0)
+            if (zrefill(r) < 0)
                 return -1;
-            r->stored_left -= n;
-            r->zs.next_in = r->zin;
-            r->zs.avail_in = (uInt)n;
         }
         int z = inflate(&r->zs, Z_NO_FLUSH);
         if (z == Z_STREAM_END) {
-            if (r->zs.avail_out > 0 || r->zs.avail_in > 0 || r->stored_left > 0) {
-                set_err(r, "compressed payload size does not match its shape");
+            if (r->zs.avail_out > 0) {
+                set_err(r, "compressed payload holds less data than its shape and dtype");
                 return -1;
             }
             break;
@@ -595,34 +697,10 @@ ssize_t ts_read_tensor_data(ts_reader *r, void *buf, size_t max)
             return -1;
         }
     }
-    size_t got = want - r->zs.avail_out;
-    r->raw_left -= got;
-    if (r->raw_left == 0) {
-        /* The zlib stream must end exactly here. */
-        if (r->zs.avail_in == 0 && r->stored_left == 0) {
-            unsigned char dummy;
-            r->zs.next_out = &dummy;
-            r->zs.avail_out = 0;
-            int z = inflate(&r->zs, Z_NO_FLUSH);
-            if (z != Z_STREAM_END) {
-                set_err(r, "compressed payload does not end with its data");
-                return -1;
-            }
-        } else if (r->zs.avail_in > 0 || r->stored_left > 0) {
-            /* data ended but more stored bytes: checked on the next call */
-            int z;
-            unsigned char dummy;
-            r->zs.next_out = &dummy;
-            r->zs.avail_out = 0;
-            z = inflate(&r->zs, Z_NO_FLUSH);
-            if (z != Z_STREAM_END || r->zs.avail_in > 0 || r->stored_left > 0) {
-                set_err(r, "compressed payload size does not match its shape");
-                return -1;
-            }
-        }
-        end_zlib(r);
-    }
-    return (ssize_t)got;
+    r->raw_left -= max;
+    if (r->raw_left == 0 && zfinish(r) < 0)
+        return -1;
+    return (ssize_t)max;
 }
 
 static int drain_tensor(ts_reader *r)
@@ -642,7 +720,7 @@ static int drain_tensor(ts_reader *r)
 int ts_read_finish(ts_reader *r)
 {
     if (r->state != R_IN_RECORD)
-        return -1;
+        return r->state == R_DONE ? -1 : internal_error(r, "finish outside a record");
     if (r->in_tensor && drain_tensor(r) < 0)
         return -1;
     while (r->tensors_left > 0) {
@@ -650,12 +728,14 @@ int ts_read_finish(ts_reader *r)
         if (ts_read_tensor_info(r, &t) < 0 || drain_tensor(r) < 0)
             return -1;
     }
-    r->in_tensor = 0;
+    r->ctx = C_RECORD;
     unsigned char b[4];
     uint32_t want = (uint32_t)r->crc;
-    if (read_some(r, b, 4, 0) != 4) {
-        if (r->state != R_DONE)
-            set_err(r, "truncated: input ends inside the record CRC");
+    long got = read_some(r, b, 4, 0);
+    if (got < 0)
+        return -1;
+    if (got != 4) {
+        set_err(r, "truncated: input ends inside the record CRC");
         return -1;
     }
     if ((uint32_t)get_le(b, 4) != want) {
@@ -663,7 +743,9 @@ int ts_read_finish(ts_reader *r)
         return -1;
     }
     r->state = R_BETWEEN;
+    r->ctx = C_BETWEEN;
     r->file_records++;
+    r->stream_records++;
     r->total++;
     clear_seen(r);
     return 0;
@@ -690,18 +772,14 @@ int ts_read(ts_reader *r, ts_record *rec)
             if (n <= 0) {
                 free(data);
                 if (n == 0)
-                    set_err(r, "internal error: short tensor data");
+                    internal_error(r, "short tensor data");
                 goto fail;
             }
             off += (size_t)n;
         }
-        if (ts_read_tensor_data(r, NULL, 0) < 0) {
-            free(data);
-            goto fail;
-        }
+        r->in_tensor = 0;
         ts_tensor *t = ts_tensor_adopt(rec, r->tname, info.dtype, info.rank, info.shape, data);
         t->compress = info.compress;
-        r->in_tensor = 0;
     }
     if (ts_read_finish(r) < 0)
         goto fail;
@@ -727,11 +805,13 @@ struct ts_writer {
     int header_done;
     long records;
     int level, compress_mode;
-    char err[512];
+    char err[768];
     int err_errno;
     uLong crc;
     int in_record, tensors_left;
     uint64_t data_left;
+    char **seen;         /* tensor names of the record being written */
+    int n_seen, cap_seen;
     char *iobuf;
 };
 
@@ -742,35 +822,43 @@ ts_writer *ts_writer_open(FILE *f, const char *name)
     w->name = tf_strdup(name);
     w->level = 6;
     w->compress_mode = -1;
-    w->iobuf = tf_malloc(IOBUF, "output buffer");
-    setvbuf(f, w->iobuf, _IOFBF, IOBUF);
+    /* A large buffer for files and pipes (not for memory streams, which
+     * glibc cannot re-buffer). */
+    if (fileno(f) >= 0) {
+        w->iobuf = tf_malloc(IOBUF, "output buffer");
+        if (setvbuf(f, w->iobuf, _IOFBF, IOBUF) != 0) {
+            free(w->iobuf);
+            w->iobuf = NULL;
+        }
+    }
     return w;
 }
 
 const char *ts_writer_error(const ts_writer *w) { return w->err; }
-void ts_writer_set_level(ts_writer *w, int level) { w->level = level; }
+void ts_writer_set_level(ts_writer *w, int level) { w->level = level < 0 ? 6 : level > 9 ? 9 : level; }
 void ts_writer_set_compress(ts_writer *w, int mode) { w->compress_mode = mode; }
+long ts_writer_records(const ts_writer *w) { return w->records; }
 
-static void wset_err(ts_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void wset_err(ts_writer *w, const char *fmt, ...)
+static int wset_err(ts_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int wset_err(ts_writer *w, const char *fmt, ...)
 {
-    char msg[400];
+    char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     snprintf(w->err, sizeof w->err, "%s: record %ld: %s", w->name, w->records, msg);
+    return -1;
 }
 
 static int wbytes(ts_writer *w, const void *p, size_t n, int crc)
 {
     if (n && fwrite(p, 1, n, w->f) != n) {
         w->err_errno = errno;
-        wset_err(w, "write error: %s", strerror(errno));
-        return -1;
+        return wset_err(w, "write error: %s", strerror(errno));
     }
     if (crc && n)
-        w->crc = crc32(w->crc, p, (uInt)n);
+        w->crc = crc_update(w->crc, p, n);
     return 0;
 }
 
@@ -788,11 +876,30 @@ static int write_header(ts_writer *w)
     return 0;
 }
 
+static void wclear_seen(ts_writer *w)
+{
+    for (int i = 0; i < w->n_seen; i++)
+        free(w->seen[i]);
+    w->n_seen = 0;
+}
+
 int ts_write_begin(ts_writer *w, const ts_record *rec, int n_tensors)
 {
-    if (w->in_record) {
-        wset_err(w, "internal error: previous record not finished");
-        return -1;
+    if (w->in_record)
+        return wset_err(w, "internal error: previous record not finished");
+    if (n_tensors < 0 || n_tensors > TS_MAX_TENSORS)
+        return wset_err(w, "%d tensors (limit %d)", n_tensors, TS_MAX_TENSORS);
+    if (rec->n_attrs < 0 || rec->n_attrs > TS_MAX_ATTRS)
+        return wset_err(w, "%d attributes (limit %d)", rec->n_attrs, TS_MAX_ATTRS);
+    for (int i = 0; i < rec->n_attrs; i++) {
+        const char *k = rec->attrs[i].key, *why = ts_check_name(k, strlen(k));
+        if (why)
+            return wset_err(w, "attribute key '%.255s': %s", k, why);
+        if (strlen(rec->attrs[i].value) > TS_MAX_VALUE)
+            return wset_err(w, "attribute '%s': value longer than %d bytes", k, TS_MAX_VALUE);
+        for (int j = 0; j < i; j++)
+            if (strcmp(rec->attrs[j].key, k) == 0)
+                return wset_err(w, "attribute '%s' appears twice", k);
     }
     if (write_header(w) < 0)
         return -1;
@@ -815,15 +922,50 @@ int ts_write_begin(ts_writer *w, const ts_record *rec, int n_tensors)
     w->in_record = 1;
     w->tensors_left = n_tensors;
     w->data_left = 0;
+    wclear_seen(w);
+    return 0;
+}
+
+/* Checks a tensor's name, dtype and shape; returns its data size in *nbytes. */
+static int check_tensor(ts_writer *w, const ts_tensor *t, uint64_t *nbytes)
+{
+    const char *why = t->name ? ts_check_name(t->name, strlen(t->name)) : "no name";
+    if (why)
+        return wset_err(w, "tensor name '%.255s': %s", t->name ? t->name : "", why);
+    if (ts_dtype_size(t->dtype) == 0)
+        return wset_err(w, "tensor '%s': unknown dtype %d", t->name, (int)t->dtype);
+    if (t->rank < 0 || t->rank > TS_MAX_RANK)
+        return wset_err(w, "tensor '%s': rank %d outside [0, %d]", t->name, t->rank, TS_MAX_RANK);
+    uint64_t n = ts_dtype_size(t->dtype);
+    int zero = 0;
+    for (int i = 0; i < t->rank; i++) {
+        if (t->shape[i] < 0 || (uint64_t)t->shape[i] > TS_MAX_DIM)
+            return wset_err(w, "tensor '%s': dimension %d is %lld", t->name, i, (long long)t->shape[i]);
+        if (t->shape[i] == 0)
+            zero = 1;
+        else if (!zero) {
+            if (n > UINT64_MAX / (uint64_t)t->shape[i])
+                return wset_err(w, "tensor '%s': too large", t->name);
+            n *= (uint64_t)t->shape[i];
+        }
+    }
+    *nbytes = zero ? 0 : n;
     return 0;
 }
 
 static int write_tensor_header(ts_writer *w, const ts_tensor *t, int comp, uint64_t stored)
 {
-    if (!w->in_record || w->tensors_left <= 0 || w->data_left) {
-        wset_err(w, "tensor '%s': internal error: unexpected tensor", t->name);
-        return -1;
+    if (!w->in_record || w->tensors_left <= 0 || w->data_left)
+        return wset_err(w, "tensor '%s': internal error: more tensors than announced, or the previous one "
+                           "incomplete", t->name);
+    for (int i = 0; i < w->n_seen; i++)
+        if (strcmp(w->seen[i], t->name) == 0)
+            return wset_err(w, "tensor '%s': appears twice in the record", t->name);
+    if (w->n_seen == w->cap_seen) {
+        w->cap_seen = w->cap_seen ? 2 * w->cap_seen : 16;
+        w->seen = tf_realloc(w->seen, (size_t)w->cap_seen * sizeof *w->seen, "names");
     }
+    w->seen[w->n_seen++] = tf_strdup(t->name);
     unsigned char b[8 * TS_MAX_RANK + 16];
     size_t nl = strlen(t->name);
     put_le(b, nl, 2);
@@ -842,18 +984,10 @@ static int write_tensor_header(ts_writer *w, const ts_tensor *t, int comp, uint6
     return 0;
 }
 
-static uint64_t shape_bytes(const ts_tensor *t)
-{
-    uint64_t n = ts_dtype_size(t->dtype);
-    for (int i = 0; i < t->rank; i++)
-        n *= (uint64_t)t->shape[i];
-    return n;
-}
-
 int ts_write_tensor_info(ts_writer *w, const ts_tensor *t)
 {
-    uint64_t n = shape_bytes(t);
-    if (write_tensor_header(w, t, TS_RAW, n) < 0)
+    uint64_t n;
+    if (check_tensor(w, t, &n) < 0 || write_tensor_header(w, t, TS_RAW, n) < 0)
         return -1;
     w->data_left = n;
     return 0;
@@ -861,10 +995,8 @@ int ts_write_tensor_info(ts_writer *w, const ts_tensor *t)
 
 int ts_write_tensor_data(ts_writer *w, const void *buf, size_t n)
 {
-    if (n > w->data_left) {
-        wset_err(w, "internal error: more tensor data than its shape holds");
-        return -1;
-    }
+    if (!w->in_record || n > w->data_left)
+        return wset_err(w, "internal error: more tensor data than its shape holds");
     if (wbytes(w, buf, n, 1) < 0)
         return -1;
     w->data_left -= n;
@@ -873,41 +1005,42 @@ int ts_write_tensor_data(ts_writer *w, const void *buf, size_t n)
 
 int ts_write_finish(ts_writer *w)
 {
-    if (!w->in_record || w->tensors_left != 0 || w->data_left != 0) {
-        wset_err(w, "internal error: record finished early");
-        return -1;
-    }
+    if (!w->in_record || w->tensors_left != 0 || w->data_left != 0)
+        return wset_err(w, "internal error: record finished before all its tensors and data were written");
     unsigned char b[4];
     put_le(b, (uint32_t)w->crc, 4);
     if (wbytes(w, b, 4, 0) < 0)
         return -1;
     w->in_record = 0;
     w->records++;
+    wclear_seen(w);
     return 0;
 }
 
 int ts_write(ts_writer *w, const ts_record *rec)
 {
+    for (int i = 0; i < rec->n_tensors; i++) {
+        const ts_tensor *t = &rec->tensors[i];
+        uint64_t n;
+        if (check_tensor(w, t, &n) < 0)
+            return -1;
+        if (t->nbytes != n || (n && !t->data))
+            return wset_err(w, "tensor '%s': internal error: %zu data bytes for a shape of %llu", t->name,
+                            t->nbytes, (unsigned long long)n);
+    }
     if (ts_write_begin(w, rec, rec->n_tensors) < 0)
         return -1;
     for (int i = 0; i < rec->n_tensors; i++) {
         const ts_tensor *t = &rec->tensors[i];
-        if (t->nbytes != shape_bytes(t)) {
-            wset_err(w, "tensor '%s': internal error: %zu data bytes for its shape", t->name, t->nbytes);
-            return -1;
-        }
         int comp = w->compress_mode >= 0 ? w->compress_mode : t->compress;
         if (comp == TS_ZLIB && t->nbytes > 0) {
             uLongf zl = compressBound((uLong)t->nbytes);
             unsigned char *z = malloc(zl);
-            if (!z) {
-                wset_err(w, "tensor '%s': out of memory compressing", t->name);
-                return -1;
-            }
+            if (!z)
+                return wset_err(w, "tensor '%s': out of memory compressing", t->name);
             if (compress2(z, &zl, t->data, (uLong)t->nbytes, w->level) != Z_OK) {
                 free(z);
-                wset_err(w, "tensor '%s': zlib compression failed", t->name);
-                return -1;
+                return wset_err(w, "tensor '%s': zlib compression failed", t->name);
             }
             int rc = write_tensor_header(w, t, TS_ZLIB, zl) < 0 || wbytes(w, z, zl, 1) < 0;
             free(z);
@@ -923,10 +1056,8 @@ int ts_write(ts_writer *w, const ts_record *rec)
 
 static int write_end(ts_writer *w)
 {
-    if (w->in_record) {
-        wset_err(w, "internal error: closing inside a record");
-        return -1;
-    }
+    if (w->in_record)
+        return wset_err(w, "internal error: closing inside a record");
     if (write_header(w) < 0)
         return -1;
     unsigned char b[16];
@@ -937,8 +1068,7 @@ static int write_end(ts_writer *w)
         return -1;
     if (fflush(w->f) != 0) {
         w->err_errno = errno;
-        wset_err(w, "write error: %s", strerror(errno));
-        return -1;
+        return wset_err(w, "write error: %s", strerror(errno));
     }
     return 0;
 }
@@ -947,9 +1077,15 @@ void ts_writer_free(ts_writer *w)
 {
     if (!w)
         return;
-    fflush(w->f);
-    setvbuf(w->f, NULL, _IONBF, 0);
+    /* Detach our buffer: glibc flushes and makes the FILE unbuffered, so it
+     * never points to freed memory (stdout is used again at exit). */
+    if (w->iobuf) {
+        fflush(w->f);
+        setvbuf(w->f, NULL, _IONBF, 0);
+    }
     free(w->iobuf);
+    wclear_seen(w);
+    free(w->seen);
     free(w->name);
     free(w);
 }
@@ -964,7 +1100,7 @@ int ts_writer_close(ts_writer *w)
     return -1;
 }
 
-static _Noreturn void writer_die(ts_writer *w)
+_Noreturn void ts_writer_die(ts_writer *w)
 {
     if (w->err_errno == EPIPE) {
         errno = EPIPE;
@@ -976,13 +1112,13 @@ static _Noreturn void writer_die(ts_writer *w)
 void ts_write_or_die(ts_writer *w, const ts_record *rec)
 {
     if (ts_write(w, rec) < 0)
-        writer_die(w);
+        ts_writer_die(w);
 }
 
 void ts_writer_close_or_die(ts_writer *w)
 {
     if (ts_writer_close(w) < 0)
-        writer_die(w);
+        ts_writer_die(w);
 }
 
 ts_reader *ts_open_inputs_or_die(int n, char *const *paths)

@@ -46,7 +46,7 @@ typedef struct {
     ts_dtype dtype;
     int rank;
     int64_t shape[TS_MAX_RANK];
-    void *data;     /* nbytes of little-endian... in host order once read */
+    void *data;     /* nbytes, C order; little-endian on disk and in memory (hosts are little-endian) */
     size_t nbytes;
     int compress;   /* TS_RAW or TS_ZLIB: how it was read, and how it will be written */
 } ts_tensor;
@@ -127,6 +127,12 @@ int ts_read_or_die(ts_reader *r, ts_record *rec);
  * per tensor ts_read_tensor_info (name, dtype, shape, compress; data NULL)
  * and ts_read_tensor_data until it returns 0, then ts_read_finish, which
  * verifies the CRC. Same return conventions as ts_read. */
+/* ts_read_tensor_info sets t->name to the reader's own copy of the name
+ * (valid until the next ts_read_tensor_info; never free it) and t->data to
+ * NULL. ts_read_tensor_data returns the number of bytes stored into buf (1..max,
+ * at most 1 GiB per call), 0 once the tensor's data are complete (or max is
+ * 0), -1 on error. A tensor's unread data are skipped (and checked) by the
+ * next ts_read_tensor_info or ts_read_finish. */
 int     ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors);
 int     ts_read_tensor_info(ts_reader *r, ts_tensor *t);
 ssize_t ts_read_tensor_data(ts_reader *r, void *buf, size_t max);
@@ -136,12 +142,15 @@ int     ts_read_finish(ts_reader *r);
 typedef struct ts_writer ts_writer;
 
 /* Writes to f (named in messages by name). The stream header is written
- * with the first record or at close. */
+ * with the first record or at close. A FILE with a descriptor (a file, a
+ * pipe, stdout) gets a 1 MiB buffer while the writer lives and is left
+ * flushed and unbuffered by ts_writer_close / ts_writer_free. */
 ts_writer  *ts_writer_open(FILE *f, const char *name);
 /* Writes the end marker and flushes (does not fclose f); frees w. Returns 0 or -1. */
 int         ts_writer_close(ts_writer *w);
 void        ts_writer_free(ts_writer *w); /* frees without writing the end marker */
 const char *ts_writer_error(const ts_writer *w);
+long        ts_writer_records(const ts_writer *w); /* records written completely so far */
 void        ts_writer_set_level(ts_writer *w, int zlib_level); /* for TS_ZLIB tensors, default 6 */
 /* Forces compression of every tensor written (1), forbids it (0), or keeps each tensor's own (-1, default). */
 void        ts_writer_set_compress(ts_writer *w, int mode);
@@ -149,6 +158,9 @@ void        ts_writer_set_compress(ts_writer *w, int mode);
 int  ts_write(ts_writer *w, const ts_record *rec);
 void ts_write_or_die(ts_writer *w, const ts_record *rec);
 void ts_writer_close_or_die(ts_writer *w);
+/* After a failed write: exits 0 quietly if the downstream pipe was closed,
+ * else prints "tool: message" and exits 1. */
+_Noreturn void ts_writer_die(ts_writer *w);
 
 /* Streaming writing of raw (uncompressed) tensors: ts_write_begin with
  * the attributes of rec (its tensors are ignored) and the tensor count, then

@@ -77,8 +77,10 @@ void tf_warn(const char *fmt, ...)
 void tf_exit_on_epipe(void)
 {
     if (errno == EPIPE) {
+        /* _exit: nothing more can be written, and exit() would run leak
+         * checkers and atexit handlers over a program stopped mid-work. */
         tf_atomic_abort_all();
-        exit(TF_EXIT_OK);
+        _exit(TF_EXIT_OK);
     }
 }
 

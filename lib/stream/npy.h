@@ -1,0 +1,36 @@
+/* numpy .npy files (format versions 1.0, 2.0, 3.0): little-endian, C order,
+ * the tensor stream's dtypes (<f4 <f8 <c8 <c16 <i2 <i4 <i8 |u1). Used by
+ * ts2npy and npy2ts; errors are reasons without the file name (callers add it). */
+#ifndef TFSWA_STREAM_NPY_H
+#define TFSWA_STREAM_NPY_H
+
+#include "stream/ts.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    ts_dtype dtype;
+    int rank;
+    int64_t shape[TS_MAX_RANK];
+    uint64_t nbytes;      /* data bytes the header describes */
+    long data_offset;     /* bytes from the start of the file to the data */
+    int major, minor;     /* format version */
+} npy_info;
+
+/* The numpy descr of a dtype ("<f4", "|u1", ...); NULL if unknown. */
+const char *npy_descr(ts_dtype d);
+
+/* Reads and checks the header of an .npy file from f (at its start) and
+ * leaves f at the data. Tensors larger than max_bytes are refused before
+ * anything is allocated. Returns 0, or -1 with a reason in err. */
+int npy_read_header(FILE *f, npy_info *h, uint64_t max_bytes, char *err, size_t errlen);
+
+/* Parses the header dictionary text (for tests). Same conventions. */
+int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, char *err, size_t errlen);
+
+/* Writes an .npy header (version 1.0; 64-byte aligned data, as numpy
+ * does). Returns 0 or -1 with errno set. */
+int npy_write_header(FILE *f, ts_dtype dtype, int rank, const int64_t *shape);
+
+#endif

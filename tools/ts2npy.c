@@ -1,0 +1,228 @@
+/* ts2npy: unpack a tensor stream into a tree of .npy files and attrs.json. */
+#include "stream/json.h"
+#include "stream/npy.h"
+#include "stream/ts.h"
+#include "util/atomic.h"
+#include "util/cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+    printf("Usage: %s [OPTION]... DIR [FILE]...\n"
+           "Unpack the tensor streams in FILEs (or standard input) into DIR: record N\n"
+           "becomes the folder DIR/NNNNNN (N zero-padded to 6 digits, counted from 0\n"
+           "across all inputs) holding one numpy file <tensor name>.npy per tensor (a '/'\n"
+           "in a name makes a subfolder) and attrs.json, the record's attributes as a\n"
+           "flat JSON object of strings. npy2ts(1) packs such a tree back into a stream.\n"
+           "\n"
+           "Each record is written to a temporary folder and renamed into place once its\n"
+           "CRC has been checked: a damaged stream leaves no partial record behind.\n"
+           "\n"
+           "  -f, --force   write into DIR even if it is not empty (a record folder of the\n"
+           "                same index is replaced; other files are left alone)\n"
+           "  -h, --help    show this help and exit\n"
+           "\n"
+           "Exit status: 0 on success, 1 on a damaged stream or a file system error,\n"
+           "2 on bad usage. See ts2npy(1), npy2ts(1), tensor-stream(5).\n",
+           tf_progname);
+}
+
+static char *g_tmpdir; /* the record folder being written; removed on failure */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+static int rm_rf(const char *path)
+{
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void cleanup(void)
+{
+    if (g_tmpdir) {
+        rm_rf(g_tmpdir);
+        free(g_tmpdir);
+        g_tmpdir = NULL;
+    }
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = tf_malloc(n, "path");
+    snprintf(s, n, "%s/%s", a, b);
+    return s;
+}
+
+static int dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    return empty;
+}
+
+static void write_file_or_die(FILE *f, const char *path)
+{
+    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
+        int e = errno;
+        fclose(f);
+        tf_die("%s: write error: %s", path, strerror(e));
+    }
+    if (fclose(f) != 0)
+        tf_die("%s: write error: %s", path, strerror(errno));
+}
+
+static void write_attrs(const char *dir, const ts_record *rec)
+{
+    char *path = join(dir, "attrs.json");
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        tf_die("%s: %s", path, strerror(errno));
+    fputc('{', f);
+    for (int i = 0; i < rec->n_attrs; i++) {
+        fputs(i ? ",\n  " : "\n  ", f);
+        json_write_string(f, rec->attrs[i].key, strlen(rec->attrs[i].key));
+        fputs(": ", f);
+        json_write_string(f, rec->attrs[i].value, strlen(rec->attrs[i].value));
+    }
+    fputs(rec->n_attrs ? "\n}\n" : "}\n", f);
+    write_file_or_die(f, path);
+    free(path);
+}
+
+int main(int argc, char **argv)
+{
+    tf_init(argc, argv);
+    static const struct option opts[] = {{"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int force = 0, c;
+    while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': force = 1; break;
+        case 'h': usage(); return 0;
+        default: tf_usage_error("unknown option");
+        }
+    }
+    if (optind >= argc)
+        tf_usage_error("missing DIR (the folder to write the .npy files into)");
+    const char *out = argv[optind++];
+    struct stat st;
+    if (stat(out, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            tf_die("%s: exists and is not a folder", out);
+        int e = dir_is_empty(out);
+        if (e < 0)
+            tf_die("%s: %s", out, strerror(errno));
+        if (!e && !force)
+            tf_die("%s: folder exists and is not empty (use --force to write into it)", out);
+    } else if (errno != ENOENT) {
+        tf_die("%s: %s", out, strerror(errno));
+    }
+    static ts_reader *r; /* static: reachable (not a leak) when an error exits */
+    r = ts_open_inputs_or_die(argc - optind, argv + optind);
+    if (tf_mkdirs(out) != 0)
+        tf_die("%s: cannot create: %s", out, strerror(errno));
+    atexit(cleanup);
+
+    const size_t CHUNK = 1 << 20;
+    static unsigned char *buf;
+    buf = tf_malloc(CHUNK, "data buffer");
+    static ts_record rec;
+    ts_record_init(&rec);
+    for (long index = 0;; index++) {
+        int nt;
+        int b = ts_read_begin(r, &rec, &nt);
+        if (b < 0)
+            tf_die("%s", ts_reader_error(r));
+        if (b == 0)
+            break;
+        char leaf[64];
+        snprintf(leaf, sizeof leaf, ".%06ld.tmp.XXXXXX", index);
+        g_tmpdir = join(out, leaf);
+        if (!mkdtemp(g_tmpdir)) {
+            int e = errno;
+            free(g_tmpdir);
+            g_tmpdir = NULL;
+            tf_die("%s: cannot create a folder: %s", out, strerror(e));
+        }
+        chmod(g_tmpdir, 0755);
+        for (int i = 0; i < nt; i++) {
+            ts_tensor t;
+            if (ts_read_tensor_info(r, &t) < 0)
+                tf_die("%s", ts_reader_error(r));
+            static char *rel, *path;
+            rel = tf_malloc(strlen(t.name) + 5, "path");
+            sprintf(rel, "%s.npy", t.name);
+            path = join(g_tmpdir, rel);
+            char *slash = strrchr(path, '/');
+            *slash = 0;
+            if (tf_mkdirs(path) != 0)
+                tf_die("%s: cannot create: %s", path, strerror(errno));
+            *slash = '/';
+            FILE *f = fopen(path, "wbx");
+            if (!f)
+                tf_die("%s/%06ld/%s: %s", out, index, rel, strerror(errno));
+            if (npy_write_header(f, t.dtype, t.rank, t.shape) != 0)
+                tf_die("%s: write error: %s", path, strerror(errno));
+            for (;;) {
+                ssize_t n = ts_read_tensor_data(r, buf, CHUNK);
+                if (n < 0)
+                    tf_die("%s", ts_reader_error(r));
+                if (n == 0)
+                    break;
+                if (fwrite(buf, 1, (size_t)n, f) != (size_t)n)
+                    tf_die("%s/%06ld/%s: write error: %s", out, index, rel, strerror(errno));
+            }
+            write_file_or_die(f, path);
+            free(path);
+            free(rel);
+        }
+        if (ts_read_finish(r) < 0)
+            tf_die("%s", ts_reader_error(r));
+        write_attrs(g_tmpdir, &rec);
+        snprintf(leaf, sizeof leaf, "%06ld", index);
+        char *final = join(out, leaf);
+        if (rename(g_tmpdir, final) != 0) {
+            if ((errno == ENOTEMPTY || errno == EEXIST) && force) {
+                if (rm_rf(final) != 0 || rename(g_tmpdir, final) != 0)
+                    tf_die("%s: cannot replace: %s", final, strerror(errno));
+            } else {
+                tf_die("%s: %s%s", final, strerror(errno),
+                       errno == ENOTEMPTY || errno == EEXIST ? " (use --force to replace it)" : "");
+            }
+        }
+        free(final);
+        free(g_tmpdir);
+        g_tmpdir = NULL;
+        int dfd = open(out, O_RDONLY | O_DIRECTORY);
+        if (dfd >= 0) { /* make the rename durable */
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    free(buf);
+    ts_record_free(&rec);
+    ts_reader_close(r);
+    return 0;
+}
