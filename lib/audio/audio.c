@@ -176,3 +176,215 @@ int audio_write(const char *path, const float *planar, int channels, int64_t fra
     }
     return 0;
 }
+
+/* ---- 44.1 kHz stereo sources ---- */
+
+/* Files read whole (then cached): other rates, and formats whose seeking
+ * we do not trust to be sample-exact (MPEG, Opus). WAV, AIFF, FLAC and Ogg
+ * Vorbis seek exactly (tests/unit/test_audio.c checks it). */
+static int whole_decode(const audio_info *info)
+{
+    return info->rate != AUDIO_RATE || (info->format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG ||
+           (info->format & SF_FORMAT_SUBMASK) == SF_FORMAT_OPUS;
+}
+
+int audio_src_open(audio_src *s, const char *path, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (audio_probe(path, &s->info, err, errlen) != 0)
+        return -1;
+    if (s->info.channels > 2) {
+        snprintf(err, errlen,
+                 "%s: %d channels; only mono and stereo are supported (downmix it first, e.g. "
+                 "'sox IN -c 2 OUT.wav')",
+                 path, s->info.channels);
+        return -1;
+    }
+    if (s->info.frames == 0) {
+        snprintf(err, errlen, "%s: no audio (0 frames)", path);
+        return -1;
+    }
+    if (s->info.rate != AUDIO_RATE && !(s->info.rate >= 1000 && s->info.rate <= 768000)) {
+        snprintf(err, errlen, "%s: sample rate %d Hz is not supported", path, s->info.rate);
+        return -1;
+    }
+    s->frames = s->info.rate == AUDIO_RATE ? s->info.frames
+                                           : audio_resampled_frames(s->info.frames, s->info.rate, AUDIO_RATE);
+    s->path = strdup(path);
+    if (!s->path) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    return 0;
+}
+
+void audio_src_close(audio_src *s)
+{
+    free(s->path);
+    memset(s, 0, sizeof *s);
+}
+
+/* Whole files resampled to 44.1 kHz stereo, most recently used first. */
+typedef struct cache_entry {
+    char *path;
+    int64_t frames;
+    float *data; /* (2, frames) */
+    struct cache_entry *next;
+} cache_entry;
+static cache_entry *g_cache;
+
+void audio_cache_clear(void)
+{
+#pragma omp critical(audio_cache)
+    while (g_cache) {
+        cache_entry *e = g_cache;
+        g_cache = e->next;
+        free(e->path);
+        free(e->data);
+        free(e);
+    }
+}
+
+static void to_stereo(const float *in, int ch, int64_t frames, float *dst)
+{
+    memcpy(dst, in, (size_t)frames * sizeof(float));
+    memcpy(dst + frames, ch == 2 ? in + frames : in, (size_t)frames * sizeof(float));
+}
+
+static const cache_entry *cache_get(const audio_src *s, char *err, size_t errlen)
+{
+    for (cache_entry **p = &g_cache; *p; p = &(*p)->next)
+        if (strcmp((*p)->path, s->path) == 0) {
+            cache_entry *e = *p; /* move to front */
+            *p = e->next;
+            e->next = g_cache;
+            g_cache = e;
+            return e;
+        }
+    audio_buf b;
+    if (audio_read(s->path, 0, -1, &b, err, errlen) != 0)
+        return NULL;
+    if (b.channels != s->info.channels || b.rate != s->info.rate) {
+        snprintf(err, errlen, "%s: file changed while in use", s->path);
+        audio_free(&b);
+        return NULL;
+    }
+    float *rs;
+    int rc = audio_resample(b.data, b.channels, b.frames, b.rate, AUDIO_RATE, &rs, err, errlen);
+    int64_t n = audio_resampled_frames(b.frames, b.rate, AUDIO_RATE);
+    int ch = b.channels;
+    audio_free(&b);
+    if (rc != 0)
+        return NULL;
+    cache_entry *e = calloc(1, sizeof *e);
+    float *st = malloc((size_t)n * 2 * sizeof(float) + 1);
+    char *pc = strdup(s->path);
+    if (!e || !st || !pc) {
+        free(e);
+        free(st);
+        free(pc);
+        free(rs);
+        snprintf(err, errlen, "%s: out of memory", s->path);
+        return NULL;
+    }
+    to_stereo(rs, ch, n, st);
+    free(rs);
+    e->path = pc;
+    e->frames = n;
+    e->data = st;
+    e->next = g_cache;
+    g_cache = e;
+    /* Evict from the back while over budget (the new entry always stays). */
+    size_t total = 0;
+    for (cache_entry **p = &g_cache; *p;) {
+        total += (size_t)(*p)->frames * 2 * sizeof(float);
+        if (*p != e && total > AUDIO_CACHE_BYTES) {
+            cache_entry *d = *p;
+            *p = d->next;
+            free(d->path);
+            free(d->data);
+            free(d);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    return e;
+}
+
+int audio_src_read(const audio_src *s, int64_t offset, int64_t count, float *dst, char *err, size_t errlen)
+{
+    if (count <= 0)
+        return 0;
+    int64_t a = offset < 0 ? 0 : offset, b = offset + count > s->frames ? s->frames : offset + count;
+    if (a >= b) { /* entirely outside: zeros */
+        memset(dst, 0, (size_t)count * 2 * sizeof(float));
+        return 0;
+    }
+    int64_t n = b - a, at = a - offset;
+    for (int c = 0; c < 2; c++) { /* zero only what lies outside the file */
+        float *d = dst + (size_t)c * (size_t)count;
+        memset(d, 0, (size_t)at * sizeof(float));
+        memset(d + at + n, 0, (size_t)(count - at - n) * sizeof(float));
+    }
+    if (whole_decode(&s->info)) {
+        int rc = 0;
+        /* One thread at a time in the cache (an entry may be evicted by the next caller). */
+#pragma omp critical(audio_cache)
+        {
+            const cache_entry *e = cache_get(s, err, errlen);
+            if (!e)
+                rc = -1;
+            else if (e->frames < b) {
+                snprintf(err, errlen, "%s: file changed while in use", s->path);
+                rc = -1;
+            } else
+                for (int c = 0; c < 2; c++)
+                    memcpy(dst + (size_t)c * (size_t)count + (size_t)at,
+                           e->data + (size_t)c * (size_t)e->frames + (size_t)a, (size_t)n * sizeof(float));
+        }
+        return rc;
+    }
+    /* 44.1 kHz: seek and decode only [a, b), deinterleaving straight into dst. */
+    SF_INFO si;
+    memset(&si, 0, sizeof si);
+    SNDFILE *sf = sf_open(s->path, SFM_READ, &si);
+    if (!sf) {
+        snprintf(err, errlen, "%s: cannot read audio: %s", s->path, sf_strerror(NULL));
+        return -1;
+    }
+    if (si.channels != s->info.channels || si.frames < b) {
+        snprintf(err, errlen, "%s: file changed while in use", s->path);
+        sf_close(sf);
+        return -1;
+    }
+    if (a > 0 && sf_seek(sf, a, SEEK_SET) != a) {
+        snprintf(err, errlen, "%s: cannot seek to frame %lld: %s", s->path, (long long)a, sf_strerror(sf));
+        sf_close(sf);
+        return -1;
+    }
+    enum { CHUNK = 8192 };
+    float inter[CHUNK * 2];
+    float *l = dst + at, *r = dst + (size_t)count + (size_t)at;
+    int ch = si.channels;
+    for (int64_t done = 0; done < n;) {
+        sf_count_t want = n - done < CHUNK ? n - done : CHUNK;
+        sf_count_t got = sf_readf_float(sf, inter, want);
+        if (got <= 0) {
+            snprintf(err, errlen, "%s: read failed at frame %lld of %lld (truncated or corrupt file)", s->path,
+                     (long long)(a + done), (long long)si.frames);
+            sf_close(sf);
+            return -1;
+        }
+        if (ch == 2)
+            for (sf_count_t i = 0; i < got; i++) {
+                l[done + i] = inter[2 * i];
+                r[done + i] = inter[2 * i + 1];
+            }
+        else
+            for (sf_count_t i = 0; i < got; i++)
+                l[done + i] = r[done + i] = inter[i];
+        done += got;
+    }
+    sf_close(sf);
+    return 0;
+}
