@@ -12,7 +12,8 @@
  *   w (Cin, Cout, kh, kw); norm gamma/beta (C).
  * - Backward functions ACCUMULATE (+=) into every gradient buffer (input
  *   and parameter gradients); the caller zeroes them. An input-gradient
- *   pointer (dx) may be NULL when that gradient is not needed.
+ *   pointer (dx) may be NULL when that gradient is not needed; so may any
+ *   parameter-gradient pointer (dw, db, dg), which is then not computed.
  * - Forward functions overwrite their outputs. Unless a function says so,
  *   outputs must not alias inputs.
  * - Threads: functions may parallelise internally with OpenMP and OpenBLAS
@@ -31,17 +32,25 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
                      int64_t n, int in, int out);
 
 /* ---- LayerNorm over the last dimension C (eps 1e-5 as PyTorch) ----
- * mean, rstd: n floats saved for the backward pass (may be NULL in inference). */
+ * mean, rstd: n floats saved for the backward pass (may be NULL in inference;
+ * the backward recomputes them, with eps 1e-5, when it gets NULL).
+ * g and b may be NULL (no affine part). */
 void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b,
                        int64_t n, int c, float eps);
 void layernorm_backward(float *dx, float *dg, float *db, const float *dy, const float *x, const float *mean,
                         const float *rstd, const float *g, int64_t n, int c);
 
-/* ---- GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2)); y may alias x ---- */
+/* ---- GELU, exact erf form: 0.5 x (1 + erf(x / sqrt 2)); y may alias x ----
+ * erf is a vectorised rational approximation (Eigen's; |error| < 2e-7), so
+ * |y - y_exact| <= 1e-6 max(1, |x|); tested against double erf. */
 void gelu_forward(float *y, const float *x, int64_t n);
 void gelu_backward(float *dx, const float *dy, const float *x, int64_t n);
 
-/* ---- 2-D convolution (PyTorch Conv2d, zero padding, no dilation/groups) ---- */
+/* ---- 2-D convolution (PyTorch Conv2d, zero padding, no dilation/groups) ----
+ * b and db may be NULL (no bias); work (see conv2d_workspace) is scratch that
+ * holds nothing between calls and must not alias any argument. The backward
+ * skips the col2im pass when dx is NULL (e.g. the stem, whose input needs no
+ * gradient). */
 typedef struct {
     int B, Cin, H, W;   /* input */
     int Cout, kh, kw;   /* kernel */
@@ -49,7 +58,14 @@ typedef struct {
 } conv2d_dims;
 int    conv2d_out_h(const conv2d_dims *d); /* (H + 2 ph - kh) / sh + 1 */
 int    conv2d_out_w(const conv2d_dims *d);
-size_t conv2d_workspace(const conv2d_dims *d); /* floats of scratch for forward and backward */
+/* Scratch (floats) for forward and backward: an im2col buffer for a tile of
+ * whole output rows of one image, K = Cin kh kw rows by R Wo columns with
+ * R = clamp(2^19 / (K Wo), 1, Ho): at most max(2^19, K Wo) floats, i.e.
+ * 2 MiB or one output row of patches, independent of B and H. For the seed
+ * model (32..256 channels) at T = 2600 frames the largest is the head 3x3
+ * (K 288 x 2600 = 0.75 M floats, 3 MB); the 4x4 down/up convs need 0.67 M.
+ * 0 for a 1x1 conv with stride 1 and no padding (work may then be NULL). */
+size_t conv2d_workspace(const conv2d_dims *d);
 void conv2d_forward(float *y, const float *x, const float *w, const float *b, const conv2d_dims *d, float *work);
 void conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                      const conv2d_dims *d, float *work);
@@ -58,6 +74,8 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dy, const flo
  * Same dims struct: Cin -> Cout, output H' = (H - 1) sh - 2 ph + kh. */
 int    convt2d_out_h(const conv2d_dims *d);
 int    convt2d_out_w(const conv2d_dims *d);
+/* As conv2d_workspace with K = Cout kh kw and the tile over rows of the
+ * input (H, W): at most max(2^19, Cout kh kw W) floats. */
 size_t convt2d_workspace(const conv2d_dims *d);
 void convt2d_forward(float *y, const float *x, const float *w, const float *b, const conv2d_dims *d, float *work);
 void convt2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
@@ -72,6 +90,7 @@ void batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_
                              float momentum, float eps);
 void batchnorm_forward_eval(float *y, const float *x, const float *g, const float *b, const float *running_mean,
                             const float *running_var, int B, int C, int64_t HW, float eps);
+/* mean/rstd may be NULL: the batch statistics are then recomputed (eps 1e-5). */
 void batchnorm_backward(float *dx, float *dg, float *db, const float *dy, const float *x, const float *mean,
                         const float *rstd, const float *g, int B, int C, int64_t HW);
 /* Eval-mode gradient (statistics are constants): for fine-tuning with frozen BN. */
