@@ -133,15 +133,27 @@ static void put_num(FILE *f, double v)
 
 /* Python's repr of a float: the shortest %.Ng that reads back exactly,
  * with ".0" for integral values. */
+/* A double as Python's repr writes it: the shortest digits that round-trip,
+ * positional for 1e-4 <= |v| < 1e16 (1000.0, 0.25), scientific otherwise. */
 static void put_pyfloat(FILE *f, double v)
 {
     char b[64];
-    for (int prec = 1; prec <= 17; prec++) {
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(b, sizeof b, "%.*e", prec - 1, v);
+        if (strtod(b, NULL) == v)
+            break;
+    }
+    int exp10 = atoi(strchr(b, 'e') + 1);
+    if (isfinite(v) && v != 0 && exp10 >= -4 && exp10 < 16) {
+        int dec = prec - 1 - exp10;
+        snprintf(b, sizeof b, "%.*f", dec > 0 ? dec : 0, v);
+    } else {
         snprintf(b, sizeof b, "%.*g", prec, v);
-        if (strtod(b, NULL) == v) break;
     }
     fputs(b, f);
-    if (!strpbrk(b, ".eEn")) fputs(".0", f);
+    if (!strpbrk(b, ".eEn"))
+        fputs(".0", f);
 }
 
 int museval_write_json(const char *path, const mus_track *t, char *err, size_t errlen)
