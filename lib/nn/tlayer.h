@@ -51,7 +51,17 @@ typedef struct {
 size_t tlayer_num_params(const tlayer_config *c);
 void   tlayer_bind(tlayer_params *p, float *base, const tlayer_config *c);
 
-/* Floats of saved activations (for backward) and of scratch, for B x F x T tokens. */
+/* Floats of saved activations (for backward) and of scratch, for B x F x T tokens.
+ * act holds exactly, with N = B F T tokens:
+ *   [0, N C)             o, the attention output before proj, tokens (N, C)
+ *   [N C, N C + Np H)    the per-row log-sum-exp of the softmax, packed by
+ *                        (sequence, head, position); Np = N for TL_TIME and
+ *                        TL_FREQ, B Fp Tp (the padded grid) for window kinds
+ * i.e. about N (C + heads) floats. LayerNorm statistics, q, k, v, the MLP
+ * hidden layer and y1 are recomputed from x in the backward pass (the GEMMs
+ * again, never the attention). The forward pass is deterministic and may be
+ * called again on the same x (to recompute act instead of storing it).
+ * The scratch is only used during a call (one buffer may serve every layer). */
 size_t tlayer_act_size(const tlayer_config *c, int B, int F, int T);
 size_t tlayer_scratch_size(const tlayer_config *c, int B, int F, int T);
 
@@ -59,10 +69,22 @@ size_t tlayer_scratch_size(const tlayer_config *c, int B, int F, int T);
  * inference (then less memory is touched). y must not alias x. */
 void tlayer_forward(float *y, const float *x, const tlayer_params *p, const tlayer_config *c, int B, int F, int T,
                     float *act, float *scratch);
-/* Accumulates dx and the parameter gradients g from dy, given the x and act
- * of the forward pass (recomputes attention tiles, never stores whole
- * sequence x sequence matrices). */
+/* Accumulates (+=) dx and the parameter gradients g from dy, given the x and
+ * act of the forward pass (recomputes attention tiles, never stores whole
+ * sequence x sequence matrices). dx may be NULL. */
 void tlayer_backward(float *dx, tlayer_params *g, const float *dy, const float *x, const tlayer_params *p,
                      const tlayer_config *c, int B, int F, int T, const float *act, float *scratch);
+
+/* Work sizes: attention runs over chunks of about att_tokens tokens of whole
+ * sequences, the MLP over chunks of mlp_tokens tokens (defaults 65536 and
+ * 8192; 0 restores a default). Results do not depend on the thread count;
+ * they depend on these sizes only through float summation order. For tests;
+ * not thread-safe; the scratch size depends on them. */
+void tlayer_set_chunks(int att_tokens, int mlp_tokens);
+
+/* Swin's relative position index of query position i and key position j
+ * (row-major a * window + c, a along F) of a window: (dF + window - 1) *
+ * (2 window - 1) + (dT + window - 1), dF, dT = query - key. */
+int tlayer_rel_index(int i, int j, int window);
 
 #endif
