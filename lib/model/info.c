@@ -1,0 +1,73 @@
+/* tfswa-net --info. */
+#include "model/info.h"
+
+#include <math.h>
+#include <inttypes.h>
+#include <string.h>
+
+static void count(const tfswa_model *m, const char *prefix, size_t *params, size_t *buffers)
+{
+    *params = *buffers = 0;
+    size_t l = strlen(prefix);
+    for (int i = 0; i < m->layout.n; i++) {
+        const tfswa_tensor *t = &m->layout.t[i];
+        if (strncmp(t->name, prefix, l) == 0)
+            *(t->trainable ? params : buffers) += t->numel;
+    }
+}
+
+void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const ts_record *extra, double chunk_sec)
+{
+    const tfswa_config *c = &m->cfg;
+    char b[128];
+    fprintf(out, "checkpoint    %s\n", path);
+    fprintf(out, "format        tfswa-checkpoint version 1\n");
+    fprintf(out, "preset        %s\n", c->preset);
+    tfswa_format_ints(b, sizeof b, c->depths, TFSWA_LEVELS);
+    fprintf(out, "depths        %s\n", b);
+    tfswa_format_ints(b, sizeof b, c->dims, TFSWA_LEVELS);
+    fprintf(out, "dims          %s\n", b);
+    tfswa_format_ints(b, sizeof b, c->heads, TFSWA_LEVELS);
+    fprintf(out, "heads         %s\n", b);
+    fprintf(out, "window        %d (shift %d)\n", c->window, c->window / 2);
+    fprintf(out, "mlp_ratio     %d\n", c->mlp_ratio);
+    fprintf(out, "spectrogram   n_fft %d, hop %d, rate %d Hz: %d bins, %.2f frames/s\n", c->n_fft, c->hop, c->rate,
+            tfswa_bins(c), (double)c->rate / c->hop);
+    fprintf(out, "stems         ");
+    for (int s = 0; s < c->n_stems; s++)
+        fprintf(out, "%s%s", s ? "," : "", c->stems[s]);
+    fprintf(out, "\nmask          unbounded complex ratio mask per stem and channel\n");
+    fprintf(out, "seed          %" PRIu64 "\n", c->seed);
+    fprintf(out, "parameters    %zu trainable, %zu buffers (BN statistics, input normalisation)\n",
+            m->layout.n_params, m->layout.n_total - m->layout.n_params);
+    static const char *const MOD[][2] = {{"stem.", "stem"},     {"enc.0.", "encoder 1"}, {"enc.1.", "encoder 2"},
+                                         {"enc.2.", "encoder 3"}, {"mid.", "bottom"},     {"dec.2.", "decoder 3"},
+                                         {"dec.1.", "decoder 2"}, {"dec.0.", "decoder 1"}, {"head.", "head"},
+                                         {"norm.", "input norm"}};
+    for (size_t i = 0; i < sizeof MOD / sizeof MOD[0]; i++) {
+        size_t p, q;
+        count(m, MOD[i][0], &p, &q);
+        fprintf(out, "  %-11s %10zu parameters %8zu buffers\n", MOD[i][1], p, q);
+    }
+    double fps = (double)c->rate / c->hop;
+    int T = (int)floor(chunk_sec * fps + 0.5);
+    if (T < TFSWA_MIN_FRAMES)
+        T = TFSWA_MIN_FRAMES;
+    double pm[6];
+    double fl = tfswa_flops(c, tfswa_bins(c), T, pm);
+    double sec = T / fps;
+    fprintf(out, "FLOPs         %.3g GFLOP per second of audio (chunks of %d frames, %.2f s)\n", fl / sec * 1e-9, T,
+            sec);
+    static const char *const PART[6] = {"stem", "encoder", "bottom", "decoder", "head", "attention"};
+    for (int i = 0; i < 6; i++)
+        fprintf(out, "  %-11s %10.3g GFLOP/s of audio%s\n", PART[i], pm[i] / sec * 1e-9,
+                i == 5 ? " (part of the above)" : "");
+    if (extra && (extra->n_tensors || extra->n_attrs)) {
+        fprintf(out, "training state: %d tensors", extra->n_tensors);
+        for (int i = 0; i < extra->n_attrs; i++)
+            fprintf(out, ", %s=%s", extra->attrs[i].key, extra->attrs[i].value);
+        fputc('\n', out);
+    } else {
+        fprintf(out, "training state: none (untrained or exported weights)\n");
+    }
+}

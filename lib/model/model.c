@@ -1,0 +1,428 @@
+/* TFSWA-UNet configuration, tensor layout, initialisation and FLOP count. */
+#include "model/model.h"
+#include "util/cli.h"
+#include "util/rng.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const DEFAULT_STEMS[] = {"vocals", "drums", "bass", "other"};
+
+int tfswa_preset(tfswa_config *c, const char *name)
+{
+    memset(c, 0, sizeof *c);
+    if (strcmp(name, "seed") == 0) {
+        static const int d[4] = {2, 2, 6, 2}, ch[4] = {32, 64, 128, 256};
+        memcpy(c->depths, d, sizeof d);
+        memcpy(c->dims, ch, sizeof ch);
+        for (int i = 0; i < 4; i++)
+            c->heads[i] = 8;
+    } else if (strcmp(name, "tiny") == 0) {
+        static const int d[4] = {1, 1, 1, 1}, ch[4] = {16, 32, 64, 128};
+        memcpy(c->depths, d, sizeof d);
+        memcpy(c->dims, ch, sizeof ch);
+        for (int i = 0; i < 4; i++)
+            c->heads[i] = 2;
+    } else {
+        return -1;
+    }
+    snprintf(c->preset, sizeof c->preset, "%s", name);
+    c->window = 8;
+    c->mlp_ratio = 4;
+    c->n_fft = 2048;
+    c->hop = 512;
+    c->rate = 44100;
+    c->n_stems = 4;
+    for (int i = 0; i < 4; i++)
+        snprintf(c->stems[i], TFSWA_STEM_NAME, "%s", DEFAULT_STEMS[i]);
+    c->seed = 0;
+    return 0;
+}
+
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int tfswa_config_check(const tfswa_config *c, char *err, size_t len)
+{
+    for (int i = 0; i < TFSWA_LEVELS; i++) {
+        if (c->depths[i] < 0 || c->depths[i] > TFSWA_MAX_DEPTH)
+            return fail(err, len, "depths: %d outside [0, %d]", c->depths[i], TFSWA_MAX_DEPTH);
+        if (c->dims[i] < 1 || c->dims[i] > TFSWA_MAX_DIM)
+            return fail(err, len, "dims: %d outside [1, %d]", c->dims[i], TFSWA_MAX_DIM);
+        if (c->heads[i] < 1 || c->dims[i] % c->heads[i] != 0)
+            return fail(err, len, "heads: %d does not divide the stage's %d channels", c->heads[i], c->dims[i]);
+    }
+    if (c->window < 2 || c->window > 64 || c->window % 2)
+        return fail(err, len, "window: %d is not an even number in [2, 64]", c->window);
+    if (c->mlp_ratio < 1 || c->mlp_ratio > 16)
+        return fail(err, len, "mlp_ratio: %d outside [1, 16]", c->mlp_ratio);
+    if (c->n_fft < 16 || c->n_fft > 65536 || c->n_fft % 2)
+        return fail(err, len, "n_fft: %d is not an even number in [16, 65536]", c->n_fft);
+    if (c->hop < 1 || c->hop > c->n_fft)
+        return fail(err, len, "hop: %d outside [1, n_fft]", c->hop);
+    if (c->rate < 1 || c->rate > 1000000)
+        return fail(err, len, "rate: %d outside [1, 1000000]", c->rate);
+    if (c->n_stems < 1 || c->n_stems > TFSWA_MAX_STEMS)
+        return fail(err, len, "%d stems (1 to %d)", c->n_stems, TFSWA_MAX_STEMS);
+    for (int s = 0; s < c->n_stems; s++) {
+        const char *n = c->stems[s];
+        size_t l = strlen(n);
+        if (l == 0 || l >= TFSWA_STEM_NAME)
+            return fail(err, len, "stem name '%s': 1 to %d characters", n, TFSWA_STEM_NAME - 1);
+        for (size_t k = 0; k < l; k++)
+            if (!((n[k] >= 'a' && n[k] <= 'z') || (n[k] >= 'A' && n[k] <= 'Z') || (n[k] >= '0' && n[k] <= '9') ||
+                  n[k] == '_' || n[k] == '-' || n[k] == '.' || n[k] == '+') ||
+                (n[0] == '.'))
+                return fail(err, len, "stem name '%s': use letters, digits, '_', '-', '.', '+'", n);
+        for (int r = 0; r < s; r++)
+            if (strcmp(c->stems[r], n) == 0)
+                return fail(err, len, "stem '%s' named twice", n);
+    }
+    return 0;
+}
+
+int tfswa_parse_ints(const char *s, int *out, int n)
+{
+    int k = 0;
+    const char *p = s;
+    while (1) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < -1000000 || v > 1000000 || k >= n)
+            return -1;
+        out[k++] = (int)v;
+        if (*end == 0)
+            break;
+        if (*end != ',')
+            return -1;
+        p = end + 1;
+    }
+    if (k == 1)
+        for (int i = 1; i < n; i++)
+            out[i] = out[0];
+    else if (k != n)
+        return -1;
+    return 0;
+}
+
+void tfswa_format_ints(char *buf, size_t len, const int *v, int n)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && o < len; i++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%d", i ? "," : "", v[i]);
+}
+
+/* ---- the walk over every tensor, in the documented order ---- */
+
+typedef struct walker walker;
+struct walker {
+    void (*visit)(walker *w, const char *name, int rank, const int64_t *shape, int trainable, int init, int fan_in,
+                  float **slot);
+    tfswa_layout *L;   /* build */
+    const tfswa_layout *bl; /* bind */
+    float *base;
+    int index;
+};
+
+static void tens(walker *w, float **slot, int trainable, int init, int fan_in, int rank, const int64_t *shape,
+              const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+static void tens(walker *w, float **slot, int trainable, int init, int fan_in, int rank, const int64_t *shape,
+              const char *fmt, ...)
+{
+    char name[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    w->visit(w, name, rank, shape, trainable, init, fan_in, slot);
+}
+
+#define SH(...) ((const int64_t[]){__VA_ARGS__})
+
+static void walk_convbn(walker *w, tfswa_convbn *cb, const char *prefix, int64_t cout, int64_t cin, int k,
+                        int transposed)
+{
+    /* PyTorch's fan_in: weight.size(1) * kh * kw, for Conv2d (Cout, Cin, k, k)
+     * and ConvTranspose2d (Cin, Cout, k, k) alike. */
+    int fan_in = (int)(transposed ? cout : cin) * k * k;
+    if (transposed)
+        tens(w, &cb->w, 1, TFSWA_INIT_KAIMING, fan_in, 4, SH(cin, cout, k, k), "%s.conv.weight", prefix);
+    else
+        tens(w, &cb->w, 1, TFSWA_INIT_KAIMING, fan_in, 4, SH(cout, cin, k, k), "%s.conv.weight", prefix);
+    tens(w, &cb->b, 1, TFSWA_INIT_FANIN_BIAS, fan_in, 1, SH(cout), "%s.conv.bias", prefix);
+    tens(w, &cb->bn_g, 1, TFSWA_INIT_ONES, 0, 1, SH(cout), "%s.bn.weight", prefix);
+    tens(w, &cb->bn_b, 1, TFSWA_INIT_ZEROS, 0, 1, SH(cout), "%s.bn.bias", prefix);
+    tens(w, &cb->bn_mean, 0, TFSWA_INIT_ZEROS, 0, 1, SH(cout), "%s.bn.running_mean", prefix);
+    tens(w, &cb->bn_var, 0, TFSWA_INIT_ONES, 0, 1, SH(cout), "%s.bn.running_var", prefix);
+}
+
+static const char *const KIND_NAME[4] = {"tsa", "fsa", "wmsa", "swmsa"};
+
+static void walk_blocks(walker *w, tlayer_params *p, int depth, const tfswa_config *c, int stage,
+                        const char *prefix)
+{
+    int64_t C = c->dims[stage], H = (int64_t)c->mlp_ratio * C, win = c->window, nb = (2 * win - 1) * (2 * win - 1);
+    for (int b = 0; b < depth; b++)
+        for (int j = 0; j < 4; j++) {
+            tlayer_params *l = p ? &p[4 * b + j] : NULL;
+            tlayer_params dummy;
+            if (!l)
+                l = &dummy;
+            const char *k = KIND_NAME[j];
+            tens(w, &l->ln1_g, 1, TFSWA_INIT_ONES, 0, 1, SH(C), "%s.blocks.%d.%s.norm1.weight", prefix, b, k);
+            tens(w, &l->ln1_b, 1, TFSWA_INIT_ZEROS, 0, 1, SH(C), "%s.blocks.%d.%s.norm1.bias", prefix, b, k);
+            tens(w, &l->qkv_w, 1, TFSWA_INIT_KAIMING, (int)C, 2, SH(3 * C, C), "%s.blocks.%d.%s.attn.qkv.weight", prefix,
+              b, k);
+            tens(w, &l->qkv_b, 1, TFSWA_INIT_FANIN_BIAS, (int)C, 1, SH(3 * C), "%s.blocks.%d.%s.attn.qkv.bias", prefix,
+              b, k);
+            tens(w, &l->proj_w, 1, TFSWA_INIT_KAIMING, (int)C, 2, SH(C, C), "%s.blocks.%d.%s.attn.proj.weight", prefix,
+              b, k);
+            tens(w, &l->proj_b, 1, TFSWA_INIT_FANIN_BIAS, (int)C, 1, SH(C), "%s.blocks.%d.%s.attn.proj.bias", prefix, b,
+              k);
+            if (j >= 2)
+                tens(w, &l->rel_bias, 1, TFSWA_INIT_TRUNC_NORMAL, 0, 2, SH(nb, c->heads[stage]),
+                  "%s.blocks.%d.%s.attn.relative_position_bias_table", prefix, b, k);
+            else
+                l->rel_bias = NULL;
+            tens(w, &l->ln2_g, 1, TFSWA_INIT_ONES, 0, 1, SH(C), "%s.blocks.%d.%s.norm2.weight", prefix, b, k);
+            tens(w, &l->ln2_b, 1, TFSWA_INIT_ZEROS, 0, 1, SH(C), "%s.blocks.%d.%s.norm2.bias", prefix, b, k);
+            tens(w, &l->fc1_w, 1, TFSWA_INIT_KAIMING, (int)C, 2, SH(H, C), "%s.blocks.%d.%s.mlp.fc1.weight", prefix, b,
+              k);
+            tens(w, &l->fc1_b, 1, TFSWA_INIT_FANIN_BIAS, (int)C, 1, SH(H), "%s.blocks.%d.%s.mlp.fc1.bias", prefix, b, k);
+            tens(w, &l->fc2_w, 1, TFSWA_INIT_KAIMING, (int)H, 2, SH(C, H), "%s.blocks.%d.%s.mlp.fc2.weight", prefix, b,
+              k);
+            tens(w, &l->fc2_b, 1, TFSWA_INIT_FANIN_BIAS, (int)H, 1, SH(C), "%s.blocks.%d.%s.mlp.fc2.bias", prefix, b, k);
+        }
+}
+
+static void walk(walker *w, const tfswa_config *c, tfswa_weights *W)
+{
+    tfswa_weights dummy;
+    if (!W) {
+        memset(&dummy, 0, sizeof dummy);
+        W = &dummy;
+    }
+    char pre[64];
+    int64_t F = tfswa_bins(c);
+    walk_convbn(w, &W->stem, "stem", c->dims[0], TFSWA_IN_CH, 7, 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(pre, sizeof pre, "enc.%d", i);
+        walk_blocks(w, W->enc[i], c->depths[i], c, i, pre);
+        snprintf(pre, sizeof pre, "enc.%d.down", i);
+        walk_convbn(w, &W->down[i], pre, c->dims[i + 1], c->dims[i], 4, 0);
+    }
+    walk_blocks(w, W->mid, c->depths[3], c, 3, "mid");
+    for (int i = 2; i >= 0; i--) {
+        snprintf(pre, sizeof pre, "dec.%d.up", i);
+        walk_convbn(w, &W->up[i], pre, c->dims[i], c->dims[i + 1], 4, 1);
+        snprintf(pre, sizeof pre, "dec.%d", i);
+        walk_blocks(w, W->dec[i], c->depths[i], c, i, pre);
+    }
+    walk_convbn(w, &W->head, "head", c->dims[0], c->dims[0], 3, 0);
+    int64_t O = 4 * (int64_t)c->n_stems;
+    tens(w, &W->out_w, 1, TFSWA_INIT_KAIMING, c->dims[0], 4, SH(O, c->dims[0], 1, 1), "head.out.weight");
+    tens(w, &W->out_b, 1, TFSWA_INIT_FANIN_BIAS, c->dims[0], 1, SH(O), "head.out.bias");
+    tens(w, &W->norm_mean, 0, TFSWA_INIT_ZEROS, 0, 2, SH(TFSWA_IN_CH, F), "norm.mean");
+    tens(w, &W->norm_std, 0, TFSWA_INIT_ONES, 0, 2, SH(TFSWA_IN_CH, F), "norm.std");
+}
+
+static void visit_build(walker *w, const char *name, int rank, const int64_t *shape, int trainable, int init,
+                        int fan_in, float **slot)
+{
+    (void)slot;
+    tfswa_layout *L = w->L;
+    L->t = tf_realloc(L->t, (size_t)(L->n + 1) * sizeof *L->t, "model layout");
+    tfswa_tensor *t = &L->t[L->n++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->rank = rank;
+    t->numel = 1;
+    for (int i = 0; i < rank; i++) {
+        t->shape[i] = shape[i];
+        t->numel *= (size_t)shape[i];
+    }
+    t->trainable = trainable;
+    t->init = init;
+    t->fan_in = fan_in;
+}
+
+void tfswa_layout_build(tfswa_layout *L, const tfswa_config *c)
+{
+    memset(L, 0, sizeof *L);
+    walker w = {.visit = visit_build, .L = L};
+    walk(&w, c, NULL);
+    size_t off = 0;
+    for (int pass = 1; pass >= 0; pass--)
+        for (int i = 0; i < L->n; i++)
+            if (L->t[i].trainable == pass) {
+                L->t[i].offset = off;
+                off += L->t[i].numel;
+            }
+    L->n_total = off;
+    for (int i = 0; i < L->n; i++)
+        if (L->t[i].trainable)
+            L->n_params += L->t[i].numel;
+}
+
+void tfswa_layout_free(tfswa_layout *L)
+{
+    free(L->t);
+    memset(L, 0, sizeof *L);
+}
+
+int tfswa_layout_find(const tfswa_layout *L, const char *name)
+{
+    for (int i = 0; i < L->n; i++)
+        if (strcmp(L->t[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+static void visit_bind(walker *w, const char *name, int rank, const int64_t *shape, int trainable, int init,
+                       int fan_in, float **slot)
+{
+    (void)name, (void)rank, (void)shape, (void)trainable, (void)init, (void)fan_in;
+    *slot = w->base + w->bl->t[w->index++].offset;
+}
+
+void tfswa_bind(tfswa_weights *W, const tfswa_config *c, float *base)
+{
+    memset(W, 0, sizeof *W);
+    for (int i = 0; i < 3; i++) {
+        W->n_enc[i] = W->n_dec[i] = 4 * c->depths[i];
+        W->enc[i] = tf_calloc((size_t)W->n_enc[i] + 1, sizeof(tlayer_params), "model layers");
+        W->dec[i] = tf_calloc((size_t)W->n_dec[i] + 1, sizeof(tlayer_params), "model layers");
+    }
+    W->n_mid = 4 * c->depths[3];
+    W->mid = tf_calloc((size_t)W->n_mid + 1, sizeof(tlayer_params), "model layers");
+    tfswa_layout L;
+    tfswa_layout_build(&L, c);
+    walker w = {.visit = visit_bind, .bl = &L, .base = base};
+    walk(&w, c, W);
+    tfswa_layout_free(&L);
+}
+
+void tfswa_weights_free(tfswa_weights *W)
+{
+    for (int i = 0; i < 3; i++) {
+        free(W->enc[i]);
+        free(W->dec[i]);
+    }
+    free(W->mid);
+    memset(W, 0, sizeof *W);
+}
+
+tlayer_config tfswa_tlayer_config(const tfswa_config *c, int stage, int j)
+{
+    tlayer_config t;
+    t.kind = (tlayer_kind)j;
+    t.C = c->dims[stage];
+    t.heads = c->heads[stage];
+    t.hidden = c->mlp_ratio * c->dims[stage];
+    t.window = c->window;
+    return t;
+}
+
+void tfswa_model_alloc(tfswa_model *m, const tfswa_config *c)
+{
+    memset(m, 0, sizeof *m);
+    m->cfg = *c;
+    tfswa_layout_build(&m->layout, c);
+    m->data = tf_calloc(m->layout.n_total ? m->layout.n_total : 1, sizeof(float), "model weights");
+    tfswa_bind(&m->w, c, m->data);
+}
+
+void tfswa_model_init_weights(tfswa_model *m)
+{
+    tf_rng rng;
+    tf_rng_seed(&rng, m->cfg.seed);
+    for (int i = 0; i < m->layout.n; i++) {
+        const tfswa_tensor *t = &m->layout.t[i];
+        float *p = m->data + t->offset;
+        double bound = t->fan_in > 0 ? 1.0 / sqrt((double)t->fan_in) : 0;
+        for (size_t k = 0; k < t->numel; k++) {
+            switch (t->init) {
+            case TFSWA_INIT_ZEROS: p[k] = 0; break;
+            case TFSWA_INIT_ONES: p[k] = 1; break;
+            case TFSWA_INIT_KAIMING:
+            case TFSWA_INIT_FANIN_BIAS: p[k] = (float)tf_rng_range(&rng, -bound, bound); break;
+            case TFSWA_INIT_TRUNC_NORMAL: {
+                double v;
+                do
+                    v = 0.02 * tf_rng_normal(&rng);
+                while (fabs(v) > 0.04);
+                p[k] = (float)v;
+                break;
+            }
+            }
+        }
+    }
+}
+
+void tfswa_model_free(tfswa_model *m)
+{
+    tfswa_weights_free(&m->w);
+    tfswa_layout_free(&m->layout);
+    free(m->data);
+    memset(m, 0, sizeof *m);
+}
+
+void tfswa_level_sizes(int F, int T, int f[TFSWA_LEVELS], int t[TFSWA_LEVELS])
+{
+    f[0] = F;
+    t[0] = T;
+    for (int i = 1; i < TFSWA_LEVELS; i++) {
+        f[i] = f[i - 1] / 2;
+        t[i] = t[i - 1] / 2;
+    }
+}
+
+static double ceil_to(int x, int m) { return (double)((x + m - 1) / m * m); }
+
+static double blocks_flops(const tfswa_config *c, int s, int F, int T, double *attn)
+{
+    double C = c->dims[s], H = (double)c->mlp_ratio * C, n = (double)F * T, win = c->window, total = 0;
+    double Fp = ceil_to(F, c->window), Tp = ceil_to(T, c->window);
+    for (int j = 0; j < 4; j++) {
+        double lin = 2 * n * (4 * C * C + 2 * C * H);
+        double a = j == 0 ? 4 * n * T * C : j == 1 ? 4 * n * F * C : 4 * Fp * Tp * win * win * C;
+        total += lin + a;
+        *attn += a * c->depths[s];
+    }
+    return total * c->depths[s];
+}
+
+double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6])
+{
+    int f[TFSWA_LEVELS], t[TFSWA_LEVELS];
+    tfswa_level_sizes(F, T, f, t);
+    double pm[6] = {0};
+    double n0 = (double)F * T, c1 = c->dims[0];
+    pm[0] = 2 * c1 * TFSWA_IN_CH * 49 * n0;
+    for (int i = 0; i < 3; i++) {
+        pm[1] += blocks_flops(c, i, f[i], t[i], &pm[5]);
+        pm[1] += 2.0 * c->dims[i + 1] * c->dims[i] * 16 * f[i + 1] * t[i + 1];
+    }
+    pm[2] = blocks_flops(c, 3, f[3], t[3], &pm[5]);
+    for (int i = 2; i >= 0; i--) {
+        pm[3] += 2.0 * c->dims[i + 1] * c->dims[i] * 16 * f[i + 1] * t[i + 1];
+        pm[3] += blocks_flops(c, i, f[i], t[i], &pm[5]);
+    }
+    pm[4] = 2 * c1 * c1 * 9 * n0 + 2 * 4.0 * c->n_stems * c1 * n0;
+    if (per_module)
+        memcpy(per_module, pm, sizeof pm);
+    return pm[0] + pm[1] + pm[2] + pm[3] + pm[4];
+}
