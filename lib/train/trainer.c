@@ -1,0 +1,533 @@
+/* The training loop (lib/train/trainer.h). */
+#include "train/trainer.h"
+#include "dsp/stft.h"
+#include "metrics/bsseval.h"
+#include "model/checkpoint.h"
+#include "model/forward.h"
+#include "model/grad.h"
+#include "stream/ts.h"
+#include "train/loss.h"
+#include "train/optim.h"
+#include "train/prefetch.h"
+#include "train/tblog.h"
+#include "util/cli.h"
+#include "util/atomic.h"
+#include "util/progress.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static volatile sig_atomic_t g_signal;
+static void on_signal(int s) { g_signal = s; }
+
+void train_options_default(train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->batch = 4;
+    o->epoch_size = 1000;
+    o->max_epochs = 100;
+    o->warmup = -1;
+    o->lr = 1e-3;
+    o->weight_decay = 1e-2;
+    o->clip = 5.0;
+    o->l1_weight = 1.0;
+    o->mrstft_weight = 1.0;
+    o->save_every = 100;
+    o->log_every = 10;
+    o->valid_every = 1;
+    o->recompute = 0;
+}
+
+typedef struct {
+    const train_options *o;
+    tfswa_model m;
+    const char *src;   /* name of the training input, for messages */
+    int F, S, T;       /* T: frames of every example (from the first) */
+    int64_t len;       /* samples of every example */
+    float *m1, *v1, *grad;
+    int64_t step, examples, total, warmup;
+    double best_valid;
+    int64_t best_step;
+    FILE *csv, *vcsv;
+    tblog tb;
+    int have_tb;
+    stem_loss_ctx *loss;
+    double t_start;
+} trainer;
+
+/* ---- examples ---- */
+static const float *tensor_or_die(const trainer *t, const ts_record *r, int64_t idx, const char *name, int F,
+                                  int T)
+{
+    ts_tensor *x = ts_tensor_get(r, name);
+    if (!x)
+        tf_die("%s: record %lld: no tensor '%s' (training examples need 'mixture' and every stem of the model, "
+               "as spectrograms from stft)", t->src, (long long)idx, name);
+    if (x->dtype != TS_C64 || x->rank != 3 || x->shape[0] != 2 || x->shape[1] != F || (T > 0 && x->shape[2] != T))
+        tf_die("%s: record %lld: tensor '%s' is %s of rank %d; needs c64 (2, %d, %s) (stft with n_fft %d, hop %d; "
+               "examples of equal length: musdb-slice --segment)", t->src, (long long)idx, name,
+               ts_dtype_name(x->dtype), x->rank, F, T > 0 ? "the first example's frames" : "frames",
+               t->m.cfg.n_fft, t->m.cfg.hop);
+    if (T <= 0 && x->shape[2] < TFSWA_MIN_FRAMES)
+        tf_die("%s: record %lld: tensor '%s' has %lld frames; training needs at least %d", t->src, (long long)idx,
+               name, (long long)x->shape[2], TFSWA_MIN_FRAMES);
+    return x->data;
+}
+
+static int64_t example_length(const trainer *t, const ts_record *r, int T)
+{
+    int64_t len;
+    if (ts_attr_get_i64(r, "length", &len) == 0 && stft_length_fits(len, T, t->m.cfg.hop))
+        return len;
+    return (int64_t)(T - 1) * t->m.cfg.hop;
+}
+
+/* ---- checkpoints ---- */
+static void save(trainer *t, const char *path, int with_optim)
+{
+    ts_record ex;
+    ts_record_init(&ex);
+    size_t np = t->m.layout.n_params;
+    if (with_optim) {
+        int64_t shp[1] = {(int64_t)np};
+        memcpy(ts_tensor_add(&ex, "optim/m", TS_F32, 1, shp)->data, t->m1, np * sizeof(float));
+        memcpy(ts_tensor_add(&ex, "optim/v", TS_F32, 1, shp)->data, t->v1, np * sizeof(float));
+    }
+    ts_attr_setf(&ex, "train_step", "%lld", (long long)t->step);
+    ts_attr_setf(&ex, "train_examples", "%lld", (long long)t->examples);
+    ts_attr_setf(&ex, "train_total_steps", "%lld", (long long)t->total);
+    ts_attr_setf(&ex, "train_warmup", "%lld", (long long)t->warmup);
+    ts_attr_setf(&ex, "train_lr", "%.17g", t->o->lr);
+    ts_attr_setf(&ex, "train_batch", "%d", t->o->batch);
+    ts_attr_setf(&ex, "train_seed", "%llu", (unsigned long long)t->o->seed);
+    if (isfinite(t->best_valid)) {
+        ts_attr_setf(&ex, "train_best_valid_loss", "%.17g", t->best_valid);
+        ts_attr_setf(&ex, "train_best_step", "%lld", (long long)t->best_step);
+    }
+    char err[1024];
+    if (tfswa_ckpt_save(path, &t->m, &ex, err, sizeof err) < 0)
+        tf_die("%s", err);
+    ts_record_free(&ex);
+}
+
+static int64_t attr_i64(const ts_record *r, const char *key, int64_t def)
+{
+    int64_t v;
+    return ts_attr_get_i64(r, key, &v) == 0 ? v : def;
+}
+
+/* ---- validation ---- */
+typedef struct {
+    ts_record *recs;
+    int n;
+    int tmax;
+} valid_set;
+
+static void valid_load(trainer *t, valid_set *vs, const char *path)
+{
+    char *paths[1] = {(char *)path};
+    ts_reader *r = ts_open_inputs_or_die(1, paths);
+    memset(vs, 0, sizeof *vs);
+    ts_record rec;
+    ts_record_init(&rec);
+    const char *save_src = t->src;
+    t->src = path;
+    while (ts_read_or_die(r, &rec) == 1) {
+        tensor_or_die(t, &rec, vs->n, "mixture", t->F, 0);
+        int T = (int)ts_tensor_get(&rec, "mixture")->shape[2];
+        for (int s = 0; s < t->S; s++)
+            tensor_or_die(t, &rec, vs->n, t->m.cfg.stems[s], t->F, T);
+        vs->recs = realloc(vs->recs, sizeof *vs->recs * (size_t)(vs->n + 1));
+        if (!vs->recs)
+            tf_die("out of memory (validation set)");
+        ts_record_init(&vs->recs[vs->n]);
+        ts_record_move(&vs->recs[vs->n], &rec);
+        if (T > vs->tmax)
+            vs->tmax = T;
+        vs->n++;
+    }
+    ts_record_free(&rec);
+    ts_reader_close(r);
+    t->src = save_src;
+    if (vs->n == 0)
+        tf_die("%s: no records (the validation stream needs examples with 'mixture' and the stems)", path);
+}
+
+static void valid_free(valid_set *vs)
+{
+    for (int i = 0; i < vs->n; i++)
+        ts_record_free(&vs->recs[i]);
+    free(vs->recs);
+}
+
+/* Mean loss over records (mean over stems) and mean global SDR per stem. */
+static double validate(trainer *t, const valid_set *vs, double *sdr)
+{
+    const tfswa_config *c = &t->m.cfg;
+    tfswa_runner *run = tfswa_runner_new(&t->m, vs->tmax, 1);
+    char err[256];
+    const stft_plan *plan = stft_plan_get(c->n_fft, c->hop, err, sizeof err);
+    if (!plan)
+        tf_die("validation: %s", err);
+    stft_scratch *scr = stft_scratch_new(plan);
+    double total = 0;
+    for (int s = 0; s < t->S; s++)
+        sdr[s] = 0;
+    for (int i = 0; i < vs->n; i++) {
+        const ts_record *r = &vs->recs[i];
+        ts_tensor *mx = ts_tensor_get(r, "mixture");
+        int T = (int)mx->shape[2];
+        int64_t len = example_length(t, r, T);
+        const float *masks = tfswa_forward(run, mx->data, T, 0, T);
+        size_t ns = (size_t)2 * t->F * T * 2;
+        float *est = tf_malloc(ns * sizeof(float), "validation"), *we = tf_malloc(sizeof(float) * 2 * len, "validation"),
+              *wr = tf_malloc(sizeof(float) * 2 * len, "validation");
+        for (int s = 0; s < t->S; s++) {
+            const float *ref = ts_tensor_get(r, c->stems[s])->data;
+            tfswa_apply_mask(est, masks, s, mx->data, t->F, T, 0, T);
+            total += stem_loss(t->loss, est, ref, NULL, 2, T, len, NULL, 0, NULL, NULL) / t->S;
+            for (int ch = 0; ch < 2; ch++) {
+                stft_inverse(plan, scr, est + (size_t)ch * t->F * T * 2, T, we + ch * len, len);
+                stft_inverse(plan, scr, ref + (size_t)ch * t->F * T * 2, T, wr + ch * len, len);
+            }
+            sdr[s] += metric_global_sdr(wr, we, (size_t)2 * len) / vs->n;
+        }
+        free(est);
+        free(we);
+        free(wr);
+    }
+    stft_scratch_free(scr);
+    tfswa_runner_free(run);
+    return total / vs->n;
+}
+
+/* ---- logs ---- */
+static FILE *open_csv(const char *dir, const char *name, const char *header)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    int fresh = stat(path, &st) != 0 || st.st_size == 0;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        tf_die("%s: %s", path, strerror(errno));
+    if (fresh)
+        fprintf(f, "%s\n", header);
+    return f;
+}
+
+static void tb(trainer *t, const char *tag, double v)
+{
+    if (t->have_tb && tblog_scalar(&t->tb, tag, t->step, v) < 0)
+        tf_die("%s: %s", t->tb.path, strerror(errno));
+}
+
+static int cpu_has_bf16(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return 0;
+    char line[8192];
+    int has = 0;
+    while (!has && fgets(line, sizeof line, f))
+        if (strncmp(line, "flags", 5) == 0 && strstr(line, " avx512_bf16"))
+            has = 1;
+    fclose(f);
+    return has;
+}
+
+int train_run(const train_options *o)
+{
+    trainer T_, *t = &T_;
+    memset(t, 0, sizeof *t);
+    t->o = o;
+    t->best_valid = INFINITY;
+    t->src = o->n_inputs > 0 ? o->inputs[0] : "standard input";
+    char err[1024];
+    ts_record extra;
+    ts_record_init(&extra);
+    if (tfswa_ckpt_load(o->model, &t->m, &extra, err, sizeof err) < 0)
+        tf_die("%s", err);
+    const tfswa_config *c = &t->m.cfg;
+    t->F = tfswa_bins(c);
+    t->S = c->n_stems;
+    const size_t np = t->m.layout.n_params, nt = t->m.layout.n_total;
+    t->m1 = tf_calloc(np, sizeof(float), "optimiser state");
+    t->v1 = tf_calloc(np, sizeof(float), "optimiser state");
+    t->grad = tf_calloc(nt, sizeof(float), "gradients");
+    if (o->resume) {
+        ts_tensor *m1 = ts_tensor_get(&extra, "optim/m"), *v1 = ts_tensor_get(&extra, "optim/v");
+        if (!m1 || !v1 || ts_attr_get(&extra, "train_step") == NULL)
+            tf_die("%s: --resume: the checkpoint holds no training state (optim/m, optim/v, train_step); "
+                   "train without --resume to start from its weights", o->model);
+        if (m1->dtype != TS_F32 || v1->dtype != TS_F32 || (size_t)ts_numel(m1) != np || (size_t)ts_numel(v1) != np)
+            tf_die("%s: tensor 'optim/m' or 'optim/v' is not f32 (%zu)", o->model, np);
+        memcpy(t->m1, m1->data, np * sizeof(float));
+        memcpy(t->v1, v1->data, np * sizeof(float));
+        t->step = attr_i64(&extra, "train_step", 0);
+        t->examples = attr_i64(&extra, "train_examples", 0);
+        double bv;
+        if (ts_attr_get_f64(&extra, "train_best_valid_loss", &bv) == 0) {
+            t->best_valid = bv;
+            t->best_step = attr_i64(&extra, "train_best_step", 0);
+        }
+        if (attr_i64(&extra, "train_batch", o->batch) != o->batch)
+            tf_warn("--resume: batch size %d differs from the run's %lld", o->batch,
+                    (long long)attr_i64(&extra, "train_batch", 0));
+    }
+    ts_record_free(&extra);
+    t->total = o->steps > 0 ? o->steps : (o->max_epochs * o->epoch_size + o->batch - 1) / o->batch;
+    t->warmup = o->warmup >= 0 ? o->warmup : (t->total / 20 < 1000 ? t->total / 20 : 1000);
+    if (o->amp)
+        tf_warn("--amp: %s; training runs in float32 (no bf16 path is implemented: see tfswa-net(1), TRAINING)",
+                cpu_has_bf16() ? "this CPU has AVX512_BF16" : "this CPU has no AVX512_BF16");
+    stem_loss_config lc = {.n_fft = c->n_fft, .hop = c->hop, .l1_weight = o->l1_weight,
+                           .mrstft_weight = o->mrstft_weight, .mr = mrstft_default()};
+    t->loss = stem_loss_new(&lc, err, sizeof err);
+    if (!t->loss)
+        tf_die("loss: %s", err);
+    valid_set vs = {0};
+    double *vsdr = tf_calloc((size_t)t->S, sizeof(double), "validation");
+    if (o->valid)
+        valid_load(t, &vs, o->valid);
+    char best_path[4096];
+    snprintf(best_path, sizeof best_path, "%s.best", o->model);
+    if (o->log_dir) {
+        if (tf_mkdirs(o->log_dir) < 0)
+            tf_die("%s: %s", o->log_dir, strerror(errno));
+        char hdr[2048] = "step,epoch,examples,lr,grad_norm,loss", vh[2048] = "step,epoch,examples,loss";
+        for (int s = 0; s < t->S; s++) {
+            size_t l = strlen(hdr), lv = strlen(vh);
+            snprintf(hdr + l, sizeof hdr - l, ",loss/%s", c->stems[s]);
+            snprintf(vh + lv, sizeof vh - lv, ",sdr/%s", c->stems[s]);
+        }
+        strcat(hdr, ",time");
+        t->csv = open_csv(o->log_dir, "train.csv", hdr);
+        if (o->valid)
+            t->vcsv = open_csv(o->log_dir, "valid.csv", vh);
+        if (tblog_open(&t->tb, o->log_dir) < 0)
+            tf_die("%s: TensorBoard event file: %s", o->log_dir, strerror(errno));
+        t->have_tb = 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    ts_reader *rd = ts_open_inputs_or_die(o->n_inputs, o->inputs);
+    prefetch *pf = prefetch_start(rd, 2 * o->batch, t->examples);
+    const int B = o->batch;
+    ts_record *recs = tf_calloc((size_t)B, sizeof *recs, "batch");
+    for (int b = 0; b < B; b++)
+        ts_record_init(&recs[b]);
+    const float **X = tf_calloc((size_t)B, sizeof *X, "batch");
+    tfswa_tnet *net = NULL;
+    float *dmasks = NULL, *est = NULL, *dest = NULL;
+    double *sl = tf_calloc((size_t)t->S, sizeof(double), "losses");
+    double *acc_s = tf_calloc((size_t)t->S, sizeof(double), "losses");
+    double acc_loss = 0, acc_gn = 0;
+    int acc_n = 0;
+    tf_progress prog;
+    tf_progress_init(&prog, "train", (double)t->total, "steps", !o->quiet);
+    t->t_start = tf_now();
+    double t_last = t->t_start;
+    int64_t ex_last = t->examples;
+    double speed = 0;
+    int status = 0;
+    const char *why = "steps done";
+    int64_t saved_step = t->step;
+    adamw_config ac = adamw_defaults(o->lr);
+    ac.weight_decay = o->weight_decay;
+    while (t->step < t->total) {
+        if (o->time_limit > 0 && tf_now() - t->t_start >= o->time_limit * 60) {
+            why = "time limit reached";
+            break;
+        }
+        if (g_signal)
+            break;
+        /* a batch */
+        int got = 0;
+        for (; got < B; got++) {
+            int rc = prefetch_next(pf, &recs[got]);
+            if (rc < 0)
+                tf_die("%s", prefetch_error(pf));
+            if (rc == 0)
+                break;
+            int64_t idx = t->examples + got;
+            X[got] = tensor_or_die(t, &recs[got], idx, "mixture", t->F, t->T);
+            if (!t->T) {
+                t->T = (int)ts_tensor_get(&recs[got], "mixture")->shape[2];
+                t->len = example_length(t, &recs[got], t->T);
+            }
+            for (int s = 0; s < t->S; s++)
+                tensor_or_die(t, &recs[got], idx, c->stems[s], t->F, t->T);
+        }
+        if (got < B) {
+            why = "end of the training stream";
+            if (got > 0)
+                tf_warn("%s: %d example(s) at the end of the stream do not fill a batch of %d: not used", t->src, got,
+                        B);
+            break;
+        }
+        if (!net) {
+            net = tfswa_tnet_new(&t->m, B, t->T, o->recompute);
+            size_t nm = (size_t)B * 4 * t->S * t->F * t->T;
+            dmasks = tf_malloc(nm * sizeof(float), "gradients");
+            est = tf_malloc((size_t)4 * t->F * t->T * sizeof(float), "estimates");
+            dest = tf_malloc((size_t)4 * t->F * t->T * sizeof(float), "estimates");
+        }
+        /* forward, losses, backward */
+        const float *masks = tfswa_tnet_forward(net, X, 1);
+        const size_t per = (size_t)4 * t->S * t->F * t->T;
+        memset(dmasks, 0, (size_t)B * per * sizeof(float));
+        double loss = 0, scale = 1.0 / ((double)B * t->S);
+        for (int s = 0; s < t->S; s++)
+            sl[s] = 0;
+        for (int b = 0; b < B; b++)
+            for (int s = 0; s < t->S; s++) {
+                const float *ref = ts_tensor_get(&recs[b], c->stems[s])->data;
+                tfswa_apply_mask(est, masks + b * per, s, X[b], t->F, t->T, 0, t->T);
+                memset(dest, 0, (size_t)4 * t->F * t->T * sizeof(float));
+                double l = stem_loss(t->loss, est, ref, NULL, 2, t->T, t->len, dest, scale, NULL, NULL);
+                tfswa_apply_mask_backward(dmasks + b * per, dest, s, X[b], t->F, t->T);
+                sl[s] += l / B;
+                loss += l * scale;
+            }
+        if (!isfinite(loss))
+            tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, loss);
+        memset(t->grad, 0, nt * sizeof(float));
+        tfswa_tnet_backward(net, dmasks, t->grad);
+        double gn = grad_clip_global_norm(t->grad, np, o->clip);
+        double lr = lr_cosine_warmup(t->step, t->total, t->warmup, o->lr, o->min_lr);
+        adamw_step(t->m.data, t->grad, t->m1, t->v1, np, t->step + 1, (float)lr, &ac, NULL);
+        t->step++;
+        t->examples += B;
+        for (int b = 0; b < B; b++)
+            ts_record_free(&recs[b]);
+        acc_loss += loss;
+        acc_gn += gn;
+        for (int s = 0; s < t->S; s++)
+            acc_s[s] += sl[s];
+        acc_n++;
+        /* progress and logs */
+        double now = tf_now();
+        if (now - t_last > 0) {
+            double sp = (double)(t->examples - ex_last) / (now - t_last);
+            speed = speed == 0 ? sp : 0.8 * speed + 0.2 * sp;
+        }
+        t_last = now;
+        ex_last = t->examples;
+        int64_t epoch = t->examples / o->epoch_size;
+        char extra_txt[256];
+        snprintf(extra_txt, sizeof extra_txt, "epoch %lld loss %.4f %.2f ex/s", (long long)epoch, loss, speed);
+        tf_progress_update(&prog, (double)t->step, extra_txt);
+        if (o->log_every > 0 && (t->step % o->log_every == 0 || t->step == t->total)) {
+            double ml = acc_loss / acc_n, mg = acc_gn / acc_n;
+            if (t->csv) {
+                fprintf(t->csv, "%lld,%.6f,%lld,%.9g,%.9g,%.9g", (long long)t->step,
+                        (double)t->examples / o->epoch_size, (long long)t->examples, lr, mg, ml);
+                for (int s = 0; s < t->S; s++)
+                    fprintf(t->csv, ",%.9g", acc_s[s] / acc_n);
+                fprintf(t->csv, ",%.3f\n", now - t->t_start);
+                fflush(t->csv);
+            }
+            tb(t, "loss/train", ml);
+            char tag[64];
+            for (int s = 0; s < t->S; s++) {
+                snprintf(tag, sizeof tag, "loss/%s", c->stems[s]);
+                tb(t, tag, acc_s[s] / acc_n);
+            }
+            tb(t, "lr", lr);
+            tb(t, "grad_norm", mg);
+            acc_loss = acc_gn = 0;
+            for (int s = 0; s < t->S; s++)
+                acc_s[s] = 0;
+            acc_n = 0;
+        }
+        /* validation at the end of every valid_every epochs */
+        int64_t prev_epoch = (t->examples - B) / o->epoch_size;
+        if (o->valid && epoch > prev_epoch && o->valid_every > 0 && epoch % o->valid_every == 0) {
+            double vl = validate(t, &vs, vsdr);
+            if (t->vcsv) {
+                fprintf(t->vcsv, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
+                        (long long)t->examples, vl);
+                for (int s = 0; s < t->S; s++)
+                    fprintf(t->vcsv, ",%.4f", vsdr[s]);
+                fprintf(t->vcsv, "\n");
+                fflush(t->vcsv);
+            }
+            tb(t, "valid/loss", vl);
+            char tag[64];
+            for (int s = 0; s < t->S; s++) {
+                snprintf(tag, sizeof tag, "valid/sdr/%s", c->stems[s]);
+                tb(t, tag, vsdr[s]);
+            }
+            if (!o->quiet) {
+                fprintf(stderr, "%s: epoch %lld step %lld: validation loss %.5f, SDR", tf_progname, (long long)epoch,
+                        (long long)t->step, vl);
+                for (int s = 0; s < t->S; s++)
+                    fprintf(stderr, " %s %.2f dB", c->stems[s], vsdr[s]);
+                fprintf(stderr, "%s\n", vl < t->best_valid ? " (best)" : "");
+            }
+            if (vl < t->best_valid) {
+                t->best_valid = vl;
+                t->best_step = t->step;
+                save(t, best_path, 0);
+            }
+        }
+        if (g_signal)
+            break;
+        if (o->max_epochs > 0 && o->steps <= 0 && epoch >= o->max_epochs) {
+            why = "epochs done";
+            break;
+        }
+        if (o->save_every > 0 && t->step % o->save_every == 0 && t->step < t->total) {
+            save(t, o->model, 1);
+            saved_step = t->step;
+        }
+    }
+    if (g_signal) {
+        why = g_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)";
+        status = 128 + g_signal;
+    }
+    if (t->step != saved_step || t->step == 0 || o->resume)
+        save(t, o->model, 1);
+    tf_progress_done(&prog, (double)t->step, why);
+    if (!o->quiet)
+        fprintf(stderr, "%s: %s after %lld steps (%lld examples); saved %s\n", tf_progname, why, (long long)t->step,
+                (long long)t->examples, o->model);
+    prefetch_stop(pf);
+    for (int b = 0; b < B; b++)
+        ts_record_free(&recs[b]);
+    free(recs);
+    free(X);
+    tfswa_tnet_free(net);
+    free(dmasks);
+    free(est);
+    free(dest);
+    free(sl);
+    free(acc_s);
+    free(vsdr);
+    if (o->valid)
+        valid_free(&vs);
+    if (t->csv)
+        fclose(t->csv);
+    if (t->vcsv)
+        fclose(t->vcsv);
+    if (t->have_tb)
+        tblog_close(&t->tb);
+    stem_loss_free(t->loss);
+    free(t->m1);
+    free(t->v1);
+    free(t->grad);
+    tfswa_model_free(&t->m);
+    return status;
+}

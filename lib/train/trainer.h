@@ -1,0 +1,42 @@
+/* The training loop of `tfswa-net --train` (man/tfswa-net.1, TRAINING):
+ * examples from a tensor stream, the model's training forward and backward
+ * (lib/model/grad.h), L1 + multi-resolution STFT losses (loss.h), AdamW with
+ * cosine warm-up and global-norm clipping (optim.h), validation, atomic
+ * checkpoints with the optimiser state (formats/checkpoint.md, "Training
+ * state"), resume, CSV and TensorBoard logs (tblog.h), SIGINT/SIGTERM. */
+#ifndef TFSWA_TRAIN_TRAINER_H
+#define TFSWA_TRAIN_TRAINER_H
+
+#include <stdint.h>
+
+typedef struct {
+    const char *model;      /* checkpoint: read at the start, written every save_every steps and at the end */
+    const char *valid;      /* validation stream, or NULL */
+    const char *log_dir;    /* CSV + TensorBoard, or NULL */
+    char *const *inputs;    /* training streams (NULL/0: standard input) */
+    int n_inputs;
+    int batch;              /* examples per step */
+    int64_t steps;          /* total optimiser steps of the run (0: max_epochs * epoch_size / batch) */
+    int64_t epoch_size;     /* examples per epoch */
+    int64_t max_epochs;
+    int64_t warmup;         /* warm-up steps (-1: 5 % of the steps, at most 1000) */
+    double lr, min_lr, weight_decay, clip;
+    double l1_weight, mrstft_weight;
+    int64_t save_every, log_every, valid_every; /* steps, steps, epochs */
+    double time_limit;      /* minutes; 0: none */
+    uint64_t seed;          /* recorded as train_seed (training draws no random numbers) */
+    int resume, recompute, amp, quiet;
+} train_options;
+
+void train_options_default(train_options *o);
+
+/* Runs the training. Returns the exit status: 0 (finished: steps, epochs,
+ * time limit or end of stream), 128 + signal after SIGINT/SIGTERM (state
+ * saved). Errors: tf_die (exit 1) with a message naming the file and record. */
+int train_run(const train_options *o);
+
+/* `tfswa-net --train ...`: parses the training options (argv as given to
+ * tfswa-net, --train among them) and runs. */
+int train_main(int argc, char **argv);
+
+#endif

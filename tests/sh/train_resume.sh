@@ -1,0 +1,103 @@
+#!/bin/sh
+# tfswa-net --train: a run killed with SIGKILL after a checkpoint and resumed
+# with --resume on the same stream ends with exactly the weights (the whole
+# checkpoint file, byte for byte) of an uninterrupted run; logs are written
+# (CSV, TensorBoard events with valid CRC-32C, checked in Python); SIGTERM
+# saves and exits 143; --resume without training state is refused.
+# Small: a custom model (8 channels, n_fft 256) on 0.15 s examples.
+set -eu
+NET=${TRAIN_CMD:-$BIN/tfswa-net}
+if ! "$NET" --train --help 2>/dev/null | grep -q -- '--resume'; then
+    echo "tfswa-net has no --train yet (not wired)" >&2
+    exit 77
+fi
+cd "$TMPDIR"
+"$BUILD/tests/helpers/musdb_fixture" tree root 2
+"$BIN/musdb-slice" --random --segment 0.15 --count 24 --seed 5 -S vocals,other root | "$BIN/stft" -n 256 -H 64 > train.ts
+"$BIN/musdb-slice" --split test --segment 0.15 --count 2 -S vocals,other root | "$BIN/stft" -n 256 -H 64 > valid.ts
+"$BIN/tfswa-net" --init -m init.ckpt --preset tiny --dims 8,8,8,8 --heads 2 --window 4 --mlp-ratio 2 \
+    --n-fft 256 --hop 64 --stems vocals,other --seed 1 2>/dev/null
+ARGS="--train --batch-size 2 --steps 8 --save-every 2 --lr 3e-3 -j 1 -q"
+
+# refused: --resume on a checkpoint without training state
+cp init.ckpt x.ckpt
+if "$NET" $ARGS --resume -m x.ckpt train.ts 2>err.txt; then echo "resume without state accepted" >&2; exit 1; fi
+grep -q "no training state" err.txt || { cat err.txt >&2; exit 1; }
+
+# uninterrupted
+cp init.ckpt a.ckpt
+"$NET" $ARGS -m a.ckpt train.ts
+
+# killed with SIGKILL once a checkpoint of step >= 2 exists, then resumed
+cp init.ckpt b.ckpt
+"$NET" $ARGS -m b.ckpt train.ts &
+pid=$!
+i=0
+while :; do
+    s=$("$BIN/tsinfo" b.ckpt 2>/dev/null | sed -n 's/^ *@train_step = //p' | head -n 1)
+    [ -n "$s" ] && [ "$s" -ge 2 ] && break
+    i=$((i + 1))
+    [ $i -lt 6000 ] || { echo "no checkpoint after 600 s" >&2; kill -9 $pid; exit 1; }
+    sleep 0.1
+done
+kill -9 $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+echo "killed after checkpoint of step $s" >&2
+"$NET" $ARGS --resume -m b.ckpt train.ts
+cmp a.ckpt b.ckpt || { echo "resumed run differs from the uninterrupted one" >&2; exit 1; }
+
+# logs, validation, the best model
+cp init.ckpt l.ckpt
+"$NET" $ARGS -m l.ckpt --log-dir logs --log-every 1 --valid valid.ts --epoch-size 8 train.ts
+test -f l.ckpt.best
+# CSV lines and TensorBoard records with valid CRC-32C
+test "$(wc -l < logs/train.csv)" -eq 9
+head -n 1 logs/train.csv | grep -q '^step,epoch,examples,lr,grad_norm,loss,loss/vocals,loss/other,time$'
+test "$(wc -l < logs/valid.csv)" -eq 3
+"$PYTHON" - logs/events.out.tfevents.* <<'EOF'
+import struct, sys
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+def mask(c):
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+tags = set()
+for path in sys.argv[1:]:
+    buf = open(path, "rb").read()
+    pos = n = 0
+    while pos < len(buf):
+        (ln,) = struct.unpack_from("<Q", buf, pos)
+        (lc,) = struct.unpack_from("<I", buf, pos + 8)
+        assert lc == mask(crc32c(buf[pos:pos + 8])), "length CRC"
+        data = buf[pos + 12:pos + 12 + ln]
+        (dc,) = struct.unpack_from("<I", buf, pos + 12 + ln)
+        assert dc == mask(crc32c(data)), "data CRC"
+        for t in (b"loss/train", b"loss/vocals", b"lr", b"grad_norm", b"valid/loss", b"valid/sdr/other"):
+            if t in data:
+                tags.add(t)
+        pos += 12 + ln + 4
+        n += 1
+    assert pos == len(buf)
+assert len(tags) == 6, tags
+EOF
+
+# SIGTERM: saves at the end of the step and exits 143; resumable
+cp init.ckpt c.ckpt
+"$BIN/musdb-slice" --random --segment 0.15 --seed 9 -S vocals,other root | "$BIN/stft" -n 256 -H 64 |
+    "$NET" $ARGS --steps 100000 --save-every 1 -m c.ckpt &
+pid=$!
+i=0
+until "$BIN/tsinfo" c.ckpt 2>/dev/null | grep -q '@train_step'; do
+    i=$((i + 1))
+    [ $i -lt 6000 ] || { echo "no checkpoint after 600 s" >&2; kill -9 $pid; exit 1; }
+    sleep 0.1
+done
+kill -TERM $pid
+rc=0
+wait $pid || rc=$?
+test $rc -eq 143 || { echo "SIGTERM: exit $rc" >&2; exit 1; }
+echo ok
