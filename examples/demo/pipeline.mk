@@ -18,8 +18,10 @@
 #   OUT        output folder (default out)
 #   STEMS      stems of the model, as musdb-slice --stems names them
 #   PRESET     model preset (tiny, seed)
-#   STEPS      training steps; MINUTES caps training time (SIGTERM: the
-#              trainer saves and exits), empty = no cap
+#   STEPS      training steps (the length of the cosine schedule); MINUTES caps
+#              training time (tfswa-net --time-limit: saves and stops), empty = no cap
+#   WARMUP     warm-up steps (empty: the trainer's default, 5% of STEPS)
+#   EPOCH_SIZE examples per epoch: validation runs after every epoch
 #   BATCH, SEGMENT (seconds), LR, SEED, THREADS (0 = all cores)
 #   VALID_COUNT  validation segments of VALID_SEGMENT seconds (random, fixed seed)
 #   IRM_POWER  1 or 2 (sigsep's IRM1 / IRM2)
@@ -40,6 +42,8 @@ STEMS      ?= vocals,other
 PRESET     ?= tiny
 STEPS      ?= 100000
 MINUTES    ?=
+WARMUP     ?=
+EPOCH_SIZE ?= 1000
 BATCH      ?= 4
 SEGMENT    ?= 3
 LR         ?= 1e-3
@@ -96,17 +100,18 @@ $(OUT)/init.ckpt: $(OUT)/stats.ts
 
 # Training: the working checkpoint train.ckpt is created from init.ckpt once
 # and then resumed; model.ckpt is copied from it when training ends (steps
-# done, or MINUTES elapsed: timeout sends SIGTERM, the trainer saves and exits).
+# done, or MINUTES elapsed: the trainer saves and stops).
 # To train further: rm $(OUT)/model.ckpt and make STEPS=<more> (or MINUTES=...).
 # Note that a resumed run restarts musdb-slice's random stream from SEED.
 $(OUT)/model.ckpt: $(OUT)/init.ckpt $(OUT)/valid.ts $(DATA_DEP)
 	@mkdir -p $(OUT)/logs
 	if [ -f $(OUT)/train.ckpt ]; then resume=--resume; else cp $(OUT)/init.ckpt $(OUT)/train.ckpt; resume=; fi; \
 	rc=0; $(SLICE) --split train --random --segment $(SEGMENT) --seed $(SEED) $(AUGMENT) $(MUSDB) | stft -q -j $(THREADS) | \
-	  $(if $(MINUTES),timeout -s TERM -k 120 $(MINUTES)m) tfswa-net --train -m $(OUT)/train.ckpt $$resume \
-	    --steps $(STEPS) --batch-size $(BATCH) --lr $(LR) --seed $(SEED) --threads $(THREADS) \
+	  tfswa-net --train -m $(OUT)/train.ckpt $$resume $(if $(MINUTES),--time-limit $(MINUTES)) \
+	    --steps $(STEPS) $(if $(WARMUP),--warmup $(WARMUP)) --epoch-size $(EPOCH_SIZE) \
+	    --batch-size $(BATCH) --lr $(LR) --seed $(SEED) --threads $(THREADS) \
 	    --log-dir $(OUT)/logs --valid $(OUT)/valid.ts $(TRAIN_EXTRA) || rc=$$?; \
-	[ $$rc = 0 ] || [ $$rc = 124 ] || { echo "training failed (status $$rc)" >&2; exit $$rc; }
+	[ $$rc = 0 ] || { echo "training failed (status $$rc)" >&2; exit $$rc; }
 	cp $(OUT)/train.ckpt $@.tmp
 	mv $@.tmp $@
 
