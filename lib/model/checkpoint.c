@@ -12,16 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static const char *const CONFIG_KEYS[] = {
     "format", "checkpoint_version", "preset", "depths", "dims", "heads", "window", "mlp_ratio", "n_fft", "hop",
     "rate", "stems", "seed", "in_channels", "mask", "bn_eps", "ln_eps", "n_params", NULL};
@@ -72,9 +62,9 @@ static int get_int(const ts_record *r, const char *key, int *out, char *err, siz
     int64_t v;
     int rc = ts_attr_get_i64(r, key, &v);
     if (rc == -1)
-        return fail(err, len, "attribute '%s' is missing", key);
+        return tf_fail(err, len, "attribute '%s' is missing", key);
     if (rc < 0 || v < INT32_MIN || v > INT32_MAX)
-        return fail(err, len, "attribute '%s': '%s' is not an integer", key, ts_attr_get(r, key));
+        return tf_fail(err, len, "attribute '%s': '%s' is not an integer", key, ts_attr_get(r, key));
     *out = (int)v;
     return 0;
 }
@@ -83,9 +73,9 @@ static int get_list(const ts_record *r, const char *key, int *out, char *err, si
 {
     const char *s = ts_attr_get(r, key);
     if (!s)
-        return fail(err, len, "attribute '%s' is missing", key);
+        return tf_fail(err, len, "attribute '%s' is missing", key);
     if (tfswa_parse_ints(s, out, TFSWA_LEVELS) < 0)
-        return fail(err, len, "attribute '%s': '%s' is not a list of %d integers", key, s, TFSWA_LEVELS);
+        return tf_fail(err, len, "attribute '%s': '%s' is not a list of %d integers", key, s, TFSWA_LEVELS);
     return 0;
 }
 
@@ -104,23 +94,23 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
         return -1;
     const char *in = ts_attr_get(r, "in_channels");
     if (in && strcmp(in, "4") != 0)
-        return fail(err, len, "attribute 'in_channels': %s input channels (this tfswa-net builds 4)", in);
+        return tf_fail(err, len, "attribute 'in_channels': %s input channels (this tfswa-net builds 4)", in);
     const char *mask = ts_attr_get(r, "mask");
     if (mask && strcmp(mask, TFSWA_MASK) != 0)
-        return fail(err, len, "attribute 'mask': '%s' masks are not supported (this tfswa-net computes '%s')", mask,
+        return tf_fail(err, len, "attribute 'mask': '%s' masks are not supported (this tfswa-net computes '%s')", mask,
                     TFSWA_MASK);
     const char *stems = ts_attr_get(r, "stems");
     if (!stems || !*stems)
-        return fail(err, len, "attribute 'stems' is missing");
+        return tf_fail(err, len, "attribute 'stems' is missing");
     const char *q = stems;
     c->n_stems = 0;
     while (1) {
         const char *e = strchr(q, ',');
         size_t l = e ? (size_t)(e - q) : strlen(q);
         if (c->n_stems == TFSWA_MAX_STEMS)
-            return fail(err, len, "attribute 'stems': more than %d stems", TFSWA_MAX_STEMS);
+            return tf_fail(err, len, "attribute 'stems': more than %d stems", TFSWA_MAX_STEMS);
         if (l == 0 || l >= TFSWA_STEM_NAME)
-            return fail(err, len, "attribute 'stems': bad stem list '%s'", stems);
+            return tf_fail(err, len, "attribute 'stems': bad stem list '%s'", stems);
         memcpy(c->stems[c->n_stems], q, l);
         c->stems[c->n_stems++][l] = 0;
         if (!e)
@@ -133,12 +123,12 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
         errno = 0;
         unsigned long long v = strtoull(sd, &end, 10);
         if (end == sd || *end || errno)
-            return fail(err, len, "attribute 'seed': '%s' is not an unsigned integer", sd);
+            return tf_fail(err, len, "attribute 'seed': '%s' is not an unsigned integer", sd);
         c->seed = v;
     }
     char why[256];
     if (tfswa_config_check(c, why, sizeof why) < 0)
-        return fail(err, len, "configuration: %s", why);
+        return tf_fail(err, len, "configuration: %s", why);
     return 0;
 }
 
@@ -146,7 +136,7 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
 
 static int writer_fail(ts_writer *w, char *err, size_t len)
 {
-    return fail(err, len, "%s", ts_writer_error(w));
+    return tf_fail(err, len, "%s", ts_writer_error(w));
 }
 
 int tfswa_ckpt_save(const char *path, const tfswa_model *m, const ts_record *extra, char *err, size_t len)
@@ -163,7 +153,7 @@ int tfswa_ckpt_save(const char *path, const tfswa_model *m, const ts_record *ext
         for (int i = 0; i < n_extra; i++)
             if (tfswa_layout_find(&m->layout, extra->tensors[i].name) >= 0) {
                 ts_record_free(&hdr);
-                return fail(err, len, "%s: extra tensor '%s' has the name of a model tensor", path,
+                return tf_fail(err, len, "%s: extra tensor '%s' has the name of a model tensor", path,
                             extra->tensors[i].name);
             }
     }
@@ -171,7 +161,7 @@ int tfswa_ckpt_save(const char *path, const tfswa_model *m, const ts_record *ext
     FILE *f = tf_atomic_open(&a, path);
     if (!f) {
         ts_record_free(&hdr);
-        return fail(err, len, "%s: cannot create: %s", path, strerror(errno));
+        return tf_fail(err, len, "%s: cannot create: %s", path, strerror(errno));
     }
     ts_writer *w = ts_writer_open(f, path);
     int rc = ts_write_begin(w, &hdr, m->layout.n + n_extra);
@@ -204,12 +194,12 @@ int tfswa_ckpt_save(const char *path, const tfswa_model *m, const ts_record *ext
         return -1;
     }
     if (ts_writer_close(w) < 0) { /* frees w */
-        fail(err, len, "%s: write error", path);
+        tf_fail(err, len, "%s: write error", path);
         tf_atomic_abort(&a);
         return -1;
     }
     if (tf_atomic_commit(&a) < 0)
-        return fail(err, len, "%s: cannot write: %s", path, strerror(errno));
+        return tf_fail(err, len, "%s: cannot write: %s", path, strerror(errno));
     return 0;
 }
 
@@ -230,25 +220,25 @@ static int read_single(const char *path, ts_record *rec, const char *what, int *
     char *paths[1] = {(char *)path};
     FILE *probe = fopen(path, "rb");
     if (!probe)
-        return fail(err, len, "%s: cannot open: %s", path, strerror(errno));
+        return tf_fail(err, len, "%s: cannot open: %s", path, strerror(errno));
     fclose(probe);
     ts_reader *r = ts_reader_open(1, paths);
     int rc = ts_read(r, rec);
     if (rc < 0) {
-        fail(err, len, "%s", ts_reader_error(r));
+        tf_fail(err, len, "%s", ts_reader_error(r));
         ts_reader_close(r);
         return -1;
     }
     if (rc == 0) {
         ts_reader_close(r);
-        return fail(err, len, "%s: empty stream: no %s record", path, what);
+        return tf_fail(err, len, "%s: empty stream: no %s record", path, what);
     }
     ts_record next;
     ts_record_init(&next);
     rc = ts_read(r, &next);
     ts_record_free(&next);
     if (rc < 0) {
-        fail(err, len, "%s", ts_reader_error(r));
+        tf_fail(err, len, "%s", ts_reader_error(r));
         ts_reader_close(r);
         return -1;
     }
@@ -277,28 +267,28 @@ int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *er
     char why[512];
     const char *fmt = ts_attr_get(&rec, "format");
     if (!fmt || strcmp(fmt, TFSWA_CKPT_FORMAT) != 0) {
-        fail(err, len, "%s: not a tfswa checkpoint (attribute 'format' is %s%s%s, not '%s')", path, fmt ? "'" : "",
+        tf_fail(err, len, "%s: not a tfswa checkpoint (attribute 'format' is %s%s%s, not '%s')", path, fmt ? "'" : "",
              fmt ? fmt : "missing", fmt ? "'" : "", TFSWA_CKPT_FORMAT);
         goto bad;
     }
     if (more) {
-        fail(err, len, "%s: more than one record (a checkpoint holds exactly one)", path);
+        tf_fail(err, len, "%s: more than one record (a checkpoint holds exactly one)", path);
         goto bad;
     }
     int64_t ver;
     int vrc = ts_attr_get_i64(&rec, "checkpoint_version", &ver);
     if (vrc < 0) {
-        fail(err, len, "%s: attribute 'checkpoint_version' is %s", path, vrc == -1 ? "missing" : "malformed");
+        tf_fail(err, len, "%s: attribute 'checkpoint_version' is %s", path, vrc == -1 ? "missing" : "malformed");
         goto bad;
     }
     if (ver != TFSWA_CKPT_VERSION) {
-        fail(err, len, "%s: checkpoint version %lld is not supported (this tfswa-net reads version %d)", path,
+        tf_fail(err, len, "%s: checkpoint version %lld is not supported (this tfswa-net reads version %d)", path,
              (long long)ver, TFSWA_CKPT_VERSION);
         goto bad;
     }
     tfswa_config cfg;
     if (tfswa_config_from_attrs(&cfg, &rec, why, sizeof why) < 0) {
-        fail(err, len, "%s: %s", path, why);
+        tf_fail(err, len, "%s: %s", path, why);
         goto bad;
     }
     tfswa_model_alloc(m, &cfg);
@@ -309,11 +299,11 @@ int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *er
         char want[128], got[128];
         shape_str(want, sizeof want, t->rank, t->shape);
         if (!x) {
-            fail(err, len, "%s: tensor '%s' %s is missing", path, t->name, want);
+            tf_fail(err, len, "%s: tensor '%s' %s is missing", path, t->name, want);
             goto bad_model;
         }
         if (x->dtype != TS_F32) {
-            fail(err, len, "%s: tensor '%s' is %s, not f32", path, t->name, ts_dtype_name(x->dtype));
+            tf_fail(err, len, "%s: tensor '%s' is %s, not f32", path, t->name, ts_dtype_name(x->dtype));
             goto bad_model;
         }
         int same = x->rank == t->rank;
@@ -321,14 +311,14 @@ int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *er
             same = x->shape[k] == t->shape[k];
         if (!same) {
             shape_str(got, sizeof got, x->rank, x->shape);
-            fail(err, len, "%s: tensor '%s' has shape %s; the configuration needs %s", path, t->name, got, want);
+            tf_fail(err, len, "%s: tensor '%s' has shape %s; the configuration needs %s", path, t->name, got, want);
             goto bad_model;
         }
         const float *src = x->data;
         float *dst = m->data + t->offset;
         for (size_t k = 0; k < t->numel; k++) {
             if (!isfinite(src[k])) {
-                fail(err, len, "%s: tensor '%s': element %zu is not finite (%g)", path, t->name, k, (double)src[k]);
+                tf_fail(err, len, "%s: tensor '%s': element %zu is not finite (%g)", path, t->name, k, (double)src[k]);
                 goto bad_model;
             }
             dst[k] = src[k];
@@ -336,7 +326,7 @@ int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *er
     }
     for (int i = 0; i < TFSWA_IN_CH * tfswa_bins(&cfg); i++)
         if (!(m->w.norm_std[i] > 0)) {
-            fail(err, len, "%s: tensor 'norm.std': element %d is %g (must be > 0)", path, i, (double)m->w.norm_std[i]);
+            tf_fail(err, len, "%s: tensor 'norm.std': element %d is %g (must be > 0)", path, i, (double)m->w.norm_std[i]);
             goto bad_model;
         }
     for (int i = 0; i < m->layout.n; i++) {
@@ -345,7 +335,7 @@ int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *er
         if (l >= 15 && strcmp(t->name + l - 15, "bn.running_var") == 0)
             for (size_t k = 0; k < t->numel; k++)
                 if (m->data[t->offset + k] < 0) {
-                    fail(err, len, "%s: tensor '%s': element %zu is negative (%g)", path, t->name, k,
+                    tf_fail(err, len, "%s: tensor '%s': element %zu is negative (%g)", path, t->name, k,
                          (double)m->data[t->offset + k]);
                     goto bad_model;
                 }
@@ -356,7 +346,7 @@ int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *er
         if (tfswa_layout_find(&m->layout, x->name) >= 0)
             continue;
         if (!is_extra_name(x->name)) {
-            fail(err, len,
+            tf_fail(err, len,
                  "%s: tensor '%s' is not part of a model of this configuration (only optim/ and train/ may be added)",
                  path, x->name);
             goto bad_model;
@@ -391,10 +381,10 @@ int tfswa_load_stats(const char *path, tfswa_model *m, char *err, size_t len)
     const int F = tfswa_bins(&m->cfg);
     int rc = -1;
     if (st.channels != TFSWA_IN_CH || st.bins != F)
-        fail(err, len, "%s: statistics of %d feature channels x %lld bins; the model needs 4 x %d (stereo, n_fft %d)",
+        tf_fail(err, len, "%s: statistics of %d feature channels x %lld bins; the model needs 4 x %d (stereo, n_fft %d)",
              path, st.channels, (long long)st.bins, F, m->cfg.n_fft);
     else if ((st.n_fft && st.n_fft != m->cfg.n_fft) || (st.hop && st.hop != m->cfg.hop))
-        fail(err, len, "%s: statistics of spectrograms with n_fft %d, hop %d; the model expects n_fft %d, hop %d", path,
+        tf_fail(err, len, "%s: statistics of spectrograms with n_fft %d, hop %d; the model expects n_fft %d, hop %d", path,
              st.n_fft, st.hop, m->cfg.n_fft, m->cfg.hop);
     else {
         for (int i = 0; i < TFSWA_IN_CH * F; i++) {

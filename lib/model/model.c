@@ -43,51 +43,41 @@ int tfswa_preset(tfswa_config *c, const char *name)
     return 0;
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 int tfswa_config_check(const tfswa_config *c, char *err, size_t len)
 {
     for (int i = 0; i < TFSWA_LEVELS; i++) {
         if (c->depths[i] < 0 || c->depths[i] > TFSWA_MAX_DEPTH)
-            return fail(err, len, "depths: %d outside [0, %d]", c->depths[i], TFSWA_MAX_DEPTH);
+            return tf_fail(err, len, "depths: %d outside [0, %d]", c->depths[i], TFSWA_MAX_DEPTH);
         if (c->dims[i] < 1 || c->dims[i] > TFSWA_MAX_DIM)
-            return fail(err, len, "dims: %d outside [1, %d]", c->dims[i], TFSWA_MAX_DIM);
+            return tf_fail(err, len, "dims: %d outside [1, %d]", c->dims[i], TFSWA_MAX_DIM);
         if (c->heads[i] < 1 || c->dims[i] % c->heads[i] != 0)
-            return fail(err, len, "heads: %d does not divide the stage's %d channels", c->heads[i], c->dims[i]);
+            return tf_fail(err, len, "heads: %d does not divide the stage's %d channels", c->heads[i], c->dims[i]);
     }
     if (c->window < 2 || c->window > 64 || c->window % 2)
-        return fail(err, len, "window: %d is not an even number in [2, 64]", c->window);
+        return tf_fail(err, len, "window: %d is not an even number in [2, 64]", c->window);
     if (c->mlp_ratio < 1 || c->mlp_ratio > 16)
-        return fail(err, len, "mlp_ratio: %d outside [1, 16]", c->mlp_ratio);
+        return tf_fail(err, len, "mlp_ratio: %d outside [1, 16]", c->mlp_ratio);
     if (c->n_fft < 16 || c->n_fft > 65536 || c->n_fft % 2)
-        return fail(err, len, "n_fft: %d is not an even number in [16, 65536]", c->n_fft);
+        return tf_fail(err, len, "n_fft: %d is not an even number in [16, 65536]", c->n_fft);
     if (c->hop < 1 || c->hop > c->n_fft)
-        return fail(err, len, "hop: %d outside [1, n_fft]", c->hop);
+        return tf_fail(err, len, "hop: %d outside [1, n_fft]", c->hop);
     if (c->rate < 1 || c->rate > 1000000)
-        return fail(err, len, "rate: %d outside [1, 1000000]", c->rate);
+        return tf_fail(err, len, "rate: %d outside [1, 1000000]", c->rate);
     if (c->n_stems < 1 || c->n_stems > TFSWA_MAX_STEMS)
-        return fail(err, len, "%d stems (1 to %d)", c->n_stems, TFSWA_MAX_STEMS);
+        return tf_fail(err, len, "%d stems (1 to %d)", c->n_stems, TFSWA_MAX_STEMS);
     for (int s = 0; s < c->n_stems; s++) {
         const char *n = c->stems[s];
         size_t l = strlen(n);
         if (l == 0 || l >= TFSWA_STEM_NAME)
-            return fail(err, len, "stem name '%s': 1 to %d characters", n, TFSWA_STEM_NAME - 1);
+            return tf_fail(err, len, "stem name '%s': 1 to %d characters", n, TFSWA_STEM_NAME - 1);
         for (size_t k = 0; k < l; k++)
             if (!((n[k] >= 'a' && n[k] <= 'z') || (n[k] >= 'A' && n[k] <= 'Z') || (n[k] >= '0' && n[k] <= '9') ||
                   n[k] == '_' || n[k] == '-' || n[k] == '.' || n[k] == '+') ||
                 (n[0] == '.'))
-                return fail(err, len, "stem name '%s': use letters, digits, '_', '-', '.', '+'", n);
+                return tf_fail(err, len, "stem name '%s': use letters, digits, '_', '-', '.', '+'", n);
         for (int r = 0; r < s; r++)
             if (strcmp(c->stems[r], n) == 0)
-                return fail(err, len, "stem '%s' named twice", n);
+                return tf_fail(err, len, "stem '%s' named twice", n);
     }
     return 0;
 }

@@ -112,16 +112,6 @@ void tfswa_separator_free(tfswa_separator *s)
     s->r = NULL;
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static void on_progress(void *ctx, int done, int total)
 {
     tf_progress *p = ctx;
@@ -136,9 +126,9 @@ static int check_attr(const ts_record *rec, const char *key, int want, const cha
     int64_t v;
     int rc = ts_attr_get_i64(rec, key, &v);
     if (rc == -2)
-        return fail(err, len, "%s: attribute '%s' is malformed: '%s'", where, key, ts_attr_get(rec, key));
+        return tf_fail(err, len, "%s: attribute '%s' is malformed: '%s'", where, key, ts_attr_get(rec, key));
     if (rc == 0 && v != want)
-        return fail(err, len, "%s: the spectrogram has %s=%lld but the model was made for %s=%d", where, key,
+        return tf_fail(err, len, "%s: the spectrogram has %s=%lld but the model was made for %s=%d", where, key,
                     (long long)v, key, want);
     return 0;
 }
@@ -149,7 +139,7 @@ int tfswa_separate_record(tfswa_separator *s, ts_record *rec, const char *where,
     const int F = tfswa_bins(c);
     ts_tensor *mx = ts_tensor_get(rec, "mixture");
     if (!mx)
-        return fail(err, len, "%s: no tensor 'mixture'", where);
+        return tf_fail(err, len, "%s: no tensor 'mixture'", where);
     if (mx->dtype != TS_C64 || mx->rank != 3 || mx->shape[0] != 2 || mx->shape[1] != F) {
         char shp[96] = "(";
         size_t o = 1;
@@ -157,7 +147,7 @@ int tfswa_separate_record(tfswa_separator *s, ts_record *rec, const char *where,
             o += (size_t)snprintf(shp + o, sizeof shp - o, "%s%lld", i ? ", " : "", (long long)mx->shape[i]);
         if (o < sizeof shp)
             snprintf(shp + o, sizeof shp - o, ")");
-        return fail(err, len,
+        return tf_fail(err, len,
                     "%s: tensor 'mixture': %s %s, but the model needs a stereo spectrogram c64 (2, %d, frames) "
                     "(run stft --n-fft %d --hop %d first)",
                     where, ts_dtype_name(mx->dtype), shp, F, c->n_fft, c->hop);
@@ -167,7 +157,7 @@ int tfswa_separate_record(tfswa_separator *s, ts_record *rec, const char *where,
         return -1;
     const int64_t T = mx->shape[2];
     if (T > INT32_MAX)
-        return fail(err, len, "%s: tensor 'mixture': %lld frames is too long", where, (long long)T);
+        return tf_fail(err, len, "%s: tensor 'mixture': %lld frames is too long", where, (long long)T);
     const double fps = (double)c->rate / c->hop;
     int L = (int)floor(s->o.chunk_sec * fps + 0.5), O = (int)floor(s->o.overlap_sec * fps + 0.5);
     if (L < TFSWA_MIN_FRAMES)

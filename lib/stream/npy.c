@@ -28,16 +28,6 @@ const char *npy_descr(ts_dtype d)
     return NULL;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int descr_dtype(const char *s, char *err, size_t errlen)
 {
     for (size_t i = 0; i < NDESCR; i++)
@@ -55,13 +45,13 @@ static int descr_dtype(const char *s, char *err, size_t errlen)
                 return DESCRS[i].d;
     }
     if (s[0] == '>')
-        return fail(err, errlen, "big-endian data ('%s') is not supported; save a.astype(a.dtype.newbyteorder('<'))",
+        return tf_fail(err, errlen, "big-endian data ('%s') is not supported; save a.astype(a.dtype.newbyteorder('<'))",
                     s);
     if (strchr(s, 'O'))
-        return fail(err, errlen, "object arrays ('%s') are not supported", s);
+        return tf_fail(err, errlen, "object arrays ('%s') are not supported", s);
     if (strstr(s, "b1") || strcmp(s, "?") == 0)
-        return fail(err, errlen, "boolean arrays ('%s') are not supported; save a.astype(np.uint8)", s);
-    return fail(err, errlen,
+        return tf_fail(err, errlen, "boolean arrays ('%s') are not supported; save a.astype(np.uint8)", s);
+    return tf_fail(err, errlen,
                 "dtype '%s' is not supported (supported: <f4 <f8 <c8 <c16 <i2 <i4 <i8 |u1, "
                 "i.e. float32 float64 complex64 complex128 int16 int32 int64 uint8)", s);
 }
@@ -116,41 +106,41 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
     char descr[64] = "";
     h->rank = 0;
     if (!eat(&l, '{'))
-        return fail(err, errlen, "bad header: expected a '{' dictionary");
+        return tf_fail(err, errlen, "bad header: expected a '{' dictionary");
     while (!eat(&l, '}')) {
         char key[32];
         if (pystring(&l, key, sizeof key) < 0)
-            return fail(err, errlen, "bad header: expected a quoted key at byte %zu", l.i);
+            return tf_fail(err, errlen, "bad header: expected a quoted key at byte %zu", l.i);
         if (!eat(&l, ':'))
-            return fail(err, errlen, "bad header: expected ':' after '%s'", key);
+            return tf_fail(err, errlen, "bad header: expected ':' after '%s'", key);
         ws(&l);
         if (strcmp(key, "descr") == 0) {
             if (have_descr++)
-                return fail(err, errlen, "bad header: 'descr' twice");
+                return tf_fail(err, errlen, "bad header: 'descr' twice");
             if (l.i < l.n && l.s[l.i] == '[')
-                return fail(err, errlen, "structured (record) arrays are not supported");
+                return tf_fail(err, errlen, "structured (record) arrays are not supported");
             if (pystring(&l, descr, sizeof descr) < 0)
-                return fail(err, errlen, "bad header: 'descr' is not a simple dtype string");
+                return tf_fail(err, errlen, "bad header: 'descr' is not a simple dtype string");
         } else if (strcmp(key, "fortran_order") == 0) {
             if (have_fortran++)
-                return fail(err, errlen, "bad header: 'fortran_order' twice");
+                return tf_fail(err, errlen, "bad header: 'fortran_order' twice");
             if (l.n - l.i >= 4 && memcmp(l.s + l.i, "True", 4) == 0)
                 fortran = 1, l.i += 4;
             else if (l.n - l.i >= 5 && memcmp(l.s + l.i, "False", 5) == 0)
                 fortran = 0, l.i += 5;
             else
-                return fail(err, errlen, "bad header: 'fortran_order' is not True or False");
+                return tf_fail(err, errlen, "bad header: 'fortran_order' is not True or False");
         } else if (strcmp(key, "shape") == 0) {
             if (have_shape++)
-                return fail(err, errlen, "bad header: 'shape' twice");
+                return tf_fail(err, errlen, "bad header: 'shape' twice");
             if (!eat(&l, '('))
-                return fail(err, errlen, "bad header: 'shape' is not a tuple");
+                return tf_fail(err, errlen, "bad header: 'shape' is not a tuple");
             for (;;) {
                 ws(&l);
                 if (eat(&l, ')'))
                     break;
                 if (l.i >= l.n || l.s[l.i] < '0' || l.s[l.i] > '9')
-                    return fail(err, errlen, "bad header: 'shape' holds something other than non-negative integers");
+                    return tf_fail(err, errlen, "bad header: 'shape' holds something other than non-negative integers");
                 uint64_t d = 0;
                 while (l.i < l.n && l.s[l.i] >= '0' && l.s[l.i] <= '9') {
                     if (d > TS_MAX_DIM)
@@ -158,32 +148,32 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
                     d = d * 10 + (uint64_t)(l.s[l.i++] - '0');
                 }
                 if (d > TS_MAX_DIM)
-                    return fail(err, errlen, "dimension %d is larger than 2^40", h->rank);
+                    return tf_fail(err, errlen, "dimension %d is larger than 2^40", h->rank);
                 if (l.i < l.n && (l.s[l.i] == 'L' || l.s[l.i] == 'l'))
                     l.i++; /* Python 2 long */
                 if (h->rank == TS_MAX_RANK)
-                    return fail(err, errlen, "more than %d dimensions", TS_MAX_RANK);
+                    return tf_fail(err, errlen, "more than %d dimensions", TS_MAX_RANK);
                 h->shape[h->rank++] = (int64_t)d;
                 if (eat(&l, ','))
                     continue;
                 if (eat(&l, ')'))
                     break;
-                return fail(err, errlen, "bad header: expected ',' or ')' in 'shape'");
+                return tf_fail(err, errlen, "bad header: expected ',' or ')' in 'shape'");
             }
         } else {
-            return fail(err, errlen, "bad header: unknown key '%s'", key);
+            return tf_fail(err, errlen, "bad header: unknown key '%s'", key);
         }
         if (!eat(&l, ',')) {
             if (eat(&l, '}'))
                 break;
-            return fail(err, errlen, "bad header: expected ',' or '}'");
+            return tf_fail(err, errlen, "bad header: expected ',' or '}'");
         }
     }
     ws(&l);
     if (l.i != l.n)
-        return fail(err, errlen, "bad header: text after the dictionary");
+        return tf_fail(err, errlen, "bad header: text after the dictionary");
     if (!have_descr || !have_fortran || !have_shape)
-        return fail(err, errlen, "bad header: missing '%s'", !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
+        return tf_fail(err, errlen, "bad header: missing '%s'", !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
     int d = descr_dtype(descr, err, errlen);
     if (d < 0)
         return -1;
@@ -192,7 +182,7 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
         for (int i = 0; i < h->rank; i++)
             nontrivial += h->shape[i] > 1;
         if (nontrivial > 1)
-            return fail(err, errlen, "Fortran-order arrays are not supported; save np.ascontiguousarray(a)");
+            return tf_fail(err, errlen, "Fortran-order arrays are not supported; save np.ascontiguousarray(a)");
     }
     h->dtype = (ts_dtype)d;
     uint64_t nb = ts_dtype_size(h->dtype);
@@ -203,14 +193,14 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
             zero = 1;
         else if (!zero) {
             if (nb > max_bytes / x)
-                return fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
+                return tf_fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
                             (unsigned long long)max_bytes);
             nb *= x;
         }
     }
     h->nbytes = zero ? 0 : nb;
     if (h->nbytes > max_bytes)
-        return fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
+        return tf_fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
                     (unsigned long long)max_bytes);
     return 0;
 }
@@ -222,8 +212,8 @@ int npy_read_header(FILE *f, npy_info *h, uint64_t max_bytes, char *err, size_t 
     size_t got = fread(pre, 1, 10, f);
     if (got < 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
         if (ferror(f))
-            return fail(err, errlen, "read error: %s", strerror(errno));
-        return fail(err, errlen, "not a .npy file (bad magic)");
+            return tf_fail(err, errlen, "read error: %s", strerror(errno));
+        return tf_fail(err, errlen, "not a .npy file (bad magic)");
     }
     h->major = pre[6];
     h->minor = pre[7];
@@ -234,21 +224,21 @@ int npy_read_header(FILE *f, npy_info *h, uint64_t max_bytes, char *err, size_t 
         off = 10;
     } else if (h->major == 2 || h->major == 3) {
         if (fread(pre + 10, 1, 2, f) != 2)
-            return fail(err, errlen, "truncated header");
+            return tf_fail(err, errlen, "truncated header");
         hlen = (uint32_t)pre[8] | (uint32_t)pre[9] << 8 | (uint32_t)pre[10] << 16 | (uint32_t)pre[11] << 24;
         off = 12;
     } else {
-        return fail(err, errlen, "unsupported .npy format version %d.%d (1.0, 2.0 and 3.0 are read)", h->major,
+        return tf_fail(err, errlen, "unsupported .npy format version %d.%d (1.0, 2.0 and 3.0 are read)", h->major,
                     h->minor);
     }
     if (h->minor != 0)
-        return fail(err, errlen, "unsupported .npy format version %d.%d", h->major, h->minor);
+        return tf_fail(err, errlen, "unsupported .npy format version %d.%d", h->major, h->minor);
     if (hlen > (1u << 20))
-        return fail(err, errlen, "header length %u is implausible", hlen);
+        return tf_fail(err, errlen, "header length %u is implausible", hlen);
     char *text = tf_malloc(hlen + 1, "npy header");
     if (fread(text, 1, hlen, f) != hlen) {
         free(text);
-        return fail(err, errlen, "truncated header");
+        return tf_fail(err, errlen, "truncated header");
     }
     text[hlen] = 0;
     int rc = npy_parse_dict(text, hlen, h, max_bytes, err, errlen);

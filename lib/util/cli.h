@@ -49,6 +49,10 @@ void tf_free_list(char **items, int n);
 void tf_set_threads(int n);
 int  tf_threads(void);
 
+/* For library functions that report errors to their caller: formats the
+ * message into err (errlen bytes) and returns -1. */
+int tf_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Checked allocation: dies with a message naming what on failure. */
 void *tf_malloc(size_t n, const char *what);
 void *tf_calloc(size_t n, size_t size, const char *what);
