@@ -182,15 +182,6 @@ void tf_set_threads(int n)
 
 int tf_threads(void) { return g_threads; }
 
-int tf_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 void *tf_malloc(size_t n, const char *what)
 {
     void *p = malloc(n ? n : 1);

@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 60
 FZ := $(BUILD)/fuzz
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=all -fno-omit-frame-pointer -Ilib
-STREAM_SRC := lib/stream/ts.c lib/stream/record.c lib/stream/npy.c lib/stream/json.c tests/fuzz/fuzz_shim.c
+STREAM_SRC := lib/stream/ts.c lib/stream/record.c lib/stream/npy.c lib/stream/json.c lib/util/fail.c tests/fuzz/fuzz_shim.c
 
 .PHONY: run build
 run: build

@@ -69,11 +69,3 @@ char *tf_strdup(const char *s)
     return d;
 }
 
-int tf_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
