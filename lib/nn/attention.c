@@ -7,8 +7,9 @@
  * of VL consecutive keys: scores, probabilities and their gradients are then
  * computed VL keys at a time whatever the head dimension (4..64), and the
  * only horizontal reductions happen once per block of BR query rows and
- * key block. Exponentials use a vectorised Cody-Waite + polynomial exp
- * (relative error < 2e-7; the softmax's cost for small heads).
+ * key block. Exponentials use a vectorised Cody-Waite + degree-5 polynomial
+ * exp (relative error < 2.5e-7; the softmax's cost for small heads), masked
+ * only on the key vectors that hold masked keys.
  * Forward: for each block of BR rows, key blocks of at most BK keys (the
  * sequence split evenly): scores and row maxima (pass 1), then p = exp(s - m),
  * the rescaled running sums and P V (one fused pass per row for D <= 8;
@@ -46,7 +47,7 @@
 #define VL 4 /* SSE2, NEON, or scalar code from the compiler */
 #endif
 #define BR 4   /* query rows per block */
-#define BK 512 /* most keys per block in the forward pass (multiple of VL); blocks split Lp evenly */
+#define BK 1024 /* most keys per block in the forward pass (multiple of VL); blocks split Lp evenly */
 #define NCHUNK 16 /* fixed chunks of sequences for the deterministic bias-gradient reduction */
 
 typedef float vf __attribute__((vector_size(VL * 4)));
@@ -61,12 +62,22 @@ static inline vf vmax(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)
 #else
 static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
 #endif
+#if VL == 8 && defined(__AVX__)
+static inline float hsum(vf a)
+{
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128((__m256)a), _mm256_extractf128_ps((__m256)a, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+#else
 static inline float hsum(vf a)
 {
     float s = 0;
     for (int i = 0; i < VL; i++) s += a[i];
     return s;
 }
+#endif
 static inline float hmax(vf a)
 {
     float s = a[0];
@@ -74,49 +85,41 @@ static inline float hmax(vf a)
     return s;
 }
 
-/* exp(x): Cody-Waite reduction x = n ln2 + f, |f| <= ln2 / 2, Cephes' degree-6
- * polynomial for e^f, 2^n built in the exponent bits. 0 below -87 (and for -inf). */
-static inline vf vexp(vf x)
+typedef uint32_t vu __attribute__((vector_size(VL * 4)));
+
+/* exp(x) for x in [-87, 88] (callers clamp): Cody-Waite reduction x = n ln2 + f,
+ * |f| <= ln2 / 2, a degree-5 minimax polynomial for e^f (relative error 9e-8,
+ * 1.6e-7 with float rounding; constant term exactly 1 so exp(0) = 1)
+ * evaluated by Estrin's scheme (short dependency chain: the kernels are
+ * latency bound), and 2^n added into the exponent bits: n << 23 is the
+ * rounding constant's bits shifted, as 1.5 * 2^23 has no bits below 2^22. */
+static inline vf vexp_core(vf xc)
 {
-    const vf hi = vsplat(88.0f), lo = vsplat(-87.0f);
-    vi under = x < lo;
-    vf xc = vmax(vsel(x < hi, x, hi), lo);
     vf t = xc * 1.44269504088896341f + 12582912.0f; /* round to nearest via 1.5 * 2^23 */
-    vi n = (vi)t - 0x4B400000;
     vf nf = t - 12582912.0f;
     vf f = xc - nf * 0.693359375f;
     f = f - nf * -2.12194440e-4f;
-    vf p = vsplat(1.9875691500e-4f);
-    p = p * f + 1.3981999507e-3f;
-    p = p * f + 8.3334519073e-3f;
-    p = p * f + 4.1665795894e-2f;
-    p = p * f + 1.6666665459e-1f;
-    p = p * f + 5.0000001201e-1f;
-    p = p * f * f + f + 1.0f;
-    vf scale = (vf)((n + 127) << 23);
-    return (vf)((vi)(p * scale) & ~under);
+    vf f2 = f * f;
+    vf p01 = f * 9.999997020e-01f + 1.0f;
+    vf p23 = f * 1.666763574e-01f + 4.999915063e-01f;
+    vf p45 = f * 8.290302940e-03f + 4.189792275e-02f;
+    vf p = (p45 * f2 + p23) * f2 + p01;
+    return (vf)((vu)p + ((vu)t << 23));
 }
 
-/* exp for softmax arguments (x <= 88): no upper clamp. */
-static inline vf vexp_neg(vf x)
+/* exp(x), 0 below -87 (and for -inf), x clamped to 88 above. */
+static inline vf vexp(vf x)
 {
-    vi under = x < -87.0f;
-    vf xc = vmax(x, vsplat(-87.0f));
-    vf t = xc * 1.44269504088896341f + 12582912.0f;
-    vi n = (vi)t - 0x4B400000;
-    vf nf = t - 12582912.0f;
-    vf f = xc - nf * 0.693359375f;
-    f = f - nf * -2.12194440e-4f;
-    vf p = vsplat(1.9875691500e-4f);
-    p = p * f + 1.3981999507e-3f;
-    p = p * f + 8.3334519073e-3f;
-    p = p * f + 4.1665795894e-2f;
-    p = p * f + 1.6666665459e-1f;
-    p = p * f + 5.0000001201e-1f;
-    p = p * (f * f) + f + 1.0f;
-    vf scale = (vf)((n + 127) << 23);
-    return (vf)((vi)(p * scale) & ~under);
+    vi keep = x >= -87.0f;
+    vf xc = vmax(vsel(x < 88.0f, x, vsplat(88.0f)), vsplat(-87.0f));
+    return (vf)((vi)vexp_core(xc) & keep);
 }
+
+/* exp for softmax arguments x = s - m <= 0 (s may be -inf): without the
+ * masking, arguments below -87 give about 1.6e-38 instead of 0 (negligible
+ * beside the row maximum's 1); vexp_m also returns exact zeros where s is -inf. */
+static inline vf vexp_s(vf x) { return vexp_core(vmax(x, vsplat(-87.0f))); }
+static inline vf vexp_m(vf x, vf s) { return (vf)((vi)vexp_s(x) & (s > -INFINITY)); }
 
 void attn_exp(float *y, const float *x, size_t n)
 {
@@ -294,6 +297,8 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
                         mx[r] = vmax(mx[r], s[r]);
                     }
                 }
+                /* vectors [0, nfull) of the block need no mask */
+                const int nfull = all_masked || L <= j0 ? 0 : L - j0 >= nk ? nk : (L - j0) / VL * VL;
                 if (D <= 8) {
                     /* small heads: p = exp(s - m), running sums and P V in one pass per row */
                     for (int r = 0; r < BR; r++) {
@@ -306,8 +311,18 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
 #pragma GCC unroll 8
                         for (int d = 0; d < 8; d++) av[d] = vsplat(0);
                         const float *vT = w->vT + j0;
-                        for (int jj = 0; jj < nk; jj += VL) {
-                            vf p = vexp_neg(*(const vf *)(S + r * BK + jj) - msub);
+                        const vf mv = vsplat(msub);
+                        int jj = 0;
+#pragma GCC unroll 2
+                        for (; jj < nfull; jj += VL) {
+                            vf p = vexp_s(*(const vf *)(S + r * BK + jj) - mv);
+                            ls += p;
+#pragma GCC unroll 8
+                            for (int d = 0; d < D; d++) av[d] += p * *(const vf *)(vT + (size_t)d * Lp + jj);
+                        }
+                        for (; jj < nk; jj += VL) {
+                            vf sv = *(const vf *)(S + r * BK + jj);
+                            vf p = vexp_m(sv - mv, sv);
                             ls += p;
 #pragma GCC unroll 8
                             for (int d = 0; d < D; d++) av[d] += p * *(const vf *)(vT + (size_t)d * Lp + jj);
@@ -328,7 +343,8 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
                     m[r] = mn;
                     vf ls = vsplat(0);
                     for (int jj = 0; jj < nk; jj += VL) {
-                        vf p = vexp_neg(*(const vf *)(S + r * BK + jj) - msub);
+                        vf sv = *(const vf *)(S + r * BK + jj);
+                        vf p = jj >= nfull ? vexp_m(sv - msub, sv) : vexp_s(sv - msub);
                         *(vf *)(S + r * BK + jj) = p;
                         ls += p;
                     }
@@ -431,10 +447,11 @@ KINLINE void bwd_body(float *dq, float *dk, float *dv, const float *o, const flo
         for (int j = 0; j < Lp; j += VL) {
             vf s[BR], t[BR];
             scores(s, qb, kT, Lp, j, D);
-            mask_bias(s, w, i0, j, bp, all_masked || j + VL > L);
+            const int mv = all_masked || j + VL > L;
+            mask_bias(s, w, i0, j, bp, mv);
 #pragma GCC unroll 4
             for (int r = 0; r < BR; r++) {
-                s[r] = vexp_neg(s[r] - lr[r]); /* p */
+                s[r] = mv ? vexp_m(s[r] - lr[r], s[r]) : vexp_s(s[r] - lr[r]); /* p */
                 t[r] = vsplat(0);
             }
 #pragma GCC unroll 16

@@ -106,44 +106,82 @@ static inline int64_t tok_of(const geom *g, tlayer_kind kind, int s, int i, int 
     return ((int64_t)b * g->F + f) * g->T + t;
 }
 
-/* dst (s1 - s0, H, L, D) <- sequences s0 .. s1-1 of src tokens (N, stride),
- * channels off .. off + C - 1; zero at padding. */
-static void pack(float *dst, const float *src, int stride, int off, const geom *g, tlayer_kind kind, int s0, int s1)
+/* Copies between token rows and packed sequences, in the order that reads
+ * the token side sequentially: position-major for TL_FREQ (a sequence's
+ * tokens lie T tokens apart, consecutive sequences' next to each other;
+ * the packed side's runs of PB positions stay in cache meanwhile),
+ * sequence-major for the others. One cache miss per token otherwise. */
+#define PB 16
+
+/* One (sequence s, position i), every head, for nd packed arrays: array a
+ * holds the token channels off + a C .. off + a C + C - 1. */
+static inline void pack_one(float *const *dst, int nd, const float *src, int stride, int off, const geom *g,
+                            tlayer_kind kind, int s0, int s, int i)
 {
-    const int H = g->H, D = g->D, L = g->L;
-#pragma omp parallel for schedule(static)
-    for (int s = s0; s < s1; s++)
-        for (int i = 0; i < L; i++) {
-            int grp;
-            int64_t t = tok_of(g, kind, s, i, &grp);
-            for (int h = 0; h < H; h++) {
-                float *d = dst + (((size_t)(s - s0) * H + h) * L + i) * D;
-                if (t < 0) {
-                    for (int e = 0; e < D; e++) d[e] = 0;
-                } else {
-                    const float *x = src + t * stride + off + h * D;
-                    for (int e = 0; e < D; e++) d[e] = x[e];
-                }
+    const int H = g->H, D = g->D, L = g->L, C = g->C;
+    int grp;
+    int64_t t = tok_of(g, kind, s, i, &grp);
+    for (int a = 0; a < nd; a++)
+        for (int h = 0; h < H; h++) {
+            float *d = dst[a] + (((size_t)(s - s0) * H + h) * L + i) * D;
+            if (t < 0) {
+                for (int e = 0; e < D; e++) d[e] = 0;
+            } else {
+                const float *x = src + t * stride + off + a * C + h * D;
+                for (int e = 0; e < D; e++) d[e] = x[e];
             }
         }
 }
 
-/* dst tokens (N, stride) channels off .. <- sequences s0 .. s1-1 packed in src, skipping padding. */
-static void unpack(float *dst, int stride, int off, const float *src, const geom *g, tlayer_kind kind, int s0, int s1)
+static inline void unpack_one(float *dst, int stride, int off, const float *const *src, int nd, const geom *g,
+                              tlayer_kind kind, int s0, int s, int i)
 {
-    const int H = g->H, D = g->D, L = g->L;
-#pragma omp parallel for schedule(static)
-    for (int s = s0; s < s1; s++)
-        for (int i = 0; i < L; i++) {
-            int grp;
-            int64_t t = tok_of(g, kind, s, i, &grp);
-            if (t < 0) continue;
-            for (int h = 0; h < H; h++) {
-                float *d = dst + t * stride + off + h * D;
-                const float *x = src + (((size_t)(s - s0) * H + h) * L + i) * D;
-                for (int e = 0; e < D; e++) d[e] = x[e];
-            }
+    const int H = g->H, D = g->D, L = g->L, C = g->C;
+    int grp;
+    int64_t t = tok_of(g, kind, s, i, &grp);
+    if (t < 0) return;
+    for (int a = 0; a < nd; a++)
+        for (int h = 0; h < H; h++) {
+            float *d = dst + t * stride + off + a * C + h * D;
+            const float *x = src[a] + (((size_t)(s - s0) * H + h) * L + i) * D;
+            for (int e = 0; e < D; e++) d[e] = x[e];
         }
+}
+
+/* dst[a] (s1 - s0, H, L, D) <- sequences s0 .. s1-1 of src tokens (N, stride),
+ * channels off + a C .. off + a C + C - 1, a < nd; zero at padding. */
+static void pack(float *const *dst, int nd, const float *src, int stride, int off, const geom *g, tlayer_kind kind,
+                 int s0, int s1)
+{
+    const int L = g->L;
+    if (kind == TL_FREQ) {
+#pragma omp parallel for schedule(static)
+        for (int i0 = 0; i0 < L; i0 += PB)
+            for (int i = i0; i < L && i < i0 + PB; i++)
+                for (int s = s0; s < s1; s++) pack_one(dst, nd, src, stride, off, g, kind, s0, s, i);
+    } else {
+#pragma omp parallel for schedule(static)
+        for (int s = s0; s < s1; s++)
+            for (int i = 0; i < L; i++) pack_one(dst, nd, src, stride, off, g, kind, s0, s, i);
+    }
+}
+
+/* dst tokens (N, stride) channels off + a C .. <- sequences s0 .. s1-1 packed
+ * in src[a], a < nd, skipping padding. */
+static void unpack(float *dst, int stride, int off, const float *const *src, int nd, const geom *g, tlayer_kind kind,
+                   int s0, int s1)
+{
+    const int L = g->L;
+    if (kind == TL_FREQ) {
+#pragma omp parallel for schedule(static)
+        for (int i0 = 0; i0 < L; i0 += PB)
+            for (int i = i0; i < L && i < i0 + PB; i++)
+                for (int s = s0; s < s1; s++) unpack_one(dst, stride, off, src, nd, g, kind, s0, s, i);
+    } else {
+#pragma omp parallel for schedule(static)
+        for (int s = s0; s < s1; s++)
+            for (int i = 0; i < L; i++) unpack_one(dst, stride, off, src, nd, g, kind, s0, s, i);
+    }
 }
 
 static int *make_groups(const geom *g, tlayer_kind kind)
@@ -316,12 +354,12 @@ void tlayer_forward(float *y, const float *x, const tlayer_params *p, const tlay
     attn_ctx ax = ctx_make(p, &g, c->kind);
     for (int s0 = 0; s0 < g.n; s0 += seq_chunk(&g)) {
         int s1 = s0 + seq_chunk(&g) < g.n ? s0 + seq_chunk(&g) : g.n;
-        pack(PQ, QKV, 3 * C, 0, &g, c->kind, s0, s1);
-        pack(PK, QKV, 3 * C, C, &g, c->kind, s0, s1);
-        pack(PV, QKV, 3 * C, 2 * C, &g, c->kind, s0, s1);
+        float *const pqkv[3] = {PQ, PK, PV};
+        pack(pqkv, 3, QKV, 3 * C, 0, &g, c->kind, s0, s1);
         attn_problem ap = ctx_problem(&ax, &g, s0, s1);
         attn_forward(PO, LSE + (size_t)s0 * H * L, PQ, PK, PV, &ap);
-        unpack(OT, C, 0, PO, &g, c->kind, s0, s1);
+        const float *const po[1] = {PO};
+        unpack(OT, C, 0, po, 1, &g, c->kind, s0, s1);
     }
     free(ax.grp);
     free(ax.bias);
@@ -391,16 +429,14 @@ void tlayer_backward(float *dx, tlayer_params *gr, const float *dy, const float 
     float *DQKV = QKV;
     for (int s0 = 0; s0 < g.n; s0 += seq_chunk(&g)) {
         int s1 = s0 + seq_chunk(&g) < g.n ? s0 + seq_chunk(&g) : g.n;
-        pack(PQ, QKV, 3 * C, 0, &g, c->kind, s0, s1);
-        pack(PK, QKV, 3 * C, C, &g, c->kind, s0, s1);
-        pack(PV, QKV, 3 * C, 2 * C, &g, c->kind, s0, s1);
-        pack(PO, OT, C, 0, &g, c->kind, s0, s1);
-        pack(PDO, DOT, C, 0, &g, c->kind, s0, s1);
+        float *const pqkv[3] = {PQ, PK, PV}, *const po[1] = {PO}, *const pdo[1] = {PDO};
+        pack(pqkv, 3, QKV, 3 * C, 0, &g, c->kind, s0, s1);
+        pack(po, 1, OT, C, 0, &g, c->kind, s0, s1);
+        pack(pdo, 1, DOT, C, 0, &g, c->kind, s0, s1);
         attn_problem ap = ctx_problem(&ax, &g, s0, s1);
         attn_backward(PDQ, PDK, PDV, dbias, PQ, PK, PV, PO, PDO, LSE + (size_t)s0 * H * L, &ap);
-        unpack(DQKV, 3 * C, 0, PDQ, &g, c->kind, s0, s1);
-        unpack(DQKV, 3 * C, C, PDK, &g, c->kind, s0, s1);
-        unpack(DQKV, 3 * C, 2 * C, PDV, &g, c->kind, s0, s1);
+        const float *const pdqkv[3] = {PDQ, PDK, PDV};
+        unpack(DQKV, 3 * C, 0, pdqkv, 3, &g, c->kind, s0, s1);
     }
     if (dbias && gr->rel_bias) {
         for (int h = 0; h < H; h++)
