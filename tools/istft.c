@@ -144,7 +144,7 @@ int main(int argc, char **argv)
         case 'j': tf_set_threads((int)tf_parse_long("--threads", optarg, 0, 4096)); break;
         case 'q': quiet = 1; break;
         case 'h': usage(); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     if (all && !wav)

@@ -178,7 +178,7 @@ int main(int argc, char **argv)
         case OPT_THREADS: threads = (int)tf_parse_long("--threads", optarg, 0, 1024); break;
         case 'q': quiet = 1; break;
         case 'h': usage(); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     int nargs = argc - optind;

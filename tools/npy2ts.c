@@ -205,7 +205,7 @@ int main(int argc, char **argv)
         case 'z': zlib = 1; break;
         case 'l': level = (int)tf_parse_long("--level", optarg, 1, 9); break;
         case 'h': usage(); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     if (optind >= argc)

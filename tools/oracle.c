@@ -76,7 +76,7 @@ int main(int argc, char **argv)
             break;
         case 'q': quiet = 1; break;
         case 'h': usage(); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     ts_reader *rd = ts_open_inputs_or_die(argc - optind, argv + optind);

@@ -27,7 +27,7 @@ static const char *usage_text =
     "the MDX challenge's global SDR. Reads a tensor stream (stdin or FILEs) whose\n"
     "records hold reference stems and est/<stem> estimates, or WAV files.\n"
     "\n"
-    "  -j, --json DIR         write museval's JSON per track: DIR[/<split>]/<track>.json\n"
+    "      --json DIR         write museval's JSON per track: DIR[/<split>]/<track>.json\n"
     "      --csv FILE         write one CSV row per track and stem (per-track medians,\n"
     "                         SI-SDR, gSDR); - writes it to stdout instead of the tables\n"
     "  -r, --references ROOT  reference WAVs: a MUSDB18-HQ root or any tree of\n"
@@ -37,7 +37,7 @@ static const char *usage_text =
     "      --split NAME       with --references: only tracks under ROOT/NAME\n"
     "      --window SEC       window length in seconds (default 1, as museval)\n"
     "      --hop SEC          hop in seconds (default 1, as museval)\n"
-    "  -t, --threads N        threads (default: TFSWA_THREADS or 1; 0 = all CPUs)\n"
+    "  -j, --threads N        threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)\n"
     "  -q, --quiet            no progress or notes on stderr\n"
     "  -h, --help             show this help and exit\n"
     "\n"
@@ -483,10 +483,10 @@ int main(int argc, char **argv)
 {
     tf_init(argc, argv);
     static const struct option opts[] = {
-        {"json", required_argument, 0, 'j'},       {"csv", required_argument, 0, 'C'},
+        {"json", required_argument, 0, 'J'},       {"csv", required_argument, 0, 'C'},
         {"references", required_argument, 0, 'r'}, {"estimates", required_argument, 0, 'e'},
         {"split", required_argument, 0, 'S'},      {"window", required_argument, 0, 'W'},
-        {"hop", required_argument, 0, 'H'},        {"threads", required_argument, 0, 't'},
+        {"hop", required_argument, 0, 'H'},        {"threads", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     ctx c = {0};
@@ -495,19 +495,19 @@ int main(int argc, char **argv)
     c.hop_s = 1.0;
     const char *refs = NULL, *ests = NULL, *split = NULL, *csv = NULL;
     int o;
-    while ((o = getopt_long(argc, argv, "j:r:e:t:qh", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "r:e:j:qh", opts, NULL)) != -1) {
         switch (o) {
-        case 'j': c.json_dir = optarg; break;
+        case 'J': c.json_dir = optarg; break;
         case 'C': csv = optarg; break;
         case 'r': refs = optarg; break;
         case 'e': ests = optarg; break;
         case 'S': split = optarg; break;
         case 'W': c.win_s = tf_parse_double("--window", optarg, 1e-3, 1e6); break;
         case 'H': c.hop_s = tf_parse_double("--hop", optarg, 1e-3, 1e6); break;
-        case 't': tf_set_threads((int)tf_parse_long("--threads", optarg, 0, 4096)); break;
+        case 'j': tf_set_threads((int)tf_parse_long("--threads", optarg, 0, 4096)); break;
         case 'q': c.quiet = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     if (!!refs != !!ests) tf_usage_error("--references and --estimates go together");

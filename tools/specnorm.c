@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         case 'n': max_records = tf_parse_long("--records", optarg, 1, 1L << 40); break;
         case 'q': quiet = 1; break;
         case 'h': usage(); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     if (!out || !*out)

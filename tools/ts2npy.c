@@ -121,7 +121,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'f': force = 1; break;
         case 'h': usage(); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     if (optind >= argc)

@@ -222,7 +222,7 @@ int main(int argc, char **argv)
         case 'b': mode = MODE_BRIEF; break;
         case 'j': mode = MODE_JSON; break;
         case 'h': usage(); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     int nfiles = argc - optind;

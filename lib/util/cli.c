@@ -35,6 +35,7 @@ void tf_init(int argc, char **argv)
     if (argc > 0 && argv[0]) {
         const char *slash = strrchr(argv[0], '/');
         tf_progname = slash ? slash + 1 : argv[0];
+        argv[0] = (char *)tf_progname; /* getopt's own messages say "sdr: ...", not "build/bin/sdr: ..." */
     }
     signal(SIGPIPE, SIG_IGN);
     const char *env = getenv("TFSWA_THREADS");
@@ -75,6 +76,13 @@ _Noreturn void tf_usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vmsg(fmt, ap);
     va_end(ap);
+    fprintf(stderr, "Try '%s --help' for more information.\n", tf_progname);
+    tf_atomic_abort_all();
+    exit(TF_EXIT_USAGE);
+}
+
+_Noreturn void tf_getopt_error(void)
+{
     fprintf(stderr, "Try '%s --help' for more information.\n", tf_progname);
     tf_atomic_abort_all();
     exit(TF_EXIT_USAGE);

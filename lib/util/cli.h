@@ -23,6 +23,9 @@ _Noreturn void tf_die(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 _Noreturn void tf_die_status(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "prog: <formatted>\nTry 'prog --help' for more information.\n", exit 2. */
 _Noreturn void tf_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After getopt_long has printed its own message (unknown option, missing
+ * value): the "Try --help" line, exit 2. */
+_Noreturn void tf_getopt_error(void);
 void tf_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* If errno is EPIPE (downstream closed), exit 0 quietly. Call after a

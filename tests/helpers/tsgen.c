@@ -73,7 +73,7 @@ int main(int argc, char **argv)
         case 'b': bytes = tf_parse_u64("--bytes", optarg); break;
         case 'e': endless = 1; break;
         case 'm': mix = 1; break;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     if (bytes % 4)

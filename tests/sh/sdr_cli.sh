@@ -14,7 +14,11 @@ for o in --json --csv --references --estimates --split --window --hop --threads 
     grep -q -- "$o" "$T/help" || fail "--help does not list $o"
 done
 set +e
-"$S" --bogus </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option: exit 2"
+"$S" --bogus </dev/null >/dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "unknown option: exit 2"
+# getopt's message names the tool by its name (not its path) and the option
+grep -q "^sdr: unrecognized option '--bogus'" "$T/err" || fail "unknown option message: $(cat "$T/err")"
+grep -q "^Try 'sdr --help'" "$T/err" || fail "unknown option: no --help hint"
+"$S" -j 0 --bogus2 </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "-j is --threads"
 "$S" --references x </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "--references alone: exit 2"
 "$S" --threads -3 </dev/null >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --threads: exit 2"
 "$S" -r "$T/nowhere" -e "$T/nowhere" >/dev/null 2>"$T/err"; [ $? -eq 1 ] || fail "missing root: exit 1"
@@ -28,7 +32,7 @@ mkdir -p "$T/root/test/song" "$T/est/test/song" "$T/root2/test/song"
 for s in vocals drums bass other; do cp "$T/g/reference/$s.wav" "$T/root/test/song/"; done
 cp "$T/g/estimate/vocals.wav" "$T/est/test/song/vocals.wav"
 cp "$T/g/estimate/drums.wav" "$T/est/test/song/accompaniment.wav"
-"$S" -q -r "$T/root" -e "$T/est" -j "$T/json" --csv "$T/a.csv" >"$T/table"
+"$S" -q -r "$T/root" -e "$T/est" --json "$T/json" --csv "$T/a.csv" >"$T/table"
 [ -f "$T/json/test/song.json" ] || fail "JSON not at DIR/<split>/<track>.json"
 grep -q "^  accompaniment" "$T/table" || fail "table lacks accompaniment"
 grep -q "^summary: 1 track" "$T/table" || fail "no summary"
@@ -56,7 +60,7 @@ cmp "$T/a.csv" "$T/b.csv" || fail "derived accompaniment differs from the file"
 # museval's grouping: with vocals, drums and accompaniment, vocals is
 # scored with accompaniment as a pair; JSON order drums, vocals, accompaniment
 cp "$T/g/estimate/drums.wav" "$T/est/test/song/drums.wav"
-"$S" -q -r "$T/root" -e "$T/est" -j "$T/json3" --csv "$T/c.csv" >/dev/null
+"$S" -q -r "$T/root" -e "$T/est" --json "$T/json3" --csv "$T/c.csv" >/dev/null
 "$PYTHON" -c '
 import json, sys
 t = json.load(open(sys.argv[1]))["targets"]
@@ -78,7 +82,7 @@ set -e
 # stream: estimates 2 s long are zero-padded as museval does (the last
 # window is then silent: NaN); a stem without reference is skipped with a note
 "$MK" "$T/g" song 88200 bass >"$T/s.ts"
-"$S" -j "$T/sj" "$T/s.ts" >"$T/stable" 2>"$T/serr"
+"$S" --json "$T/sj" "$T/s.ts" >"$T/stable" 2>"$T/serr"
 grep -q "est/bass': no reference" "$T/serr" || fail "no note for est/bass"
 "$PYTHON" -c '
 import json, math, sys

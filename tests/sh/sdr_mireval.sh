@@ -47,7 +47,7 @@ run() {
     c=$1 w=$2; shift 2
     rm -rf "$TMPDIR/$c-out"
     "$BIN/sdr" -q --window "$w" --hop "$w" "$@" -r "$TMPDIR/$c/reference" -e "$TMPDIR/$c/estimate" \
-        -j "$TMPDIR/$c-out" >/dev/null
+        --json "$TMPDIR/$c-out" >/dev/null
     "$PYTHON" "$TMPDIR/compare.py" "$D/mireval-$c.json" "$TMPDIR/$c-out/reference.json"
 }
 
@@ -56,4 +56,4 @@ run well 3.2
 
 "$H/sdr_mireval" "$TMPDIR/spatial"
 run spatial 2
-run spatial 1000 -t 2
+run spatial 1000 -j 2

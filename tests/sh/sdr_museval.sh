@@ -53,21 +53,21 @@ cmp() { "$PYTHON" "$TMPDIR/compare.py" "$@" "$TOP/formats/museval.schema.json"; 
 # that no other FFT or LAPACK reproduces (man/sdr.1, BUGS). SDR does not
 # depend on the filters and is compared, as is every NaN.
 for c in noise-2stem leak-4stem silent-start; do
-    "$BIN/sdr" -q -r "$D/$c/reference" -e "$D/$c/estimate" -j "$TMPDIR/$c" >/dev/null
+    "$BIN/sdr" -q -r "$D/$c/reference" -e "$D/$c/estimate" --json "$TMPDIR/$c" >/dev/null
     cmp "$D/$c/museval.json" "$TMPDIR/$c/reference.json" SDR
 done
 
 # a well-conditioned 4-stem case: all four metrics of every window
 "$GEN" "$TMPDIR/well"
-"$BIN/sdr" -q -r "$TMPDIR/well/reference" -e "$TMPDIR/well/estimate" -j "$TMPDIR/well-out" >/dev/null
+"$BIN/sdr" -q -r "$TMPDIR/well/reference" -e "$TMPDIR/well/estimate" --json "$TMPDIR/well-out" >/dev/null
 cmp "$D/well-4stem.json" "$TMPDIR/well-out/reference.json" SDR,SIR,SAR,ISR
 # the same through a stream, with 2 threads
 "$BUILD/tests/helpers/sdr_stream" "$TMPDIR/well" well >"$TMPDIR/well.ts"
-"$BIN/sdr" -q -t 2 -j "$TMPDIR/well-stream" "$TMPDIR/well.ts" >/dev/null
+"$BIN/sdr" -q -j 2 --json "$TMPDIR/well-stream" "$TMPDIR/well.ts" >/dev/null
 cmp "$D/well-4stem.json" "$TMPDIR/well-stream/test/well.json" SDR,SIR,SAR,ISR
 
 # leak-4stem rounded to 16 bits, as MUSDB18-HQ's stems are: well
 # conditioned again, and all four metrics agree
 "$BUILD/tests/helpers/sdr_q16" "$D/leak-4stem" "$TMPDIR/q16"
-"$BIN/sdr" -q -r "$TMPDIR/q16/reference" -e "$TMPDIR/q16/estimate" -j "$TMPDIR/q16-out" >/dev/null
+"$BIN/sdr" -q -r "$TMPDIR/q16/reference" -e "$TMPDIR/q16/estimate" --json "$TMPDIR/q16-out" >/dev/null
 cmp "$D/leak-4stem-pcm16.json" "$TMPDIR/q16-out/reference.json" SDR,SIR,SAR,ISR
