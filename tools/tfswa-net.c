@@ -48,6 +48,8 @@ static void usage(void)
            "      --hop N           spectrogram hop (default 512)\n"
            "      --rate HZ         sample rate (default 44100)\n"
            "      --stems LIST      stems to estimate (default vocals,drums,bass,other)\n"
+           "      --mask KIND       unbounded (a complex mask per stem; default) or residual (the last\n"
+           "                        stem is the mixture minus the others, as Open-Unmix's residual)\n"
            "      --seed S          initialisation seed (default 0)\n"
            "      --stats FILE      per-bin input statistics (written by specnorm; default mean 0, std 1)\n"
            "      --force           overwrite an existing checkpoint\n"
@@ -71,7 +73,7 @@ int main(int argc, char **argv)
             return train_main(argc, argv);
     enum {
         O_INIT = 256, O_INFO, O_TRAIN, O_PRESET, O_DEPTHS, O_DIMS, O_HEADS, O_WINDOW, O_MLP, O_NFFT, O_HOP, O_RATE,
-        O_STEMS, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD
+        O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD
     };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},     {"init", no_argument, 0, O_INIT},
@@ -82,12 +84,13 @@ int main(int argc, char **argv)
         {"n-fft", required_argument, 0, O_NFFT},  {"hop", required_argument, 0, O_HOP},
         {"rate", required_argument, 0, O_RATE},   {"stems", required_argument, 0, O_STEMS},
         {"seed", required_argument, 0, O_SEED},   {"stats", required_argument, 0, O_STATS},
+        {"mask", required_argument, 0, O_MASK},
         {"force", no_argument, 0, O_FORCE},       {"chunk", required_argument, 0, O_CHUNK},
         {"overlap", required_argument, 0, O_OVERLAP}, {"no-fold-bn", no_argument, 0, O_NOFOLD},
         {"threads", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
     };
-    const char *model = NULL, *preset = NULL, *depths = NULL, *dims = NULL, *heads = NULL, *stems = NULL,
+    const char *model = NULL, *preset = NULL, *depths = NULL, *dims = NULL, *heads = NULL, *stems = NULL, *mask = NULL,
                *stats = NULL;
     int window = 0, mlp = 0, nfft = 0, hop = 0, rate = 0, force = 0, mode = MODE_SEPARATE, modes = 0;
     int have_seed = 0, hyper = 0;
@@ -110,6 +113,7 @@ int main(int argc, char **argv)
         case O_HOP: hop = (int)tf_parse_long("--hop", optarg, 1, 65536), hyper = 1; break;
         case O_RATE: rate = (int)tf_parse_long("--rate", optarg, 1, 1000000), hyper = 1; break;
         case O_STEMS: stems = optarg; break;
+        case O_MASK: mask = optarg; break;
         case O_SEED: seed = tf_parse_u64("--seed", optarg), have_seed = 1; break;
         case O_STATS: stats = optarg; break;
         case O_FORCE: force = 1; break;
@@ -119,7 +123,7 @@ int main(int argc, char **argv)
         case 'j': tf_set_threads((int)tf_parse_long("--threads", optarg, 0, 1024)); break;
         case 'q': so.quiet = 1; break;
         case 'h': usage(); return 0;
-        default: tf_usage_error("unknown option");
+        default: tf_getopt_error();
         }
     }
     if (modes > 1)
@@ -128,8 +132,8 @@ int main(int argc, char **argv)
         tf_usage_error("--train: training is not built yet (it comes with the next release of tfswa-net)");
     if (!model)
         tf_usage_error("no model: give the checkpoint with -m FILE");
-    if (mode != MODE_INIT && (preset || hyper || stems || have_seed || stats || force))
-        tf_usage_error("--preset, hyper-parameters, --stems, --seed, --stats and --force go with --init");
+    if (mode != MODE_INIT && (preset || hyper || stems || mask || have_seed || stats || force))
+        tf_usage_error("--preset, hyper-parameters, --stems, --mask, --seed, --stats and --force go with --init");
     if (so.overlap_sec >= so.chunk_sec) {
         if (have_overlap)
             tf_usage_error("--overlap %g must be shorter than --chunk %g", so.overlap_sec, so.chunk_sec);
@@ -175,6 +179,11 @@ int main(int argc, char **argv)
             tf_free_list(items, n);
         }
         cfg.seed = seed;
+        if (mask) {
+            if (strcmp(mask, "residual") != 0 && strcmp(mask, "unbounded") != 0)
+                tf_usage_error("--mask: unknown kind '%s' (unbounded, residual)", mask);
+            cfg.residual = strcmp(mask, "residual") == 0;
+        }
         if (tfswa_config_check(&cfg, err, sizeof err) < 0)
             tf_usage_error("%s", err);
         struct stat st;

@@ -18,6 +18,7 @@
 #   OUT        output folder (default out)
 #   STEMS      stems of the model, as musdb-slice --stems names them
 #   PRESET     model preset (tiny, seed)
+#   MASK       unbounded, or residual (the last stem is the mixture minus the others)
 #   STEPS      training steps (the length of the cosine schedule); MINUTES caps
 #              training time (tfswa-net --time-limit: saves and stops), empty = no cap
 #   WARMUP     warm-up steps (empty: the trainer's default, 5% of STEPS)
@@ -40,6 +41,7 @@ MUSDB      ?= $(DEMO_DATA)
 OUT        ?= out
 STEMS      ?= vocals,other
 PRESET     ?= tiny
+MASK       ?= unbounded
 STEPS      ?= 100000
 MINUTES    ?=
 WARMUP     ?=
@@ -96,7 +98,7 @@ $(OUT)/stats.ts: $(DATA_DEP)
 # A new initial model invalidates the working checkpoint of an earlier run.
 $(OUT)/init.ckpt: $(OUT)/stats.ts
 	rm -f $(OUT)/train.ckpt
-	tfswa-net --init --force --preset $(PRESET) --stems $(STEMS) --stats $(OUT)/stats.ts --seed $(SEED) -m $@
+	tfswa-net --init --force --preset $(PRESET) --stems $(STEMS) --mask $(MASK) --stats $(OUT)/stats.ts --seed $(SEED) -m $@
 
 # Training: the working checkpoint train.ckpt is created from init.ckpt once
 # and then resumed; model.ckpt is copied from it when training ends (steps

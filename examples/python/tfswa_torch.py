@@ -203,6 +203,7 @@ class TFSWAUNet(nn.Module):
         self.mid = Stage(d[3], c[3], h[3], r * c[3], w)
         self.dec = nn.ModuleList([Stage(d[i], c[i], h[i], r * c[i], w, up=c[i + 1]) for i in range(3)])
         self.head = Head(c[0], 4 * len(self.stems))
+        self.residual = False  # mask kind 'residual': the last stem is X minus the others
 
     def masks(self, X):
         """X: complex tensor (2, F, T). Returns masks (4 S, F, T) real."""
@@ -230,6 +231,9 @@ class TFSWAUNet(nn.Module):
         m = self.masks(X)
         out = {}
         for s, name in enumerate(self.stems):
+            if self.residual and s == len(self.stems) - 1:  # the rest of the mixture
+                out[name] = X - sum(out.values())
+                break
             M = torch.complex(m[4 * s + 0::2][:2], m[4 * s + 1::2][:2])  # channels L, R
             out[name] = M * X
         return out
@@ -247,9 +251,10 @@ def load(path, dtype=torch.float32):
     ints = lambda k: [int(v) for v in attrs[k].split(",")]  # noqa: E731
     cfg = dict(depths=ints("depths"), dims=ints("dims"), heads=ints("heads"), window=int(attrs["window"]),
                mlp_ratio=int(attrs["mlp_ratio"]), n_fft=int(attrs["n_fft"]), stems=attrs["stems"].split(","))
-    if attrs.get("mask", "unbounded") != "unbounded":
+    if attrs.get("mask", "unbounded") not in ("unbounded", "residual"):
         raise ValueError(f"{path}: mask kind {attrs['mask']} not supported")
     model = TFSWAUNet(cfg)
+    model.residual = attrs.get("mask") == "residual"
     state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()
              if not k.startswith(("optim/", "train/"))}
     missing, unexpected = model.load_state_dict(state, strict=False)

@@ -48,7 +48,7 @@ void tfswa_config_to_attrs(const tfswa_config *c, ts_record *r)
     ts_attr_set(r, "stems", buf);
     ts_attr_setf(r, "seed", "%" PRIu64, c->seed);
     ts_attr_setf(r, "in_channels", "%d", TFSWA_IN_CH);
-    ts_attr_set(r, "mask", TFSWA_MASK);
+    ts_attr_set(r, "mask", c->residual ? "residual" : "unbounded");
     ts_attr_set(r, "bn_eps", "1e-05");
     ts_attr_set(r, "ln_eps", "1e-05");
     tfswa_layout L;
@@ -96,9 +96,9 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
     if (in && strcmp(in, "4") != 0)
         return tf_fail(err, len, "attribute 'in_channels': %s input channels (this tfswa-net builds 4)", in);
     const char *mask = ts_attr_get(r, "mask");
-    if (mask && strcmp(mask, TFSWA_MASK) != 0)
-        return tf_fail(err, len, "attribute 'mask': '%s' masks are not supported (this tfswa-net computes '%s')", mask,
-                    TFSWA_MASK);
+    c->residual = mask && strcmp(mask, "residual") == 0;
+    if (mask && !c->residual && strcmp(mask, "unbounded") != 0)
+        return tf_fail(err, len, "attribute 'mask': '%s' masks are not supported (this tfswa-net computes 'unbounded' and 'residual')", mask);
     const char *stems = ts_attr_get(r, "stems");
     if (!stems || !*stems)
         return tf_fail(err, len, "attribute 'stems' is missing");

@@ -15,7 +15,6 @@
 
 #define TFSWA_CKPT_FORMAT "tfswa-checkpoint"
 #define TFSWA_CKPT_VERSION 1
-#define TFSWA_MASK "unbounded" /* the mask kind this code computes */
 
 /* Attributes <-> configuration. */
 void tfswa_config_to_attrs(const tfswa_config *c, ts_record *r);

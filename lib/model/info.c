@@ -36,7 +36,10 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
     fprintf(out, "stems         ");
     for (int s = 0; s < c->n_stems; s++)
         fprintf(out, "%s%s", s ? "," : "", c->stems[s]);
-    fprintf(out, "\nmask          unbounded complex ratio mask per stem and channel\n");
+    if (c->residual)
+        fprintf(out, "\nmask          residual: complex ratio masks, the last stem is the mixture minus the others\n");
+    else
+        fprintf(out, "\nmask          unbounded complex ratio mask per stem and channel\n");
     fprintf(out, "seed          %" PRIu64 "\n", c->seed);
     fprintf(out, "parameters    %zu trainable, %zu buffers (BN statistics, input normalisation)\n",
             m->layout.n_params, m->layout.n_total - m->layout.n_params);

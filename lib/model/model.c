@@ -65,6 +65,8 @@ int tfswa_config_check(const tfswa_config *c, char *err, size_t len)
         return tf_fail(err, len, "rate: %d outside [1, 1000000]", c->rate);
     if (c->n_stems < 1 || c->n_stems > TFSWA_MAX_STEMS)
         return tf_fail(err, len, "%d stems (1 to %d)", c->n_stems, TFSWA_MAX_STEMS);
+    if (c->residual && c->n_stems < 2)
+        return tf_fail(err, len, "a residual mask needs at least 2 stems (the last is the rest of the mixture)");
     for (int s = 0; s < c->n_stems; s++) {
         const char *n = c->stems[s];
         size_t l = strlen(n);
@@ -223,8 +225,10 @@ static void walk(walker *w, const tfswa_config *c, tfswa_weights *W)
     }
     walk_convbn(w, &W->head, "head", c->dims[0], c->dims[0], 3, 0);
     int64_t O = 4 * (int64_t)c->n_stems;
-    tens(w, &W->out_w, 1, TFSWA_INIT_KAIMING, c->dims[0], 4, SH(O, c->dims[0], 1, 1), "head.out.weight");
-    tens(w, &W->out_b, 1, TFSWA_INIT_FANIN_BIAS, c->dims[0], 1, SH(O), "head.out.bias");
+    /* The mask head starts near M = 1/S for every stem (estimates that sum
+     * to the mixture): small weights, biases 1/S + 0i (formats/checkpoint.md). */
+    tens(w, &W->out_w, 1, TFSWA_INIT_KAIMING_SMALL, c->dims[0], 4, SH(O, c->dims[0], 1, 1), "head.out.weight");
+    tens(w, &W->out_b, 1, TFSWA_INIT_MASK_BIAS, c->n_stems, 1, SH(O), "head.out.bias");
     tens(w, &W->norm_mean, 0, TFSWA_INIT_ZEROS, 0, 2, SH(TFSWA_IN_CH, F), "norm.mean");
     tens(w, &W->norm_std, 0, TFSWA_INIT_ONES, 0, 2, SH(TFSWA_IN_CH, F), "norm.std");
 }
@@ -349,6 +353,8 @@ void tfswa_model_init_weights(tfswa_model *m)
             case TFSWA_INIT_ONES: p[k] = 1; break;
             case TFSWA_INIT_KAIMING:
             case TFSWA_INIT_FANIN_BIAS: p[k] = (float)tf_rng_range(&rng, -bound, bound); break;
+            case TFSWA_INIT_KAIMING_SMALL: p[k] = (float)tf_rng_range(&rng, -0.1 * bound, 0.1 * bound); break;
+            case TFSWA_INIT_MASK_BIAS: p[k] = k % 2 == 0 ? 1.0f / (float)t->fan_in : 0.0f; break;
             case TFSWA_INIT_TRUNC_NORMAL: {
                 double v;
                 do

@@ -36,6 +36,7 @@ typedef struct {
     int n_stems;
     char stems[TFSWA_MAX_STEMS][TFSWA_STEM_NAME];
     uint64_t seed;                     /* initialisation seed */
+    int residual;                      /* mask kind: 0 unbounded, 1 residual (model/mask.h) */
 } tfswa_config;
 
 /* Fills c with a preset ("seed" or "tiny"; stems vocals,drums,bass,other,
@@ -49,7 +50,17 @@ int tfswa_parse_ints(const char *s, int *out, int n);
 void tfswa_format_ints(char *buf, size_t len, const int *v, int n);
 
 /* ---- tensors and layout ---- */
-enum { TFSWA_INIT_ZEROS, TFSWA_INIT_ONES, TFSWA_INIT_KAIMING, TFSWA_INIT_FANIN_BIAS, TFSWA_INIT_TRUNC_NORMAL };
+/* KAIMING_SMALL: U(+-0.1/sqrt(fan_in)); MASK_BIAS: (4 S) mask biases, 1/S for
+ * the real parts (index % 2 == 0) and 0 for the imaginary ones, S = fan_in. */
+enum {
+    TFSWA_INIT_ZEROS,
+    TFSWA_INIT_ONES,
+    TFSWA_INIT_KAIMING,
+    TFSWA_INIT_FANIN_BIAS,
+    TFSWA_INIT_TRUNC_NORMAL,
+    TFSWA_INIT_KAIMING_SMALL,
+    TFSWA_INIT_MASK_BIAS
+};
 
 typedef struct {
     char name[96];
@@ -58,7 +69,7 @@ typedef struct {
     size_t offset, numel; /* in floats, within the one array */
     int trainable;        /* 1: parameter; 0: buffer (BN running stats, norm.*) */
     int init;             /* TFSWA_INIT_* */
-    int fan_in;           /* for KAIMING / FANIN_BIAS */
+    int fan_in;           /* for KAIMING / FANIN_BIAS; the number of stems for MASK_BIAS */
 } tfswa_tensor;
 
 typedef struct {

@@ -65,7 +65,7 @@ void tfswa_separate(tfswa_runner *r, const float *X, int64_t T, float *const *es
             w[j] = tfswa_chunk_weight(k, n, len, R, j);
             den[t0 + j] += w[j];
         }
-        for (int s = 0; s < S; s++) {
+        for (int s = 0; s < S - c->residual; s++) { /* a residual last stem is made below */
             float *e = est[s];
 #pragma omp parallel for schedule(static)
             for (int cf = 0; cf < 2 * F; cf++) {
@@ -85,7 +85,7 @@ void tfswa_separate(tfswa_runner *r, const float *X, int64_t T, float *const *es
         if (progress)
             progress(ctx, k + 1, n);
     }
-    for (int s = 0; s < S; s++) {
+    for (int s = 0; s < S - c->residual; s++) {
         float *e = est[s];
 #pragma omp parallel for schedule(static)
         for (int cf = 0; cf < 2 * F; cf++)
@@ -93,6 +93,17 @@ void tfswa_separate(tfswa_runner *r, const float *X, int64_t T, float *const *es
                 e[2 * ((int64_t)cf * T + t)] /= den[t];
                 e[2 * ((int64_t)cf * T + t) + 1] /= den[t];
             }
+    }
+    if (c->residual) { /* the blend is linear with weights summing to 1: blending X - sum M_s X is X - sum est_s */
+        float *e = est[S - 1];
+        const size_t n2 = (size_t)4 * F * (size_t)T;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n2; i++) {
+            float v = X[i];
+            for (int s = 0; s < S - 1; s++)
+                v -= est[s][i];
+            e[i] = v;
+        }
     }
     free(w);
     free(den);

@@ -5,6 +5,7 @@
 #include "model/checkpoint.h"
 #include "model/forward.h"
 #include "model/grad.h"
+#include "model/mask.h"
 #include "stream/ts.h"
 #include "train/loss.h"
 #include "train/optim.h"
@@ -190,7 +191,7 @@ static double validate(trainer *t, const valid_set *vs, double *sdr)
               *wr = tf_malloc(sizeof(float) * 2 * len, "validation");
         for (int s = 0; s < t->S; s++) {
             const float *ref = ts_tensor_get(r, c->stems[s])->data;
-            tfswa_apply_mask(est, masks, s, mx->data, t->F, T, 0, T);
+            tfswa_estimate(est, masks, c, s, mx->data, t->F, T, 0, T);
             total += stem_loss(t->loss, est, ref, NULL, 2, T, len, NULL, 0, NULL, NULL) / t->S;
             for (int ch = 0; ch < 2; ch++) {
                 stft_inverse(plan, scr, est + (size_t)ch * t->F * T * 2, T, we + ch * len, len);
@@ -394,10 +395,10 @@ int train_run(const train_options *o)
         for (int b = 0; b < B; b++)
             for (int s = 0; s < t->S; s++) {
                 const float *ref = ts_tensor_get(&recs[b], c->stems[s])->data;
-                tfswa_apply_mask(est, masks + b * per, s, X[b], t->F, t->T, 0, t->T);
+                tfswa_estimate(est, masks + b * per, c, s, X[b], t->F, t->T, 0, t->T);
                 memset(dest, 0, (size_t)4 * t->F * t->T * sizeof(float));
                 double l = stem_loss(t->loss, est, ref, NULL, 2, t->T, t->len, dest, scale, NULL, NULL);
-                tfswa_apply_mask_backward(dmasks + b * per, dest, s, X[b], t->F, t->T);
+                tfswa_estimate_backward(dmasks + b * per, dest, c, s, X[b], t->F, t->T);
                 sl[s] += l / B;
                 loss += l * scale;
             }

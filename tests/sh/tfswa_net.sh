@@ -10,7 +10,7 @@ D=$TOP/tests/data/model
 # --help lists every long option
 "$N" --help > help.txt || die "--help"
 for o in model chunk overlap threads quiet init preset depths dims heads window mlp-ratio n-fft hop rate \
-         stems seed stats force info train help no-fold-bn; do
+         stems mask seed stats force info train help no-fold-bn; do
     grep -q -- "--$o" help.txt || die "--help lacks --$o"
 done
 
@@ -50,6 +50,28 @@ PY
 "$N" < /dev/null > /dev/null 2>&1; [ $? -eq 2 ] || die "no -m: exit 2"
 "$N" -m small.ckpt --chunk 2 --overlap 2 < /dev/null > /dev/null 2>&1; [ $? -eq 2 ] || die "overlap >= chunk: exit 2"
 "$N" --info -m small.ckpt --seed 3 > /dev/null 2>&1; [ $? -eq 2 ] || die "--seed without --init: exit 2"
+"$N" --init -m x.ckpt --mask soft > /dev/null 2>&1; [ $? -eq 2 ] || die "unknown --mask: exit 2"
+"$N" --init -m x.ckpt --mask residual --stems vocals > /dev/null 2>&1; [ $? -eq 2 ] || die "residual with 1 stem: exit 2"
+
+# --mask residual: the same weights (same seed) as unbounded; the last stem is the rest of the mixture
+"$N" --init -q -m res.ckpt --n-fft 64 --hop 16 --dims 8,8,16,16 --heads 2 --window 4 --depths 1,1,1,1 \
+    --stems vocals,other --seed 3 --mask residual || die "--init --mask residual"
+"$N" --init -q -m unb.ckpt --n-fft 64 --hop 16 --dims 8,8,16,16 --heads 2 --window 4 --depths 1,1,1,1 \
+    --stems vocals,other --seed 3 || die "--init unbounded"
+"$N" --info -m res.ckpt | grep -q '^mask  *residual' || die "--info: residual mask"
+"$N" --info -m unb.ckpt | grep -q '^mask  *unbounded' || die "--info: unbounded mask"
+"$N" -q -m res.ckpt --chunk 0.005 --overlap 0.002 "$D/golden_in.ts" > res.ts || die "separate residual"
+"$N" -q -m unb.ckpt --chunk 0.005 --overlap 0.002 "$D/golden_in.ts" > unb.ts || die "separate unbounded"
+"$PYTHON" - <<'PY' || die "residual outputs"
+import os, sys
+sys.path.insert(0, os.environ["TOP"] + "/examples/python")
+import numpy as np, tfswa_stream as ts
+for (a, r), (_, u) in zip(ts.read(open("res.ts", "rb")), ts.read(open("unb.ts", "rb"))):
+    x = r["mixture"]
+    assert np.array_equal(r["est/vocals"], u["est/vocals"]), "first stem changed"
+    assert np.abs(r["est/vocals"] + r["est/other"] - x).max() <= 1e-5 * max(1, np.abs(x).max()), "sum"
+    assert np.abs(u["est/vocals"] + u["est/other"] - x).max() > 1e-4 * np.abs(x).max(), "unbounded sums too"
+PY
 
 # separation: est/<stem> added with the right shapes, everything else passed through
 "$N" -q -m "$D/golden.ckpt" "$D/golden_in.ts" > out.ts || die "separate"
