@@ -208,6 +208,7 @@ static double validate(trainer *t, const valid_set *vs, double *sdr)
     return total / vs->n;
 }
 
+
 /* ---- logs ---- */
 static FILE *open_csv(const char *dir, const char *name, const char *header)
 {
@@ -227,6 +228,40 @@ static void tb(trainer *t, const char *tag, double v)
 {
     if (t->have_tb && tblog_scalar(&t->tb, tag, t->step, v) < 0)
         tf_die("%s: %s", t->tb.path, strerror(errno));
+}
+
+/* Validates, logs (CSV, TensorBoard, stderr) and keeps the best model. */
+static void run_validation(trainer *t, const train_options *o, const valid_set *vsp, double *vsdr, int64_t epoch,
+                           const char *best_path)
+{
+    const tfswa_config *c = &t->m.cfg;
+    double vl = validate(t, vsp, vsdr);
+    if (t->vcsv) {
+        fprintf(t->vcsv, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
+                (long long)t->examples, vl);
+        for (int s = 0; s < t->S; s++)
+            fprintf(t->vcsv, ",%.4f", vsdr[s]);
+        fprintf(t->vcsv, "\n");
+        fflush(t->vcsv);
+    }
+    tb(t, "valid/loss", vl);
+    char tag[64];
+    for (int s = 0; s < t->S; s++) {
+        snprintf(tag, sizeof tag, "valid/sdr/%s", c->stems[s]);
+        tb(t, tag, vsdr[s]);
+    }
+    if (!o->quiet) {
+        fprintf(stderr, "%s: epoch %lld step %lld: validation loss %.5f, SDR", tf_progname, (long long)epoch,
+                (long long)t->step, vl);
+        for (int s = 0; s < t->S; s++)
+            fprintf(stderr, " %s %.2f dB", c->stems[s], vsdr[s]);
+        fprintf(stderr, "%s\n", vl < t->best_valid ? " (best)" : "");
+    }
+    if (vl < t->best_valid) {
+        t->best_valid = vl;
+        t->best_step = t->step;
+        save(t, best_path, 0);
+    }
 }
 
 static int cpu_has_bf16(void)
@@ -336,6 +371,9 @@ int train_run(const train_options *o)
     double *acc_s = tf_calloc((size_t)t->S, sizeof(double), "losses");
     double acc_loss = 0, acc_gn = 0;
     int acc_n = 0;
+    /* a new run is validated before its first step: the curves start at the untrained model */
+    if (o->valid && t->step == 0 && o->valid_every > 0)
+        run_validation(t, o, &vs, vsdr, 0, best_path);
     tf_progress prog;
     tf_progress_init(&prog, "train", (double)t->total, "steps", !o->quiet);
     t->t_start = tf_now();
@@ -456,33 +494,7 @@ int train_run(const train_options *o)
         /* validation at the end of every valid_every epochs */
         int64_t prev_epoch = (t->examples - B) / o->epoch_size;
         if (o->valid && epoch > prev_epoch && o->valid_every > 0 && epoch % o->valid_every == 0) {
-            double vl = validate(t, &vs, vsdr);
-            if (t->vcsv) {
-                fprintf(t->vcsv, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
-                        (long long)t->examples, vl);
-                for (int s = 0; s < t->S; s++)
-                    fprintf(t->vcsv, ",%.4f", vsdr[s]);
-                fprintf(t->vcsv, "\n");
-                fflush(t->vcsv);
-            }
-            tb(t, "valid/loss", vl);
-            char tag[64];
-            for (int s = 0; s < t->S; s++) {
-                snprintf(tag, sizeof tag, "valid/sdr/%s", c->stems[s]);
-                tb(t, tag, vsdr[s]);
-            }
-            if (!o->quiet) {
-                fprintf(stderr, "%s: epoch %lld step %lld: validation loss %.5f, SDR", tf_progname, (long long)epoch,
-                        (long long)t->step, vl);
-                for (int s = 0; s < t->S; s++)
-                    fprintf(stderr, " %s %.2f dB", c->stems[s], vsdr[s]);
-                fprintf(stderr, "%s\n", vl < t->best_valid ? " (best)" : "");
-            }
-            if (vl < t->best_valid) {
-                t->best_valid = vl;
-                t->best_step = t->step;
-                save(t, best_path, 0);
-            }
+            run_validation(t, o, &vs, vsdr, epoch, best_path);
         }
         if (g_signal)
             break;

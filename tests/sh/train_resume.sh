@@ -53,7 +53,10 @@ test -f l.ckpt.best
 # CSV lines and TensorBoard records with valid CRC-32C
 test "$(wc -l < logs/train.csv)" -eq 9
 head -n 1 logs/train.csv | grep -q '^step,epoch,examples,lr,grad_norm,loss,loss/vocals,loss/other,time$'
-test "$(wc -l < logs/valid.csv)" -eq 3
+# validation before the first step (step 0: the untrained model), then after each of the 2 epochs
+test "$(wc -l < logs/valid.csv)" -eq 4
+sed -n 2p logs/valid.csv | grep -q '^0,0,0,'
+sed -n 3p logs/valid.csv | grep -q '^4,1,8,'
 "$PYTHON" - logs/events.out.tfevents.* <<'EOF'
 import struct, sys
 def crc32c(data):
