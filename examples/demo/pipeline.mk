@@ -143,6 +143,7 @@ $(OUT)/scores/mixture/.done: $(DATA_DEP)
 SYSTEMS := model irm mixture
 $(OUT)/results.md: $(foreach s,$(SYSTEMS),$(OUT)/scores/$(s)/.done) $(SCRIPTS)/results.py
 	$(PYTHON) $(SCRIPTS)/results.py --title "$(RESULTS_TITLE)" \
+	  $$([ -s $(OUT)/logs/valid.csv ] && echo --valid-csv $(OUT)/logs/valid.csv) \
 	  "tfswa-net ($(PRESET))=$(OUT)/scores/model" \
 	  "oracle IRM$(IRM_POWER)=$(OUT)/scores/irm" \
 	  "mixture=$(OUT)/scores/mixture" > $@.tmp

@@ -9,8 +9,11 @@ Each DIR holds one museval JSON file per track (found recursively), as
 museval's: per track the median over frames (NaN frames, where the
 reference is silent, ignored), then the median over tracks. Prints one
 table of that figure per stem and system (rows: stems; columns: systems),
-then one per track. Standard library only.
+then one per track. With --valid-csv (the trainer's logs/valid.csv), also
+the validation scores of training: the untrained model (step 0), the best
+and the last validation. Standard library only.
 """
+import csv
 import argparse
 import glob
 import json
@@ -57,6 +60,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--title", default="")
     ap.add_argument("--metric", default="SDR")
+    ap.add_argument("--valid-csv", help="the trainer's valid.csv: validation during training")
     ap.add_argument("systems", nargs="+", metavar="LABEL=DIR")
     a = ap.parse_args()
     systems = []
@@ -96,6 +100,35 @@ def main():
         for st in stems:
             row = [fmt(sc.get(t, {}).get(st, float("nan"))) for _, sc in systems]
             print("| %s | %s | %s |" % (t, st, " | ".join(row)))
+    if a.valid_csv:
+        validation(a.valid_csv)
+
+
+def validation(path):
+    """Rows of valid.csv: step,epoch,examples,loss,sdr/<stem>..."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        sys.exit("results.py: %s" % e)
+    if not rows:
+        return
+    stems = [k[4:] for k in rows[0] if k.startswith("sdr/")]
+    picks = []
+    first = rows[0]
+    if first["step"] == "0":
+        picks.append(("untrained (step 0)", first))
+    best = min(rows, key=lambda r: float(r["loss"]))
+    if best is not first:
+        picks.append(("best loss (step %s)" % best["step"], best))
+    if rows[-1] is not best and rows[-1] is not first:
+        picks.append(("last (step %s)" % rows[-1]["step"], rows[-1]))
+    print("\nValidation during training (global SDR in dB on the saved validation stream; "
+          "the model separated above is the last):\n")
+    print("| model | loss | " + " | ".join(stems) + " |")
+    print("|---|---:|" + "---:|" * len(stems))
+    for label, r in picks:
+        print("| %s | %.4f | %s |" % (label, float(r["loss"]), " | ".join("%.2f" % float(r["sdr/" + st]) for st in stems)))
 
 
 if __name__ == "__main__":
