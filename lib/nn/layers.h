@@ -30,6 +30,20 @@
 void linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int in, int out);
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                      int64_t n, int in, int out);
+/* Fused forms (one pass over the output instead of two or three; for the
+ * transformer layer's MLP and residuals):
+ * linear_forward_res: y = res + x w^T + b; res may be y itself (y += ...).
+ * linear_gelu_forward: y = GELU(x w^T + b) and, unless pre is NULL,
+ *   pre = x w^T + b (what gelu_backward needs); y and pre distinct.
+ * linear_backward_set: as linear_backward, but dx is overwritten (dx = dy w;
+ *   no zeroed buffer needed); dw and db still accumulate.
+ * Results equal the unfused sequences up to float rounding (tested). */
+void linear_forward_res(float *y, const float *res, const float *x, const float *w, const float *b, int64_t n,
+                        int in, int out);
+void linear_gelu_forward(float *y, float *pre, const float *x, const float *w, const float *b, int64_t n, int in,
+                         int out);
+void linear_backward_set(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                         int64_t n, int in, int out);
 
 /* ---- LayerNorm over the last dimension C (eps 1e-5 as PyTorch) ----
  * mean, rstd: n floats saved for the backward pass (may be NULL in inference;
@@ -45,6 +59,10 @@ void layernorm_backward(float *dx, float *dg, float *db, const float *dy, const 
  * |y - y_exact| <= 1e-6 max(1, |x|); tested against double erf. */
 void gelu_forward(float *y, const float *x, int64_t n);
 void gelu_backward(float *dx, const float *dy, const float *x, int64_t n);
+/* The same gradient, overwriting: dx = dy GELU'(x) (no zeroed buffer needed;
+ * dx may alias dy or x). Equals gelu_backward on a zeroed dx (but for the
+ * sign of a zero). */
+void gelu_backward_set(float *dx, const float *dy, const float *x, int64_t n);
 
 /* ---- 2-D convolution (PyTorch Conv2d, zero padding, no dilation/groups) ----
  * b and db may be NULL (no bias); work (see conv2d_workspace) is scratch that

