@@ -3,8 +3,10 @@
 # Core: FSA (L = 1025 frequency bins, head dims 4, 8, 16), TSA (L = 259 frames),
 # windows (L = 64, relative bias + mask): seconds and GFLOP/s of the tiled
 # forward and backward (matrix-product FLOPs, 4 L^2 D forward, 10 L^2 D
-# backward), ns per (query, key) pair and core, against a naive forward that
-# materialises each L x L matrix with OpenBLAS GEMMs. Layers: the four kinds,
+# backward), ns per (query, key) pair and core for both (and the backward's
+# cost per pair as a multiple of the forward's), of the kernels in their own
+# layout (attn_forward_t / attn_backward_t, what tlayer packs), against a
+# naive forward that materialises each L x L matrix with OpenBLAS GEMMs. Layers: the four kinds,
 # forward + backward, for the seed preset's first stage (C 32, 8 heads,
 # F 1025, T 259 = 3 s) and the tiny preset's (C 16, 2 heads); act and scratch
 # sizes. 1 and 2 threads, max RSS. Prints figures; never fails on time.

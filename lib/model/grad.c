@@ -224,8 +224,7 @@ static void unit_backward(tfswa_tnet *n, unit_t *u, const tfswa_convbn *w, tfswa
         for (int64_t i = 0; i < hw; i++)
             o[i] = (z[i] - mu) * rs * ga + be;
     }
-    memset(dy, 0, sz * sizeof(float));
-    gelu_backward(dy, da, y, (int64_t)sz);
+    gelu_backward_set(dy, da, y, (int64_t)sz);
     float *dz = y;
     memset(dz, 0, sz * sizeof(float));
     batchnorm_backward(dz, g->bn_g, g->bn_b, dy, u->z, u->mean, u->rstd, w->bn_g, B, Co, hw);
@@ -371,19 +370,3 @@ void tfswa_tnet_backward(tfswa_tnet *n, const float *dmasks, float *grad)
     tfswa_weights_free(&G);
 }
 
-void tfswa_apply_mask_backward(float *dmasks, const float *dest, int s, const float *X, int F, int T)
-{
-#pragma omp parallel for schedule(static)
-    for (int cf = 0; cf < 2 * F; cf++) {
-        int ch = cf / F, f = cf % F;
-        float *mr = dmasks + ((size_t)(4 * s + 2 * ch) * F + f) * T;
-        float *mi = dmasks + ((size_t)(4 * s + 2 * ch + 1) * F + f) * T;
-        const float *x = X + 2 * ((size_t)cf * T);
-        const float *e = dest + 2 * ((size_t)cf * T);
-        for (int t = 0; t < T; t++) {
-            float xr = x[2 * t], xi = x[2 * t + 1], er = e[2 * t], ei = e[2 * t + 1];
-            mr[t] += er * xr + ei * xi;
-            mi[t] += ei * xr - er * xi;
-        }
-    }
-}

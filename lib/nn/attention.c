@@ -2,21 +2,26 @@
  * backward), vectorised along keys with GCC vector extensions: 16 lanes
  * with AVX-512, 8 with AVX/AVX2, else 4 (SSE2, NEON; any target compiles).
  *
- * Per (sequence, head) the kernels copy K and V transposed, (D, Lp) with Lp
- * = L rounded up to the vector width, so that one vector holds one channel
+ * The kernels read K and V transposed, (D, Lk) per (sequence, head) with Lk
+ * = L rounded up to the vector width (attn_forward_t / attn_backward_t take
+ * them so, written directly by the caller's gather; attn_forward /
+ * attn_backward transpose first), so that one vector holds one channel
  * of VL consecutive keys: scores, probabilities and their gradients are then
  * computed VL keys at a time whatever the head dimension (4..64), and the
  * only horizontal reductions happen once per block of BR query rows and
- * key block. Exponentials use a vectorised Cody-Waite + degree-5 polynomial
- * exp (relative error < 2.5e-7; the softmax's cost for small heads), masked
- * only on the key vectors that hold masked keys.
+ * key block. Scores are kept in base 2 (log2 e folded into the broadcast q
+ * and the bias; lse is converted back), so the softmax's exponentials are
+ * 2^x with an exact range reduction and a degree-5 polynomial (relative
+ * error < 2.5e-7; the softmax's cost for small heads), masked only on the
+ * key vectors that hold masked keys.
  * Forward: for each block of BR rows, key blocks of at most BK keys (the
  * sequence split evenly): scores and row maxima (pass 1), then p = exp(s - m),
  * the rescaled running sums and P V (one fused pass per row for D <= 8;
  * p in place, then P V two channels at a time, for larger heads).
  * Backward: one pass per block of rows over all keys: p = exp(s - lse),
  * dP = dO V^T, dS = p (dP - rowsum(dO o)), dV += P^T dO, dK += dS^T q scale,
- * dQ += dS K scale (and dbias += dS).
+ * dQ += dS K scale (and dbias += dS); rowsum(dO o) (delta) comes from the
+ * caller, dK and dV accumulate in aligned per-thread rows copied out once.
  */
 #include "nn/attention.h"
 
@@ -53,7 +58,13 @@
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef int32_t vi __attribute__((vector_size(VL * 4)));
 
-static inline vf vsplat(float x) { return (vf){0} + x; }
+/* A broadcast (not (vf){0} + x, which costs an addition: -0 + 0 is +0). */
+static inline vf vsplat(float x)
+{
+    vf v;
+    for (int i = 0; i < VL; i++) v[i] = x;
+    return v;
+}
 static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 #if VL == 16 && defined(__AVX512F__)
 static inline vf vmax(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
@@ -115,11 +126,30 @@ static inline vf vexp(vf x)
     return (vf)((vi)vexp_core(xc) & keep);
 }
 
-/* exp for softmax arguments x = s - m <= 0 (s may be -inf): without the
- * masking, arguments below -87 give about 1.6e-38 instead of 0 (negligible
- * beside the row maximum's 1); vexp_m also returns exact zeros where s is -inf. */
-static inline vf vexp_s(vf x) { return vexp_core(vmax(x, vsplat(-87.0f))); }
-static inline vf vexp_m(vf x, vf s) { return (vf)((vi)vexp_s(x) & (s > -INFINITY)); }
+
+/* The kernels work in base 2: scores are scaled by log2(e) (folded into the
+ * broadcast q and the bias), so a softmax weight is 2^x with x = s - m <= 0,
+ * whose reduction x = n + f, |f| <= 1/2, is exact (no Cody-Waite steps):
+ * 2^f by a degree-5 polynomial (relative error 9e-8, 2.0e-7 with float
+ * rounding; constant term exactly 1), Estrin's scheme, 2^n added into the
+ * exponent bits. Three fewer multiply-adds per vector than vexp. x is
+ * clamped to -125 (2^-125 ~ 2.4e-38 instead of 0 below: negligible beside
+ * the row maximum's 1); vexp2_m gives exact zeros where s is -inf. */
+#define LOG2E 1.4426950408889634
+#define LN2 0.6931471805599453
+static inline vf vexp2_s(vf x)
+{
+    vf xc = vmax(x, vsplat(-125.0f));
+    vf t = xc + 12582912.0f; /* round to nearest via 1.5 * 2^23 */
+    vf f = xc - (t - 12582912.0f);
+    vf f2 = f * f;
+    vf p01 = f * 6.931470037e-01f + 1.0f;
+    vf p23 = f * 5.550726131e-02f + 2.402224094e-01f;
+    vf p45 = f * 1.326711732e-03f + 9.671593085e-03f;
+    vf p = (p45 * f2 + p23) * f2 + p01;
+    return (vf)((vu)p + ((vu)t << 23));
+}
+static inline vf vexp2_m(vf x, vf s) { return (vf)((vi)vexp2_s(x) & (s > -INFINITY)); }
 
 void attn_exp(float *y, const float *x, size_t n)
 {
@@ -138,23 +168,48 @@ void attn_exp(float *y, const float *x, size_t n)
     }
 }
 
-/* ---- per-thread workspace ---- */
-typedef struct {
-    int L, D, Lp, Lr;
-    float *kT, *vT, *dkT, *dvT; /* (D, Lp) */
-    float *qs, *dO;             /* (Lr, D): scaled q, padded dout */
-    float *rowv;                /* (Lr): lse or Di */
-    float *rowl;                /* (Lr): lse */
-    int *kg, *qg;               /* (Lp), (Lr) */
-    float *S;                   /* (BR, BK) */
-    float *acc;                 /* (BR, D, VL) vector accumulators */
-    vf *qb, *ob;                /* (BR, D) broadcast q (scaled) and dout of one block of rows */
-    float *bp;                  /* (Lr, Lp) padded bias of one head */
-    float *dB;                  /* (Lr, Lp) bias gradient of one head */
-    int uniform;                /* all tokens of the sequence in one group */
-} ws_t;
+/* Unaligned vector loads and stores (the packed arrays belong to callers). */
+static inline vf ld(const float *p)
+{
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void st(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
 static size_t rup(size_t a, size_t b) { return (a + b - 1) / b * b; }
+
+int attn_key_stride(int L) { return (int)rup((size_t)(L > 0 ? L : 0), VL); }
+
+void attn_exp2(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) st(y + i, vexp2_s(ld(x + i)));
+    if (i < n) {
+        vf a = vsplat(0);
+        for (size_t j = i; j < n; j++) a[j - i] = x[j];
+        a = vexp2_s(a);
+        for (size_t j = i; j < n; j++) y[j] = a[j - i];
+    }
+}
+
+/* ---- per-thread workspace ---- */
+typedef struct {
+    int L, D, Lk, Lr;
+    float *rowv;        /* (Lr): Di */
+    float *rowl;        /* (Lr): lse */
+    int *kg, *qg;       /* (Lk), (Lr) */
+    const int *kg_of;   /* the group row kg/qg were made from (forward cache) */
+    int kg_valid;
+    float *S;           /* (BR, BK) */
+    float *acc;         /* (BR, D, VL) vector accumulators */
+    vf *qb, *q2, *ob;   /* (BR, D) broadcast q (scaled; q2 also by log2 e) and dout of one block of rows */
+    float *dkT, *dvT;   /* (D, Lk) aligned gradient accumulators of the backward */
+    float *dS;          /* (BR, Lk) score gradients of one block of rows (backward) */
+    float *bp;          /* (Lr, Lk) padded bias of one head */
+    float *dB;          /* (Lr, Lk) bias gradient of one head */
+    int uniform;        /* all tokens of the sequence in one group */
+} ws_t;
 
 static void *aalloc(size_t floats)
 {
@@ -164,86 +219,84 @@ static void *aalloc(size_t floats)
     return p;
 }
 
-static void ws_init(ws_t *w, int L, int D, int want_bias)
+static void ws_init(ws_t *w, int L, int D, int want_bias, int want_db)
 {
     w->L = L;
     w->D = D;
-    w->Lp = (int)rup((size_t)L, VL);
+    w->Lk = attn_key_stride(L);
     w->Lr = (int)rup((size_t)L, BR);
-    size_t dl = (size_t)D * w->Lp;
-    w->kT = aalloc(dl);
-    w->vT = aalloc(dl);
-    w->dkT = aalloc(dl);
-    w->dvT = aalloc(dl);
-    w->qs = aalloc((size_t)w->Lr * D);
-    w->dO = aalloc((size_t)w->Lr * D);
     w->rowv = aalloc(w->Lr);
     w->rowl = aalloc(w->Lr);
-    w->kg = aalloc(w->Lp);
+    w->kg = aalloc(w->Lk);
     w->qg = aalloc(w->Lr);
+    w->kg_of = NULL;
+    w->kg_valid = 0;
     w->S = aalloc((size_t)BR * BK);
     w->acc = aalloc((size_t)BR * D * VL);
     w->qb = aalloc((size_t)BR * D * VL);
     w->ob = aalloc((size_t)BR * D * VL);
-    w->bp = want_bias ? aalloc((size_t)w->Lr * w->Lp) : NULL;
-    w->dB = want_bias ? aalloc((size_t)w->Lr * w->Lp) : NULL;
+    w->q2 = aalloc((size_t)BR * D * VL);
+    w->dS = aalloc((size_t)BR * w->Lk);
+    w->dkT = aalloc((size_t)D * w->Lk);
+    w->dvT = aalloc((size_t)D * w->Lk);
+    w->bp = want_bias ? aalloc((size_t)w->Lr * w->Lk) : NULL;
+    w->dB = want_db ? aalloc((size_t)w->Lr * w->Lk) : NULL;
 }
 
 static void ws_free(ws_t *w)
 {
-    free(w->kT); free(w->vT); free(w->dkT); free(w->dvT); free(w->qs); free(w->dO);
-    free(w->rowv); free(w->rowl); free(w->kg); free(w->qg); free(w->S); free(w->acc); free(w->qb); free(w->ob);
-    free(w->bp); free(w->dB);
+    free(w->rowv); free(w->rowl); free(w->kg); free(w->qg); free(w->S); free(w->acc); free(w->qb); free(w->q2); free(w->ob);
+    free(w->dS); free(w->dkT); free(w->dvT); free(w->bp); free(w->dB);
 }
 
-/* Copies one (sequence, head): K, V transposed and zero-padded, q scaled,
- * groups: keys -1 where masked, queries -2 where empty (never equal a key's). */
-static void prep(ws_t *w, const float *q, const float *k, const float *v, const int *grp, float scale)
+/* Groups of one sequence: keys -1 where masked, queries -2 where empty
+ * (never equal a key's). The forward reuses them while the row is the same. */
+static void set_groups(ws_t *w, const int *grp, int cache)
 {
-    int L = w->L, D = w->D, Lp = w->Lp, Lr = w->Lr;
-    for (int d = 0; d < D; d++) {
-        float *kt = w->kT + (size_t)d * Lp, *vt = w->vT + (size_t)d * Lp;
-        for (int j = 0; j < L; j++) {
-            kt[j] = k[(size_t)j * D + d];
-            vt[j] = v[(size_t)j * D + d];
-        }
-        for (int j = L; j < Lp; j++) kt[j] = vt[j] = 0;
-    }
-    for (int i = 0; i < L; i++)
-        for (int d = 0; d < D; d++) w->qs[(size_t)i * D + d] = q[(size_t)i * D + d] * scale;
-    memset(w->qs + (size_t)L * D, 0, sizeof(float) * (size_t)(Lr - L) * D);
-    for (int j = 0; j < Lp; j++) w->kg[j] = j < L ? (grp ? (grp[j] < 0 ? -1 : grp[j]) : 0) : -1;
+    if (cache && w->kg_valid && w->kg_of == grp) return;
+    const int L = w->L, Lk = w->Lk, Lr = w->Lr;
+    for (int j = 0; j < Lk; j++) w->kg[j] = j < L ? (grp ? (grp[j] < 0 ? -1 : grp[j]) : 0) : -1;
     for (int i = 0; i < Lr; i++) w->qg[i] = i < L ? (grp ? (grp[i] < 0 ? -2 : grp[i]) : 0) : -2;
     w->uniform = 1;
     if (grp)
         for (int i = 0; i < L; i++) w->uniform &= grp[i] >= 0 && grp[i] == grp[0];
+    w->kg_of = grp;
+    w->kg_valid = cache;
 }
 
 static void prep_bias(ws_t *w, const float *bias)
 {
-    int L = w->L, Lp = w->Lp;
+    int L = w->L, Lk = w->Lk;
     for (int i = 0; i < w->Lr; i++)
-        for (int j = 0; j < Lp; j++) w->bp[(size_t)i * Lp + j] = (i < L && j < L) ? bias[(size_t)i * L + j] : 0;
+        for (int j = 0; j < Lk; j++) w->bp[(size_t)i * Lk + j] = (i < L && j < L) ? bias[(size_t)i * L + j] : 0;
 }
 
 #define KINLINE static inline __attribute__((always_inline))
 
 /* Scores of rows i0 .. i0+BR-1 (broadcast in qb) against the key vector at column j. */
-KINLINE void scores(vf s[BR], const vf *qb, const float *kT, int Lp, int j, const int D)
+KINLINE void scores(vf s[BR], const vf *qb, const float *kT, int Lk, int j, const int D)
 {
 #pragma GCC unroll 4
     for (int r = 0; r < BR; r++) s[r] = vsplat(0);
 #pragma GCC unroll 16
     for (int d = 0; d < D; d++) {
-        vf kv = *(const vf *)(kT + (size_t)d * Lp + j);
+        vf kv = ld(kT + (size_t)d * Lk + j);
 #pragma GCC unroll 4
         for (int r = 0; r < BR; r++) s[r] += qb[r * D + d] * kv;
     }
 }
 
-static inline void broadcast_rows(vf *qb, const float *x, const int D)
+/* qb[r D + d] = x[(i0 + r) D + d] * scale broadcast, zero for rows >= L. */
+KINLINE void broadcast_rows(vf *qb, const float *x, int i0, int L, float scale, const int D)
 {
-    for (int i = 0; i < BR * D; i++) qb[i] = vsplat(x[i]);
+    const float *xr = x + (size_t)i0 * D;
+    if (i0 + BR <= L) {
+#pragma GCC unroll 16
+        for (int e = 0; e < BR * D; e++) qb[e] = vsplat(xr[e] * scale);
+        return;
+    }
+    for (int r = 0; r < BR; r++)
+        for (int d = 0; d < D; d++) qb[r * D + d] = vsplat(i0 + r < L ? xr[r * D + d] * scale : 0.0f);
 }
 
 /* Bias, groups and the keys past L. Sequences whose tokens are all in one
@@ -253,7 +306,7 @@ KINLINE void mask_bias(vf s[BR], const ws_t *w, int i0, int j, const float *bp, 
 {
     if (bp) {
 #pragma GCC unroll 4
-        for (int r = 0; r < BR; r++) s[r] += *(const vf *)(bp + (size_t)(i0 + r) * w->Lp + j);
+        for (int r = 0; r < BR; r++) s[r] = ld(bp + (size_t)(i0 + r) * w->Lk + j) * (float)LOG2E + s[r];
     }
     if (masked) {
         vi kg = *(const vi *)(w->kg + j);
@@ -263,9 +316,10 @@ KINLINE void mask_bias(vf s[BR], const ws_t *w, int i0, int j, const float *bp, 
     }
 }
 
-KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc, const int D)
+KINLINE void fwd_body(float *o, float *lse, const float *q, const float *kT, const float *vT_, ws_t *w,
+                      const float *bp, float scale, float *acc, const int D)
 {
-    const int L = w->L, Lp = w->Lp, Lr = w->Lr;
+    const int L = w->L, Lk = w->Lk, Lr = w->Lr;
     float *S = w->S;
     for (int i0 = 0; i0 < Lr; i0 += BR) {
         float m[BR], lsum[BR];
@@ -278,18 +332,17 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
         for (int r = 0; r < BR; r++) empty &= w->qg[i0 + r] < -1;
         if (!empty) {
             vf *qb = w->qb;
-            const float *kT = w->kT;
             const int all_masked = !w->uniform;
-            broadcast_rows(qb, w->qs + (size_t)i0 * D, D);
-            const int nblk = (Lp + BK - 1) / BK, bk = (int)rup((size_t)((Lp + nblk - 1) / nblk), VL);
-            for (int j0 = 0; j0 < Lp; j0 += bk) {
-                int nk = Lp - j0 < bk ? Lp - j0 : bk;
+            broadcast_rows(qb, q, i0, L, (float)(scale * LOG2E), D);
+            const int nblk = (Lk + BK - 1) / BK, bk = (int)rup((size_t)((Lk + nblk - 1) / nblk), VL);
+            for (int j0 = 0; j0 < Lk; j0 += bk) {
+                int nk = Lk - j0 < bk ? Lk - j0 : bk;
                 /* pass 1: scores, masked, and their row maxima */
                 vf mx[BR];
                 for (int r = 0; r < BR; r++) mx[r] = vsplat(-INFINITY);
                 for (int jj = 0; jj < nk; jj += VL) {
                     vf s[BR];
-                    scores(s, qb, kT, Lp, j0 + jj, D);
+                    scores(s, qb, kT, Lk, j0 + jj, D);
                     mask_bias(s, w, i0, j0 + jj, bp, all_masked || j0 + jj + VL > L);
 #pragma GCC unroll 4
                     for (int r = 0; r < BR; r++) {
@@ -305,27 +358,27 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
                         float mn = hmax(mx[r]);
                         if (m[r] > mn) mn = m[r];
                         float msub = mn == -INFINITY ? 0.0f : mn;
-                        float alpha = m[r] == -INFINITY ? 0.0f : m[r] == msub ? 1.0f : expf(m[r] - msub);
+                        float alpha = m[r] == -INFINITY ? 0.0f : m[r] == msub ? 1.0f : exp2f(m[r] - msub);
                         m[r] = mn;
                         vf ls = vsplat(0), av[8];
 #pragma GCC unroll 8
                         for (int d = 0; d < 8; d++) av[d] = vsplat(0);
-                        const float *vT = w->vT + j0;
+                        const float *vT = vT_ + j0;
                         const vf mv = vsplat(msub);
                         int jj = 0;
 #pragma GCC unroll 2
                         for (; jj < nfull; jj += VL) {
-                            vf p = vexp_s(*(const vf *)(S + r * BK + jj) - mv);
+                            vf p = vexp2_s(*(const vf *)(S + r * BK + jj) - mv);
                             ls += p;
 #pragma GCC unroll 8
-                            for (int d = 0; d < D; d++) av[d] += p * *(const vf *)(vT + (size_t)d * Lp + jj);
+                            for (int d = 0; d < D; d++) av[d] += p * ld(vT + (size_t)d * Lk + jj);
                         }
                         for (; jj < nk; jj += VL) {
                             vf sv = *(const vf *)(S + r * BK + jj);
-                            vf p = vexp_m(sv - mv, sv);
+                            vf p = vexp2_m(sv - mv, sv);
                             ls += p;
 #pragma GCC unroll 8
-                            for (int d = 0; d < D; d++) av[d] += p * *(const vf *)(vT + (size_t)d * Lp + jj);
+                            for (int d = 0; d < D; d++) av[d] += p * ld(vT + (size_t)d * Lk + jj);
                         }
                         lsum[r] = lsum[r] * alpha + hsum(ls);
 #pragma GCC unroll 8
@@ -339,12 +392,12 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
                     float mn = hmax(mx[r]);
                     if (m[r] > mn) mn = m[r];
                     float msub = mn == -INFINITY ? 0.0f : mn;
-                    alpha[r] = m[r] == -INFINITY ? 0.0f : m[r] == msub ? 1.0f : expf(m[r] - msub);
+                    alpha[r] = m[r] == -INFINITY ? 0.0f : m[r] == msub ? 1.0f : exp2f(m[r] - msub);
                     m[r] = mn;
                     vf ls = vsplat(0);
                     for (int jj = 0; jj < nk; jj += VL) {
                         vf sv = *(const vf *)(S + r * BK + jj);
-                        vf p = jj >= nfull ? vexp_m(sv - msub, sv) : vexp_s(sv - msub);
+                        vf p = jj >= nfull ? vexp2_m(sv - msub, sv) : vexp2_s(sv - msub);
                         *(vf *)(S + r * BK + jj) = p;
                         ls += p;
                     }
@@ -355,9 +408,9 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
                 for (; d + 2 <= D; d += 2) {
                     vf a0[BR], a1[BR];
                     for (int r = 0; r < BR; r++) a0[r] = a1[r] = vsplat(0);
-                    const float *v0 = w->vT + (size_t)d * Lp + j0, *v1 = v0 + Lp;
+                    const float *v0 = vT_ + (size_t)d * Lk + j0, *v1 = v0 + Lk;
                     for (int jj = 0; jj < nk; jj += VL) {
-                        vf x0 = *(const vf *)(v0 + jj), x1 = *(const vf *)(v1 + jj);
+                        vf x0 = ld(v0 + jj), x1 = ld(v1 + jj);
 #pragma GCC unroll 4
                         for (int r = 0; r < BR; r++) {
                             vf p = *(const vf *)(S + r * BK + jj);
@@ -373,9 +426,9 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
                 for (; d < D; d++) {
                     vf a0[BR];
                     for (int r = 0; r < BR; r++) a0[r] = vsplat(0);
-                    const float *v0 = w->vT + (size_t)d * Lp + j0;
+                    const float *v0 = vT_ + (size_t)d * Lk + j0;
                     for (int jj = 0; jj < nk; jj += VL) {
-                        vf x0 = *(const vf *)(v0 + jj);
+                        vf x0 = ld(v0 + jj);
 #pragma GCC unroll 4
                         for (int r = 0; r < BR; r++) a0[r] += *(const vf *)(S + r * BK + jj) * x0;
                     }
@@ -389,7 +442,7 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
             if (l > 0) {
                 float inv = 1.0f / l;
                 for (int d = 0; d < D; d++) orow[d] = acc[r * D + d] * inv;
-                if (lse) lse[i0 + r] = m[r] + logf(l);
+                if (lse) lse[i0 + r] = (float)((double)m[r] * LN2 + log((double)l)); /* m in base 2 */
             } else {
                 for (int d = 0; d < D; d++) orow[d] = 0;
                 if (lse) lse[i0 + r] = INFINITY;
@@ -398,32 +451,24 @@ KINLINE void fwd_body(float *o, float *lse, ws_t *w, const float *bp, float *acc
     }
 }
 
+
 /* Backward of one (sequence, head); accumulates the bias gradient into w->dB. */
-KINLINE void bwd_body(float *dq, float *dk, float *dv, const float *o, const float *dout, const float *lse, ws_t *w,
-                      const float *bp, float scale, vf *acc, const int D)
+KINLINE void bwd_body(float *dq, float *dkT_out, float *dvT_out, const float *q, const float *kT, const float *vT,
+                      const float *dout, const float *delta, const float *lse, ws_t *w, const float *bp, float scale,
+                      const int D)
 {
-    const int L = w->L, Lp = w->Lp, Lr = w->Lr;
-    float *Di = w->rowv, *ls = w->rowl;
+    const int L = w->L, Lk = w->Lk, Lr = w->Lr;
+    float *Di = w->rowv, *ls = w->rowl, *dkT = w->dkT, *dvT = w->dvT, *dS = w->dS;
     for (int i = 0; i < Lr; i++) {
-        float s = 0;
-        if (i < L) {
-            for (int d = 0; d < D; d++) {
-                float g = dout[(size_t)i * D + d];
-                w->dO[(size_t)i * D + d] = g;
-                s += g * o[(size_t)i * D + d];
-            }
-        } else {
-            for (int d = 0; d < D; d++) w->dO[(size_t)i * D + d] = 0;
-        }
-        Di[i] = s;
+        Di[i] = i < L ? delta[i] : 0.0f;
         ls[i] = i < L ? lse[i] : INFINITY;
         if (!(ls[i] < INFINITY)) {
             w->qg[i] = -2; /* attended nothing: no gradient */
             if (i < L) w->uniform = 0;
         }
     }
-    memset(w->dkT, 0, sizeof(float) * (size_t)D * Lp);
-    memset(w->dvT, 0, sizeof(float) * (size_t)D * Lp);
+    memset(dkT, 0, sizeof(float) * (size_t)D * Lk);
+    memset(dvT, 0, sizeof(float) * (size_t)D * Lk);
     for (int i0 = 0; i0 < Lr; i0 += BR) {
         int empty = 1;
         for (int r = 0; r < BR; r++) empty &= w->qg[i0 + r] < -1;
@@ -432,79 +477,106 @@ KINLINE void bwd_body(float *dq, float *dk, float *dv, const float *o, const flo
                 for (int d = 0; d < D; d++) dq[(size_t)(i0 + r) * D + d] = 0;
             continue;
         }
-#pragma GCC unroll 16
-        for (int x = 0; x < BR * D; x++) acc[x] = vsplat(0);
         float lr[BR], dr[BR];
         for (int r = 0; r < BR; r++) {
-            lr[r] = w->qg[i0 + r] < -1 ? 0.0f : ls[i0 + r];
+            lr[r] = w->qg[i0 + r] < -1 ? 0.0f : (float)((double)ls[i0 + r] * LOG2E); /* base 2 */
             dr[r] = Di[i0 + r];
         }
-        vf *qb = w->qb, *ob = w->ob;
-        const float *kT = w->kT;
+        vf *qb = w->qb, *q2 = w->q2, *ob = w->ob;
         const int all_masked = !w->uniform;
-        broadcast_rows(qb, w->qs + (size_t)i0 * D, D);
-        broadcast_rows(ob, w->dO + (size_t)i0 * D, D);
-        for (int j = 0; j < Lp; j += VL) {
+        broadcast_rows(qb, q, i0, L, scale, D);                   /* for dK */
+        broadcast_rows(q2, q, i0, L, (float)(scale * LOG2E), D);  /* for the scores, base 2 */
+        broadcast_rows(ob, dout, i0, L, 1.0f, D);
+        for (int j = 0; j < Lk; j += VL) {
             vf s[BR], t[BR];
-            scores(s, qb, kT, Lp, j, D);
+            scores(s, q2, kT, Lk, j, D);
             const int mv = all_masked || j + VL > L;
             mask_bias(s, w, i0, j, bp, mv);
 #pragma GCC unroll 4
             for (int r = 0; r < BR; r++) {
-                s[r] = mv ? vexp_m(s[r] - lr[r], s[r]) : vexp_s(s[r] - lr[r]); /* p */
+                s[r] = mv ? vexp2_m(s[r] - lr[r], s[r]) : vexp2_s(s[r] - lr[r]); /* p */
                 t[r] = vsplat(0);
             }
 #pragma GCC unroll 16
             for (int d = 0; d < D; d++) {
-                vf vv = *(const vf *)(w->vT + (size_t)d * Lp + j);
+                vf vv = ld(vT + (size_t)d * Lk + j);
 #pragma GCC unroll 4
                 for (int r = 0; r < BR; r++) t[r] += ob[r * D + d] * vv;
             }
             vf ds[BR];
 #pragma GCC unroll 4
-            for (int r = 0; r < BR; r++) ds[r] = s[r] * (t[r] - dr[r]);
+            for (int r = 0; r < BR; r++) {
+                ds[r] = s[r] * (t[r] - dr[r]);
+                *(vf *)(dS + (size_t)r * Lk + j) = ds[r];
+            }
 #pragma GCC unroll 16
             for (int d = 0; d < D; d++) {
-                vf *dvv = (vf *)(w->dvT + (size_t)d * Lp + j), *dkv = (vf *)(w->dkT + (size_t)d * Lp + j);
-                vf kv = *(const vf *)(w->kT + (size_t)d * Lp + j);
-                vf a = *dvv, b = *dkv;
+                vf *dvp = (vf *)(dvT + (size_t)d * Lk + j), *dkp = (vf *)(dkT + (size_t)d * Lk + j);
+                vf a = *dvp, b = *dkp;
 #pragma GCC unroll 4
                 for (int r = 0; r < BR; r++) {
                     a += s[r] * ob[r * D + d];
                     b += ds[r] * qb[r * D + d];
-                    acc[r * D + d] += ds[r] * kv;
                 }
-                *dvv = a;
-                *dkv = b;
+                *dvp = a;
+                *dkp = b;
             }
             if (w->dB) {
 #pragma GCC unroll 4
-                for (int r = 0; r < BR; r++) *(vf *)(w->dB + (size_t)(i0 + r) * Lp + j) += ds[r];
+                for (int r = 0; r < BR; r++) *(vf *)(w->dB + (size_t)(i0 + r) * Lk + j) += ds[r];
             }
         }
-        for (int r = 0; r < BR && i0 + r < L; r++)
-            for (int d = 0; d < D; d++) dq[(size_t)(i0 + r) * D + d] = hsum(acc[r * D + d]) * scale;
-    }
-    for (int j = 0; j < L; j++)
-        for (int d = 0; d < D; d++) {
-            dk[(size_t)j * D + d] = w->dkT[(size_t)d * Lp + j];
-            dv[(size_t)j * D + d] = w->dvT[(size_t)d * Lp + j];
+        /* dQ = dS K scale, from the block's dS rows (in L1), two channels at a time */
+        int d = 0;
+        for (; d + 2 <= D; d += 2) {
+            vf a0[BR], a1[BR];
+#pragma GCC unroll 4
+            for (int r = 0; r < BR; r++) a0[r] = a1[r] = vsplat(0);
+            const float *k0 = kT + (size_t)d * Lk, *k1 = k0 + Lk;
+            for (int j = 0; j < Lk; j += VL) {
+                vf x0 = ld(k0 + j), x1 = ld(k1 + j);
+#pragma GCC unroll 4
+                for (int r = 0; r < BR; r++) {
+                    vf g = *(const vf *)(dS + (size_t)r * Lk + j);
+                    a0[r] += g * x0;
+                    a1[r] += g * x1;
+                }
+            }
+            for (int r = 0; r < BR && i0 + r < L; r++) {
+                dq[(size_t)(i0 + r) * D + d] = hsum(a0[r]) * scale;
+                dq[(size_t)(i0 + r) * D + d + 1] = hsum(a1[r]) * scale;
+            }
         }
+        for (; d < D; d++) {
+            vf a0[BR];
+            for (int r = 0; r < BR; r++) a0[r] = vsplat(0);
+            const float *k0 = kT + (size_t)d * Lk;
+            for (int j = 0; j < Lk; j += VL) {
+                vf x0 = ld(k0 + j);
+#pragma GCC unroll 4
+                for (int r = 0; r < BR; r++) a0[r] += *(const vf *)(dS + (size_t)r * Lk + j) * x0;
+            }
+            for (int r = 0; r < BR && i0 + r < L; r++) dq[(size_t)(i0 + r) * D + d] = hsum(a0[r]) * scale;
+        }
+    }
+    memcpy(dkT_out, dkT, sizeof(float) * (size_t)D * Lk);
+    memcpy(dvT_out, dvT, sizeof(float) * (size_t)D * Lk);
 }
 
 /* Head dimensions the presets use get kernels with D a compile-time constant
  * (loops unrolled, accumulators in registers); others the generic one. */
-#define SPECIALISE(DD)                                                                                        \
-    static void fwd_##DD(float *o, float *lse, ws_t *w, const float *bp)                                      \
-    {                                                                                                         \
-        float acc[BR * DD];                                                                                   \
-        fwd_body(o, lse, w, bp, acc, DD);                                                                     \
-    }                                                                                                         \
-    static void bwd_##DD(float *dq, float *dk, float *dv, const float *o, const float *dout, const float *lse, \
-                         ws_t *w, const float *bp, float scale)                                               \
-    {                                                                                                         \
-        vf acc[BR * DD];                                                                                      \
-        bwd_body(dq, dk, dv, o, dout, lse, w, bp, scale, acc, DD);                                            \
+#define SPECIALISE(DD)                                                                                         \
+    static void fwd_##DD(float *o, float *lse, const float *q, const float *kT, const float *vT, ws_t *w,       \
+                         const float *bp, float scale)                                                         \
+    {                                                                                                          \
+        float acc[BR * DD];                                                                                    \
+        fwd_body(o, lse, q, kT, vT, w, bp, scale, acc, DD);                                                    \
+    }                                                                                                          \
+    static void bwd_##DD(float *dq, float *dkT, float *dvT, const float *q, const float *kT, const float *vT,  \
+                         const float *dout, const float *delta, const float *lse, ws_t *w, const float *bp,    \
+                         float scale)                                                                          \
+    {                                                                                                          \
+        bwd_body(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale, DD);                                 \
     }
 SPECIALISE(4)
 SPECIALISE(8)
@@ -512,59 +584,72 @@ SPECIALISE(16)
 SPECIALISE(32)
 SPECIALISE(64)
 
-static void fwd_one(float *o, float *lse, ws_t *w, const float *bp)
-{
-    switch (w->D) {
-    case 4: fwd_4(o, lse, w, bp); break;
-    case 8: fwd_8(o, lse, w, bp); break;
-    case 16: fwd_16(o, lse, w, bp); break;
-    case 32: fwd_32(o, lse, w, bp); break;
-    case 64: fwd_64(o, lse, w, bp); break;
-    default: fwd_body(o, lse, w, bp, w->acc, w->D); break;
-    }
-}
-
-static void bwd_one(float *dq, float *dk, float *dv, const float *o, const float *dout, const float *lse, ws_t *w,
+static void fwd_one(float *o, float *lse, const float *q, const float *kT, const float *vT, ws_t *w,
                     const float *bp, float scale)
 {
     switch (w->D) {
-    case 4: bwd_4(dq, dk, dv, o, dout, lse, w, bp, scale); break;
-    case 8: bwd_8(dq, dk, dv, o, dout, lse, w, bp, scale); break;
-    case 16: bwd_16(dq, dk, dv, o, dout, lse, w, bp, scale); break;
-    case 32: bwd_32(dq, dk, dv, o, dout, lse, w, bp, scale); break;
-    case 64: bwd_64(dq, dk, dv, o, dout, lse, w, bp, scale); break;
-    default: bwd_body(dq, dk, dv, o, dout, lse, w, bp, scale, (vf *)w->acc, w->D); break;
+    case 4: fwd_4(o, lse, q, kT, vT, w, bp, scale); break;
+    case 8: fwd_8(o, lse, q, kT, vT, w, bp, scale); break;
+    case 16: fwd_16(o, lse, q, kT, vT, w, bp, scale); break;
+    case 32: fwd_32(o, lse, q, kT, vT, w, bp, scale); break;
+    case 64: fwd_64(o, lse, q, kT, vT, w, bp, scale); break;
+    default: fwd_body(o, lse, q, kT, vT, w, bp, scale, w->acc, w->D); break;
     }
 }
 
-void attn_forward(float *o, float *lse, const float *q, const float *k, const float *v, const attn_problem *p)
+static void bwd_one(float *dq, float *dkT, float *dvT, const float *q, const float *kT, const float *vT,
+                    const float *dout, const float *delta, const float *lse, ws_t *w, const float *bp, float scale)
 {
-    const int n = p->n, H = p->heads, L = p->L, D = p->D;
+    switch (w->D) {
+    case 4: bwd_4(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale); break;
+    case 8: bwd_8(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale); break;
+    case 16: bwd_16(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale); break;
+    case 32: bwd_32(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale); break;
+    case 64: bwd_64(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale); break;
+    default: bwd_body(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale, w->D); break;
+    }
+}
+
+void attn_forward_t(float *o, float *lse, const float *q, const float *kt, const float *vt, const attn_problem *p)
+{
+    const int n = p->n, H = p->heads, L = p->L, D = p->D, Lk = attn_key_stride(L);
     const long tasks = (long)n * H;
+    /* the bias is read in place when its rows are already whole vectors and
+     * whole blocks of rows (L a multiple of VL and BR: windows of 8 x 8) */
+    const int copy_bias = p->bias != NULL && !(L == Lk && L % BR == 0);
 #pragma omp parallel
     {
         ws_t w;
-        ws_init(&w, L, D, p->bias != NULL);
+        ws_init(&w, L, D, copy_bias, 0);
         int last_h = -1;
-#pragma omp for schedule(dynamic, 4)
+#pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < tasks; t++) {
-            int h = (int)(t / n), s = (int)(t % n); /* head-major: the bias copy is reused */
-            size_t off = ((size_t)s * H + h) * L;
-            prep(&w, q + off * D, k + off * D, v + off * D, p->group ? p->group + (size_t)s * L : NULL, p->scale);
-            if (p->bias && h != last_h) {
-                prep_bias(&w, p->bias + (size_t)h * L * L);
-                last_h = h;
+            /* Sequence-major (the arrays are read in order) unless the bias
+             * needs a padded copy per head: then head-major, reusing it. */
+            int h = copy_bias ? (int)(t / n) : (int)(t % H), s = copy_bias ? (int)(t % n) : (int)(t / H);
+            size_t sh = (size_t)s * H + h, off = sh * L;
+            set_groups(&w, p->group ? p->group + (size_t)s * L : NULL, 1);
+            const float *bp = NULL;
+            if (copy_bias) {
+                if (h != last_h) {
+                    prep_bias(&w, p->bias + (size_t)h * L * L);
+                    last_h = h;
+                }
+                bp = w.bp;
+            } else if (p->bias) {
+                bp = p->bias + (size_t)h * L * L;
             }
-            fwd_one(o + off * D, lse ? lse + off : NULL, &w, p->bias ? w.bp : NULL);
+            fwd_one(o + off * D, lse ? lse + off : NULL, q + off * D, kt + sh * D * Lk, vt + sh * D * Lk, &w, bp,
+                    p->scale);
         }
         ws_free(&w);
     }
 }
 
-void attn_backward(float *dq, float *dk, float *dv, float *dbias, const float *q, const float *k, const float *v,
-                   const float *o, const float *dout, const float *lse, const attn_problem *p)
+void attn_backward_t(float *dq, float *dkt, float *dvt, float *dbias, const float *q, const float *kt,
+                     const float *vt, const float *dout, const float *delta, const float *lse, const attn_problem *p)
 {
-    const int n = p->n, H = p->heads, L = p->L, D = p->D;
+    const int n = p->n, H = p->heads, L = p->L, D = p->D, Lk = attn_key_stride(L);
     const int want_db = dbias != NULL && p->bias != NULL;
     /* Without a bias gradient every (sequence, head) is a task; with one,
      * tasks are (chunk, head) over a fixed number of chunks, each summing
@@ -575,31 +660,30 @@ void attn_backward(float *dq, float *dk, float *dv, float *dbias, const float *q
 #pragma omp parallel
     {
         ws_t w;
-        ws_init(&w, L, D, p->bias != NULL);
-        if (!want_db) {
-            free(w.dB);
-            w.dB = NULL;
-        }
+        ws_init(&w, L, D, p->bias != NULL, want_db);
         int last_h = -1;
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < tasks; t++) {
-            int h = (int)(t / nch), c = (int)(t % nch); /* head-major: the bias copy is reused */
+            /* head-major (the bias copy and its gradient are per head) or,
+             * without a bias, sequence-major (the arrays are read in order) */
+            int h = p->bias ? (int)(t / nch) : (int)(t % H), c = p->bias ? (int)(t % nch) : (int)(t / H);
             int s0 = want_db ? (int)((long)c * n / nch) : c, s1 = want_db ? (int)((long)(c + 1) * n / nch) : c + 1;
             if (p->bias && h != last_h) {
                 prep_bias(&w, p->bias + (size_t)h * L * L);
                 last_h = h;
             }
-            if (w.dB) memset(w.dB, 0, sizeof(float) * (size_t)w.Lr * w.Lp);
+            if (w.dB) memset(w.dB, 0, sizeof(float) * (size_t)w.Lr * w.Lk);
             for (int s = s0; s < s1; s++) {
-                size_t off = ((size_t)s * H + h) * L;
-                prep(&w, q + off * D, k + off * D, v + off * D, p->group ? p->group + (size_t)s * L : NULL, p->scale);
-                bwd_one(dq + off * D, dk + off * D, dv + off * D, o + off * D, dout + off * D, lse + off, &w,
-                        p->bias ? w.bp : NULL, p->scale);
+                size_t sh = (size_t)s * H + h, off = sh * L;
+                set_groups(&w, p->group ? p->group + (size_t)s * L : NULL, 0);
+                bwd_one(dq + off * D, dkt + sh * D * Lk, dvt + sh * D * Lk, q + off * D, kt + sh * D * Lk,
+                        vt + sh * D * Lk, dout + off * D, delta + off, lse + off, &w, p->bias ? w.bp : NULL,
+                        p->scale);
             }
             if (w.dB) {
                 float *dst = part + ((size_t)c * H + h) * L * L;
                 for (int i = 0; i < L; i++)
-                    for (int j = 0; j < L; j++) dst[(size_t)i * L + j] = w.dB[(size_t)i * w.Lp + j];
+                    for (int j = 0; j < L; j++) dst[(size_t)i * L + j] = w.dB[(size_t)i * w.Lk + j];
             }
         }
         ws_free(&w);
@@ -611,6 +695,65 @@ void attn_backward(float *dq, float *dk, float *dv, float *dbias, const float *q
         free(part);
     }
 }
+
+/* ---- the (n, heads, L, D) interface: the same kernels after a transpose ---- */
+
+/* (n, H, L, D) -> (n, H, D, Lk), zero-padded; and back (the first L columns). */
+static float *to_keys_t(const float *k, const attn_problem *p)
+{
+    const int L = p->L, D = p->D, Lk = attn_key_stride(L);
+    const long nh = (long)p->n * p->heads;
+    float *kt = tf_malloc(sizeof(float) * ((size_t)nh * D * Lk + 1), "attention keys");
+#pragma omp parallel for schedule(static)
+    for (long sh = 0; sh < nh; sh++)
+        for (int d = 0; d < D; d++) {
+            float *row = kt + ((size_t)sh * D + d) * Lk;
+            const float *src = k + (size_t)sh * L * D + d;
+            for (int j = 0; j < L; j++) row[j] = src[(size_t)j * D];
+            for (int j = L; j < Lk; j++) row[j] = 0;
+        }
+    return kt;
+}
+
+static void from_keys_t(float *k, const float *kt, const attn_problem *p)
+{
+    const int L = p->L, D = p->D, Lk = attn_key_stride(L);
+    const long nh = (long)p->n * p->heads;
+#pragma omp parallel for schedule(static)
+    for (long sh = 0; sh < nh; sh++)
+        for (int j = 0; j < L; j++)
+            for (int d = 0; d < D; d++) k[((size_t)sh * L + j) * D + d] = kt[((size_t)sh * D + d) * Lk + j];
+}
+
+void attn_forward(float *o, float *lse, const float *q, const float *k, const float *v, const attn_problem *p)
+{
+    float *kt = to_keys_t(k, p), *vt = to_keys_t(v, p);
+    attn_forward_t(o, lse, q, kt, vt, p);
+    free(kt);
+    free(vt);
+}
+
+void attn_backward(float *dq, float *dk, float *dv, float *dbias, const float *q, const float *k, const float *v,
+                   const float *o, const float *dout, const float *lse, const attn_problem *p)
+{
+    const long rows = (long)p->n * p->heads * p->L;
+    const int D = p->D;
+    float *delta = tf_malloc(sizeof(float) * ((size_t)rows + 1), "attention delta");
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < rows; i++) {
+        float s = 0;
+        for (int d = 0; d < D; d++) s += dout[(size_t)i * D + d] * o[(size_t)i * D + d];
+        delta[i] = s;
+    }
+    float *kt = to_keys_t(k, p), *vt = to_keys_t(v, p);
+    size_t nt = (size_t)p->n * p->heads * D * attn_key_stride(p->L) + 1;
+    float *dkt = tf_malloc(sizeof(float) * nt, "attention gradients"), *dvt = tf_malloc(sizeof(float) * nt, "attention gradients");
+    attn_backward_t(dq, dkt, dvt, dbias, q, kt, vt, dout, delta, lse, p);
+    from_keys_t(dk, dkt, p);
+    from_keys_t(dv, dvt, p);
+    free(kt); free(vt); free(dkt); free(dvt); free(delta);
+}
+
 
 void attn_forward_naive(float *o, float *lse, const float *q, const float *k, const float *v, const attn_problem *p)
 {

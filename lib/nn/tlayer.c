@@ -1,8 +1,11 @@
 /* The TFSWA transformer layer: pre-norm MHSA + MLP over (B, F, T, C) tokens,
  * attention along time, frequency, windows or shifted windows.
  *
- * Tokens are gathered ("packed") per (sequence, head) into (n, heads, L, D)
- * for the tiled attention of lib/nn/attention.c:
+ * Tokens are gathered ("packed") per (sequence, head) directly into the
+ * layout of attn_forward_t / attn_backward_t (lib/nn/attention.c): q and
+ * dout (n, heads, L, D), k and v transposed (n, heads, D, Lk), in one pass;
+ * the residual adds and the MLP's GELU are fused into the GEMMs
+ * (linear_forward_res, linear_gelu_forward, linear_backward_set):
  *   TL_TIME     sequence (b, f), position t           (n = B F, L = T)
  *   TL_FREQ     sequence (b, t), position f           (n = B T, L = F)
  *   TL_WINDOW   sequence (b, wf, wt), position (a, c) in the window, token
@@ -106,82 +109,259 @@ static inline int64_t tok_of(const geom *g, tlayer_kind kind, int s, int i, int 
     return ((int64_t)b * g->F + f) * g->T + t;
 }
 
-/* Copies between token rows and packed sequences, in the order that reads
- * the token side sequentially: position-major for TL_FREQ (a sequence's
- * tokens lie T tokens apart, consecutive sequences' next to each other;
- * the packed side's runs of PB positions stay in cache meanwhile),
- * sequence-major for the others. One cache miss per token otherwise. */
-#define PB 16
+/* Copies between token rows and the packed sequences of one chunk of
+ * sequences s0 .. s1-1 (ns = s1 - s0) in the layout of attention.h's
+ * attn_forward_t / attn_backward_t, in one pass over the tokens:
+ *   rows  (ns, H, L, D)   q, o, dout, dq: position i of (s, h) at ((s H + h) L + i) D
+ *   keys  (ns, H, D, Lk)  k, v, dk, dv transposed: row (s H + h) D + d = s C + c
+ *                         for channel c = h D + d, position i at column i;
+ *                         Lk = attn_key_stride(L), zero for i >= L
+ *   delta (ns, H, L)      rowsum(dout * o) per head, made while packing dout
+ * Work goes in blocks of PB = 8 positions of one sequence: the key side is
+ * an 8 x 8 transpose per 8 channels (whole vectors stored), the row side
+ * runs of D floats. Padding tokens (window kinds) and positions past L pack
+ * as zeros and unpack nowhere. Order: position-major for TL_FREQ (a
+ * sequence's tokens lie T tokens apart, consecutive sequences' next to each
+ * other), sequence-major for the others, so the token side is read
+ * sequentially. */
+#define PB 8
 
-/* One (sequence s, position i), every head, for nd packed arrays: array a
- * holds the token channels off + a C .. off + a C + C - 1. */
-static inline void pack_one(float *const *dst, int nd, const float *src, int stride, int off, const geom *g,
-                            tlayer_kind kind, int s0, int s, int i)
+/* Static helpers pass 8-float vectors by value; without AVX GCC warns that
+ * such an ABI differs from AVX builds, which cannot matter for functions
+ * that are not exported. */
+#if defined(__GNUC__) && !defined(__AVX__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef float v8 __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+static inline v8 ld8(const float *p)
 {
-    const int H = g->H, D = g->D, L = g->L, C = g->C;
-    int grp;
-    int64_t t = tok_of(g, kind, s, i, &grp);
-    for (int a = 0; a < nd; a++)
+    v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void st8(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+
+/* r[k] <- column k of the 8 x 8 matrix whose rows are r[0..7]. */
+static inline void transpose8(v8 r[8])
+{
+    const v8i lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+    const v8i a = {0, 1, 8, 9, 4, 5, 12, 13}, b = {2, 3, 10, 11, 6, 7, 14, 15};
+    const v8i c0 = {0, 1, 2, 3, 8, 9, 10, 11}, c1 = {4, 5, 6, 7, 12, 13, 14, 15};
+    v8 t0 = __builtin_shuffle(r[0], r[1], lo), t1 = __builtin_shuffle(r[0], r[1], hi);
+    v8 t2 = __builtin_shuffle(r[2], r[3], lo), t3 = __builtin_shuffle(r[2], r[3], hi);
+    v8 t4 = __builtin_shuffle(r[4], r[5], lo), t5 = __builtin_shuffle(r[4], r[5], hi);
+    v8 t6 = __builtin_shuffle(r[6], r[7], lo), t7 = __builtin_shuffle(r[6], r[7], hi);
+    v8 u0 = __builtin_shuffle(t0, t2, a), u1 = __builtin_shuffle(t0, t2, b);
+    v8 u2 = __builtin_shuffle(t1, t3, a), u3 = __builtin_shuffle(t1, t3, b);
+    v8 u4 = __builtin_shuffle(t4, t6, a), u5 = __builtin_shuffle(t4, t6, b);
+    v8 u6 = __builtin_shuffle(t5, t7, a), u7 = __builtin_shuffle(t5, t7, b);
+    r[0] = __builtin_shuffle(u0, u4, c0);
+    r[1] = __builtin_shuffle(u1, u5, c0);
+    r[2] = __builtin_shuffle(u2, u6, c0);
+    r[3] = __builtin_shuffle(u3, u7, c0);
+    r[4] = __builtin_shuffle(u0, u4, c1);
+    r[5] = __builtin_shuffle(u1, u5, c1);
+    r[6] = __builtin_shuffle(u2, u6, c1);
+    r[7] = __builtin_shuffle(u3, u7, c1);
+}
+
+/* The key arrays start on a cache line (16 floats of slack each in the
+ * scratch): their rows are then whole vectors of the attention kernels. */
+static float *al64(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
+typedef struct {
+    float *q, *k, *v;    /* pack: q rows, k v keys, from (N, 3C) qkv; unpack: dq, dk, dv into (N, 3C) dqkv */
+    float *dout, *delta; /* pack (backward): dout rows and delta from (N, C) dot and ot */
+    const float *qkv, *dot, *ot;
+    float *dqkv;
+    int Lk;
+} pk_args;
+
+/* n floats, n small: fixed-size copies for the head dimensions in use (no library call). */
+static inline void cpyf(float *dst, const float *src, int n)
+{
+    switch (n) {
+    case 4: memcpy(dst, src, 16); break;
+    case 8: memcpy(dst, src, 32); break;
+    case 16: memcpy(dst, src, 64); break;
+    case 32: memcpy(dst, src, 128); break;
+    default: for (int i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
+/* dst = gy (n floats), returns sum gy * o in order: unrolled for the head dimensions in use. */
+static inline __attribute__((always_inline)) float dot_copy_n(float *dst, const float *gy, const float *o, const int n)
+{
+    float s = 0;
+    for (int d = 0; d < n; d++) {
+        dst[d] = gy[d];
+        s += gy[d] * o[d];
+    }
+    return s;
+}
+static inline float dot_copy(float *dst, const float *gy, const float *o, int n)
+{
+    switch (n) {
+    case 4: return dot_copy_n(dst, gy, o, 4);
+    case 8: return dot_copy_n(dst, gy, o, 8);
+    case 16: return dot_copy_n(dst, gy, o, 16);
+    default: return dot_copy_n(dst, gy, o, n);
+    }
+}
+
+static inline size_t row_at(const geom *g, int sl, int h, int i) { return (((size_t)sl * g->H + h) * g->L + i) * g->D; }
+
+/* t[x] = token index of position i0 + x of sequence s (as tok_of), or -1 for
+ * padding and positions >= L: the divisions once per block, not per token. */
+static inline void tok_block(const geom *g, tlayer_kind kind, int s, int i0, int64_t t[PB])
+{
+    const int L = g->L;
+    if (kind == TL_TIME) {
+        for (int x = 0; x < PB; x++) t[x] = i0 + x < L ? (int64_t)s * g->T + i0 + x : -1;
+        return;
+    }
+    if (kind == TL_FREQ) {
+        const int64_t base = (int64_t)(s / g->T) * g->F * g->T + s % g->T;
+        for (int x = 0; x < PB; x++) t[x] = i0 + x < L ? base + (int64_t)(i0 + x) * g->T : -1;
+        return;
+    }
+    const int w = g->w, wt = s % g->nWt, r = s / g->nWt, wf = r % g->nWf, b = r / g->nWf;
+    int a = i0 / w, c = i0 % w;
+    for (int x = 0; x < PB; x++) {
+        t[x] = -1;
+        if (i0 + x < L) {
+            int f = wf * w + a + g->sh, tt = wt * w + c + g->sh;
+            if (f >= g->Fp) f -= g->Fp;
+            if (tt >= g->Tp) tt -= g->Tp;
+            if (f < g->F && tt < g->T) t[x] = ((int64_t)b * g->F + f) * g->T + tt;
+        }
+        if (++c == w) {
+            c = 0;
+            a++;
+        }
+    }
+}
+
+/* keys (ns C rows of Lk) <-> token channels off .. off + C - 1 of rows tok[0..7] (NULL: zero / skipped). */
+static inline void keys_pack(float *kt, int Lk, int C, int sl, int i0, const float *const tok[PB], int off)
+{
+    float *base = kt + (size_t)sl * C * Lk + i0;
+    int c = 0;
+    if (i0 + PB <= Lk) {
+        const v8 z = {0};
+        for (; c + 8 <= C; c += 8) {
+            v8 r[8];
+            for (int x = 0; x < 8; x++) r[x] = tok[x] ? ld8(tok[x] + off + c) : z;
+            transpose8(r);
+            for (int x = 0; x < 8; x++) st8(base + (size_t)(c + x) * Lk, r[x]);
+        }
+    }
+    for (; c < C; c++)
+        for (int x = 0; x < PB && i0 + x < Lk; x++) base[(size_t)c * Lk + x] = tok[x] ? tok[x][off + c] : 0.0f;
+}
+
+static inline void keys_unpack(const float *kt, int Lk, int C, int sl, int i0, float *const tok[PB], int off)
+{
+    const float *base = kt + (size_t)sl * C * Lk + i0;
+    int c = 0;
+    if (i0 + PB <= Lk) {
+        for (; c + 8 <= C; c += 8) {
+            v8 r[8];
+            for (int x = 0; x < 8; x++) r[x] = ld8(base + (size_t)(c + x) * Lk);
+            transpose8(r);
+            for (int x = 0; x < 8; x++)
+                if (tok[x]) st8(tok[x] + off + c, r[x]);
+        }
+    }
+    for (; c < C; c++)
+        for (int x = 0; x < PB; x++)
+            if (tok[x]) tok[x][off + c] = base[(size_t)c * Lk + x];
+}
+
+/* One block: positions i0 .. i0 + PB - 1 of sequence s. dir 0 packs
+ * (q k v, and dout + delta when a->dout), dir 1 unpacks dq dk dv. */
+static void pk_block(const pk_args *a, int dir, const geom *g, tlayer_kind kind, int s0, int s, int i0)
+{
+    const int H = g->H, D = g->D, C = g->C, L = g->L, sl = s - s0;
+    int64_t t[PB];
+    tok_block(g, kind, s, i0, t);
+    if (dir) {
+        float *tok[PB];
+        for (int x = 0; x < PB; x++) tok[x] = t[x] < 0 ? NULL : a->dqkv + t[x] * 3 * C;
+        for (int x = 0; x < PB; x++)
+            if (tok[x])
+                for (int h = 0; h < H; h++) cpyf(tok[x] + h * D, a->q + row_at(g, sl, h, i0 + x), D);
+        keys_unpack(a->k, a->Lk, C, sl, i0, tok, C);
+        keys_unpack(a->v, a->Lk, C, sl, i0, tok, 2 * C);
+        return;
+    }
+    const float *tok[PB];
+    for (int x = 0; x < PB; x++) tok[x] = t[x] < 0 ? NULL : a->qkv + t[x] * 3 * C;
+    for (int x = 0; x < PB && i0 + x < L; x++)
         for (int h = 0; h < H; h++) {
-            float *d = dst[a] + (((size_t)(s - s0) * H + h) * L + i) * D;
-            if (t < 0) {
-                for (int e = 0; e < D; e++) d[e] = 0;
-            } else {
-                const float *x = src + t * stride + off + a * C + h * D;
-                for (int e = 0; e < D; e++) d[e] = x[e];
+            float *dst = a->q + row_at(g, sl, h, i0 + x);
+            if (tok[x])
+                cpyf(dst, tok[x] + h * D, D);
+            else
+                memset(dst, 0, sizeof(float) * D);
+        }
+    keys_pack(a->k, a->Lk, C, sl, i0, tok, C);
+    keys_pack(a->v, a->Lk, C, sl, i0, tok, 2 * C);
+    if (a->dout)
+        for (int x = 0; x < PB && i0 + x < L; x++)
+            for (int h = 0; h < H; h++) {
+                float *dr = a->dout + row_at(g, sl, h, i0 + x), s = 0;
+                if (t[x] >= 0) {
+                    s = dot_copy(dr, a->dot + t[x] * C + h * D, a->ot + t[x] * C + h * D, D);
+                } else {
+                    memset(dr, 0, sizeof(float) * D);
+                }
+                a->delta[((size_t)sl * H + h) * L + i0 + x] = s;
             }
-        }
 }
 
-static inline void unpack_one(float *dst, int stride, int off, const float *const *src, int nd, const geom *g,
-                              tlayer_kind kind, int s0, int s, int i)
+static void pk_run(const pk_args *a, int dir, const geom *g, tlayer_kind kind, int s0, int s1)
 {
-    const int H = g->H, D = g->D, L = g->L, C = g->C;
-    int grp;
-    int64_t t = tok_of(g, kind, s, i, &grp);
-    if (t < 0) return;
-    for (int a = 0; a < nd; a++)
-        for (int h = 0; h < H; h++) {
-            float *d = dst + t * stride + off + a * C + h * D;
-            const float *x = src[a] + (((size_t)(s - s0) * H + h) * L + i) * D;
-            for (int e = 0; e < D; e++) d[e] = x[e];
-        }
-}
-
-/* dst[a] (s1 - s0, H, L, D) <- sequences s0 .. s1-1 of src tokens (N, stride),
- * channels off + a C .. off + a C + C - 1, a < nd; zero at padding. */
-static void pack(float *const *dst, int nd, const float *src, int stride, int off, const geom *g, tlayer_kind kind,
-                 int s0, int s1)
-{
-    const int L = g->L;
+    const int L = g->L, Lk = a->Lk, ns = s1 - s0;
+    const int nb = (Lk + PB - 1) / PB; /* blocks cover the key padding too */
     if (kind == TL_FREQ) {
 #pragma omp parallel for schedule(static)
-        for (int i0 = 0; i0 < L; i0 += PB)
-            for (int i = i0; i < L && i < i0 + PB; i++)
-                for (int s = s0; s < s1; s++) pack_one(dst, nd, src, stride, off, g, kind, s0, s, i);
+        for (int b = 0; b < nb; b++)
+            for (int s = s0; s < s1; s++) pk_block(a, dir, g, kind, s0, s, b * PB);
     } else {
 #pragma omp parallel for schedule(static)
         for (int s = s0; s < s1; s++)
-            for (int i = 0; i < L; i++) pack_one(dst, nd, src, stride, off, g, kind, s0, s, i);
+            for (int b = 0; b < nb; b++) pk_block(a, dir, g, kind, s0, s, b * PB);
     }
+    (void)L;
+    (void)ns;
 }
 
-/* dst tokens (N, stride) channels off + a C .. <- sequences s0 .. s1-1 packed
- * in src[a], a < nd, skipping padding. */
-static void unpack(float *dst, int stride, int off, const float *const *src, int nd, const geom *g, tlayer_kind kind,
-                   int s0, int s1)
+/* dst tokens (N, C) <- rows src (ns, H, L, D) of sequences s0 .. s1-1, skipping padding. */
+static void unpack_rows(float *dst, const float *src, const geom *g, tlayer_kind kind, int s0, int s1)
 {
-    const int L = g->L;
+    const int L = g->L, H = g->H, D = g->D, C = g->C, nb = (L + PB - 1) / PB;
+#define UNPACK_BLOCK(s, b)                                                                         \
+    do {                                                                                           \
+        int64_t t_[PB];                                                                            \
+        tok_block(g, kind, s, (b) * PB, t_);                                                       \
+        for (int x = 0; x < PB; x++)                                                               \
+            if (t_[x] >= 0)                                                                        \
+                for (int h = 0; h < H; h++)                                                        \
+                    cpyf(dst + t_[x] * C + h * D, src + row_at(g, (s) - s0, h, (b) * PB + x), D); \
+    } while (0)
     if (kind == TL_FREQ) {
 #pragma omp parallel for schedule(static)
-        for (int i0 = 0; i0 < L; i0 += PB)
-            for (int i = i0; i < L && i < i0 + PB; i++)
-                for (int s = s0; s < s1; s++) unpack_one(dst, stride, off, src, nd, g, kind, s0, s, i);
+        for (int b = 0; b < nb; b++)
+            for (int s = s0; s < s1; s++) UNPACK_BLOCK(s, b);
     } else {
 #pragma omp parallel for schedule(static)
         for (int s = s0; s < s1; s++)
-            for (int i = 0; i < L; i++) unpack_one(dst, stride, off, src, nd, g, kind, s0, s, i);
+            for (int b = 0; b < nb; b++) UNPACK_BLOCK(s, b);
     }
+#undef UNPACK_BLOCK
 }
 
 static int *make_groups(const geom *g, tlayer_kind kind)
@@ -251,8 +431,11 @@ size_t tlayer_act_size(const tlayer_config *c, int B, int F, int T)
 /* Work is done in fixed-size pieces (independent of the thread count, so
  * results are too): attention over chunks of sequences of about ATT_TOKENS
  * tokens (packed q, k, v, o and gradients exist only for one chunk), the
- * MLP over chunks of MLP_TOKENS tokens. */
-#define ATT_TOKENS 65536
+ * MLP over chunks of MLP_TOKENS tokens. 16384 attention tokens keep a
+ * chunk's packed arrays (about 0.5 MB each at C = 32) in the caches between
+ * the gather, the kernels and the scatter, and still give every thread
+ * several (sequence, head) tasks per chunk (15 x heads for L = 1025). */
+#define ATT_TOKENS 16384
 #define MLP_TOKENS 8192
 static int att_tokens = ATT_TOKENS, mlp_tokens = MLP_TOKENS;
 
@@ -273,14 +456,17 @@ static int64_t mlp_chunk(const geom *g) { return g->N < mlp_tokens ? g->N : mlp_
 
 /* Scratch layout (Nc = MLP chunk, Sc = sequence chunk x L tokens).
  * Forward: XN (N C) | MS (2 N) | QKV (3 N C) | OT (N C) | LSE (Np H) | union of
- *   { PQ PK PV PO (4 Sc C) } and { X2 (Nc C) | HB (Nc hidden) | T2 (Nc C) }.
+ *   { PQ PO (2 Sc C) PK PV (2 Sk C) } and { X2 (Nc C) | HB (Nc hidden) }.
  * Backward: DY1 (N C) | DOT (N C) | MS (2 N) | union of
  *   { Y1 X2 DX2 (3 Nc C) | HB G DG (3 Nc hidden) | MS2 (2 Nc) } and
- *   { XN (N C) | QKV (3 N C) | DXN (N C) | PQ PK PV PO PDO PDQ PDK PDV (8 Sc C) }. */
+ *   { XN (N C) | QKV (3 N C) | DXN (N C) | PQ PDO PDQ (3 Sc C) | PK PV PDK PDV (4 Sk C) | PDL (Sd) }
+ * with Sk = sequences per chunk x attn_key_stride(L) (keys are padded) and
+ * Sd = sequences per chunk x L x heads (delta). */
 static size_t fwd_scratch(const geom *g, int hidden)
 {
     size_t N = (size_t)g->N, C = (size_t)g->C, Nc = (size_t)mlp_chunk(g), Sc = (size_t)seq_chunk(g) * g->L;
-    size_t a = 4 * Sc * C, b = Nc * (2 * C + (size_t)hidden);
+    size_t Sk = (size_t)seq_chunk(g) * attn_key_stride(g->L);
+    size_t a = 2 * Sc * C + 2 * Sk * C + 32, b = Nc * (C + (size_t)hidden);
     return N * C + 2 * N + 3 * N * C + N * C + (size_t)g->Np * g->H + (a > b ? a : b);
 }
 
@@ -288,7 +474,8 @@ static size_t bwd_scratch(const geom *g, int hidden)
 {
     size_t N = (size_t)g->N, C = (size_t)g->C, Nc = (size_t)mlp_chunk(g), Sc = (size_t)seq_chunk(g) * g->L;
     size_t a = 3 * Nc * C + 3 * Nc * (size_t)hidden + 2 * Nc;
-    size_t b = 5 * N * C + 8 * Sc * C;
+    size_t Sk = (size_t)seq_chunk(g) * attn_key_stride(g->L), Sd = (size_t)seq_chunk(g) * g->L * g->H;
+    size_t b = 5 * N * C + 3 * Sc * C + 4 * Sk * C + Sd + 64;
     return 2 * N * C + 2 * N + (a > b ? a : b);
 }
 
@@ -350,32 +537,29 @@ void tlayer_forward(float *y, const float *x, const tlayer_params *p, const tlay
     }
     layernorm_forward(XN, MS, MS + N, x, p->ln1_g, p->ln1_b, N, C, LN_EPS);
     linear_forward(QKV, XN, p->qkv_w, p->qkv_b, N, C, 3 * C);
-    float *PQ = U, *PK = PQ + Sc * C, *PV = PK + Sc * C, *PO = PV + Sc * C;
+    const size_t Sk = (size_t)seq_chunk(&g) * attn_key_stride(L);
+    float *PQ = U, *PO = PQ + Sc * C, *PK = al64(PO + Sc * C), *PV = al64(PK + Sk * C);
     attn_ctx ax = ctx_make(p, &g, c->kind);
     for (int s0 = 0; s0 < g.n; s0 += seq_chunk(&g)) {
         int s1 = s0 + seq_chunk(&g) < g.n ? s0 + seq_chunk(&g) : g.n;
-        float *const pqkv[3] = {PQ, PK, PV};
-        pack(pqkv, 3, QKV, 3 * C, 0, &g, c->kind, s0, s1);
+        pk_args pa = {.q = PQ, .k = PK, .v = PV, .qkv = QKV, .Lk = attn_key_stride(L)};
+        pk_run(&pa, 0, &g, c->kind, s0, s1);
         attn_problem ap = ctx_problem(&ax, &g, s0, s1);
-        attn_forward(PO, LSE + (size_t)s0 * H * L, PQ, PK, PV, &ap);
-        const float *const po[1] = {PO};
-        unpack(OT, C, 0, po, 1, &g, c->kind, s0, s1);
+        attn_forward_t(PO, act ? LSE + (size_t)s0 * H * L : NULL, PQ, PK, PV, &ap); /* no lse in inference */
+        unpack_rows(OT, PO, &g, c->kind, s0, s1);
     }
     free(ax.grp);
     free(ax.bias);
-    linear_forward(y, OT, p->proj_w, p->proj_b, N, C, C);
-    add_to(y, x, N * C);
+    linear_forward_res(y, x, OT, p->proj_w, p->proj_b, N, C, C);
     /* MLP, in chunks of tokens */
     const int64_t Nc = mlp_chunk(&g);
-    float *X2 = U, *HB = X2 + Nc * C, *T2 = HB + Nc * Hd;
+    float *X2 = U, *HB = X2 + Nc * C;
     for (int64_t t0 = 0; t0 < N; t0 += Nc) {
         int64_t n = N - t0 < Nc ? N - t0 : Nc;
         float *yc = y + t0 * C;
         layernorm_forward(X2, NULL, NULL, yc, p->ln2_g, p->ln2_b, n, C, LN_EPS);
-        linear_forward(HB, X2, p->fc1_w, p->fc1_b, n, C, Hd);
-        gelu_forward(HB, HB, n * Hd);
-        linear_forward(T2, HB, p->fc2_w, p->fc2_b, n, Hd, C);
-        add_to(yc, T2, n * C);
+        linear_gelu_forward(HB, NULL, X2, p->fc1_w, p->fc1_b, n, C, Hd);
+        linear_forward_res(yc, yc, HB, p->fc2_w, p->fc2_b, n, Hd, C);
     }
 }
 
@@ -399,27 +583,22 @@ void tlayer_backward(float *dx, tlayer_params *gr, const float *dy, const float 
         int64_t n = N - t0 < Nc ? N - t0 : Nc;
         const float *OTc = OT + t0 * C, *dyc = dy + t0 * C;
         float *DY1c = DY1 + t0 * C, *DOTc = DOT + t0 * C;
-        linear_forward(Y1, OTc, p->proj_w, p->proj_b, n, C, C);
-        add_to(Y1, x + t0 * C, n * C);
+        linear_forward_res(Y1, x + t0 * C, OTc, p->proj_w, p->proj_b, n, C, C);
         layernorm_forward(X2, M2, M2 + n, Y1, p->ln2_g, p->ln2_b, n, C, LN_EPS);
-        linear_forward(HB, X2, p->fc1_w, p->fc1_b, n, C, Hd);
-        gelu_forward(G, HB, n * Hd);
-        memset(DG, 0, sizeof(float) * (size_t)n * Hd);
-        linear_backward(DG, gr->fc2_w, gr->fc2_b, dyc, G, p->fc2_w, n, Hd, C);
-        memset(G, 0, sizeof(float) * (size_t)n * Hd);
-        gelu_backward(G, DG, HB, n * Hd);
-        memset(DX2, 0, sizeof(float) * (size_t)n * C);
-        linear_backward(DX2, gr->fc1_w, gr->fc1_b, G, X2, p->fc1_w, n, C, Hd);
+        linear_gelu_forward(G, HB, X2, p->fc1_w, p->fc1_b, n, C, Hd);
+        linear_backward_set(DG, gr->fc2_w, gr->fc2_b, dyc, G, p->fc2_w, n, Hd, C);
+        gelu_backward_set(G, DG, HB, n * Hd);
+        linear_backward_set(DX2, gr->fc1_w, gr->fc1_b, G, X2, p->fc1_w, n, C, Hd);
         memcpy(DY1c, dyc, sizeof(float) * (size_t)n * C);
         layernorm_backward(DY1c, gr->ln2_g, gr->ln2_b, DX2, Y1, M2, M2 + n, p->ln2_g, n, C);
-        memset(DOTc, 0, sizeof(float) * (size_t)n * C);
-        linear_backward(DOTc, gr->proj_w, gr->proj_b, DY1c, OTc, p->proj_w, n, C, C);
+        linear_backward_set(DOTc, gr->proj_w, gr->proj_b, DY1c, OTc, p->proj_w, n, C, C);
     }
 
     /* Attention half: recompute LN1, q k v; FlashAttention-2 backward per chunk of sequences. */
-    float *XN = U, *QKV = XN + N * C, *DXN = QKV + 3 * N * C, *PQ = DXN + N * C, *PK = PQ + Sc * C;
-    float *PV = PK + Sc * C, *PO = PV + Sc * C, *PDO = PO + Sc * C, *PDQ = PDO + Sc * C, *PDK = PDQ + Sc * C;
-    float *PDV = PDK + Sc * C;
+    const size_t Sk = (size_t)seq_chunk(&g) * attn_key_stride(L);
+    float *XN = U, *QKV = XN + N * C, *DXN = QKV + 3 * N * C, *PQ = DXN + N * C, *PDO = PQ + Sc * C;
+    float *PDQ = PDO + Sc * C, *PK = al64(PDQ + Sc * C), *PV = al64(PK + Sk * C), *PDK = al64(PV + Sk * C);
+    float *PDV = al64(PDK + Sk * C), *PDL = PDV + Sk * C;
     layernorm_forward(XN, MS, MS + N, x, p->ln1_g, p->ln1_b, N, C, LN_EPS);
     linear_forward(QKV, XN, p->qkv_w, p->qkv_b, N, C, 3 * C);
     attn_ctx ax = ctx_make(p, &g, c->kind);
@@ -429,14 +608,13 @@ void tlayer_backward(float *dx, tlayer_params *gr, const float *dy, const float 
     float *DQKV = QKV;
     for (int s0 = 0; s0 < g.n; s0 += seq_chunk(&g)) {
         int s1 = s0 + seq_chunk(&g) < g.n ? s0 + seq_chunk(&g) : g.n;
-        float *const pqkv[3] = {PQ, PK, PV}, *const po[1] = {PO}, *const pdo[1] = {PDO};
-        pack(pqkv, 3, QKV, 3 * C, 0, &g, c->kind, s0, s1);
-        pack(po, 1, OT, C, 0, &g, c->kind, s0, s1);
-        pack(pdo, 1, DOT, C, 0, &g, c->kind, s0, s1);
+        pk_args pa = {.q = PQ, .k = PK, .v = PV, .dout = PDO, .delta = PDL, .qkv = QKV, .dot = DOT, .ot = OT,
+                      .Lk = attn_key_stride(L)};
+        pk_run(&pa, 0, &g, c->kind, s0, s1);
         attn_problem ap = ctx_problem(&ax, &g, s0, s1);
-        attn_backward(PDQ, PDK, PDV, dbias, PQ, PK, PV, PO, PDO, LSE + (size_t)s0 * H * L, &ap);
-        const float *const pdqkv[3] = {PDQ, PDK, PDV};
-        unpack(DQKV, 3 * C, 0, pdqkv, 3, &g, c->kind, s0, s1);
+        attn_backward_t(PDQ, PDK, PDV, dbias, PQ, PK, PV, PDO, PDL, LSE + (size_t)s0 * H * L, &ap);
+        pk_args pu = {.q = PDQ, .k = PDK, .v = PDV, .dqkv = DQKV, .Lk = attn_key_stride(L)};
+        pk_run(&pu, 1, &g, c->kind, s0, s1);
     }
     if (dbias && gr->rel_bias) {
         for (int h = 0; h < H; h++)
@@ -447,8 +625,7 @@ void tlayer_backward(float *dx, tlayer_params *gr, const float *dy, const float 
     free(ax.grp);
     free(ax.bias);
     free(dbias);
-    memset(DXN, 0, sizeof(float) * (size_t)N * C);
-    linear_backward(DXN, gr->qkv_w, gr->qkv_b, DQKV, XN, p->qkv_w, N, C, 3 * C);
+    linear_backward_set(DXN, gr->qkv_w, gr->qkv_b, DQKV, XN, p->qkv_w, N, C, 3 * C);
     layernorm_backward(dx, gr->ln1_g, gr->ln1_b, DXN, x, MS, MS + N, p->ln1_g, N, C);
     if (dx) add_to(dx, DY1, N * C);
 }

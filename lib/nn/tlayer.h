@@ -76,7 +76,7 @@ void tlayer_backward(float *dx, tlayer_params *g, const float *dy, const float *
                      const tlayer_config *c, int B, int F, int T, const float *act, float *scratch);
 
 /* Work sizes: attention runs over chunks of about att_tokens tokens of whole
- * sequences, the MLP over chunks of mlp_tokens tokens (defaults 65536 and
+ * sequences, the MLP over chunks of mlp_tokens tokens (defaults 16384 and
  * 8192; 0 restores a default). Results do not depend on the thread count;
  * they depend on these sizes only through float summation order. For tests;
  * not thread-safe; the scratch size depends on them. */

@@ -1,7 +1,7 @@
 /* Benchmark of the tiled attention core and of whole TFSWA layers at model
  * shapes (used by bench/attention.sh).
  *
- *   attn_bench core  THREADS FRAMES     attention core: FSA (L = 1025, D = 4, 8, 16),
+ *   attn_bench core  THREADS FRAMES     attention core (attn_forward_t / attn_backward_t): FSA (L = 1025, D = 4, 8, 16),
  *                                       TSA (L = 259), windows (L = 64, bias + mask),
  *                                       flash forward / backward vs a naive
  *                                       materialise-the-matrix forward (OpenBLAS)
@@ -63,25 +63,45 @@ static void core(const char *name, int n, int H, int L, int D, int windows, int 
         for (int i = 0; i < n * L; i++) grp[i] = (i / 4) % 2;
     }
     attn_problem p = {n, H, L, D, (float)(1 / sqrt(D)), bias, grp};
+    /* the kernels' own layout (what tlayer packs): K, V transposed, and delta */
+    int Lk = attn_key_stride(L);
+    size_t szt = (size_t)n * H * D * Lk;
+    float *kt = aligned_alloc(64, sizeof(float) * szt + 64), *vt = aligned_alloc(64, sizeof(float) * szt + 64),
+          *dkt = aligned_alloc(64, sizeof(float) * szt + 64), *dvt = aligned_alloc(64, sizeof(float) * szt + 64),
+          *delta = tf_malloc(sizeof(float) * (size_t)n * H * L, "delta");
+    if (!kt || !vt || !dkt || !dvt) tf_die("out of memory");
+    memset(kt, 0, sizeof(float) * szt);
+    memset(vt, 0, sizeof(float) * szt);
+    for (size_t sh = 0; sh < (size_t)n * H; sh++)
+        for (int j = 0; j < L; j++)
+            for (int d = 0; d < D; d++) {
+                kt[(sh * D + d) * Lk + j] = k[(sh * L + j) * D + d];
+                vt[(sh * D + d) * Lk + j] = v[(sh * L + j) * D + d];
+            }
     double pairs = (double)n * H * L * L, t0, c0, tf = 1e30, tb = 1e30, tn = 1e30, cf = 1e30, cb = 1e30, cn = 1e30;
     for (int rep = 0; rep < 2; rep++) {
         t0 = now(), c0 = cpu();
-        attn_forward(o, lse, q, k, v, &p);
+        attn_forward_t(o, lse, q, kt, vt, &p);
         tf = fmin(tf, now() - t0), cf = fmin(cf, cpu() - c0);
+        for (size_t i = 0; i < (size_t)n * H * L; i++) {
+            float a = 0;
+            for (int d = 0; d < D; d++) a += dout[i * D + d] * o[i * D + d];
+            delta[i] = a;
+        }
         t0 = now(), c0 = cpu();
-        attn_backward(dq, dk, dv, db, q, k, v, o, dout, lse, &p);
+        attn_backward_t(dq, dkt, dvt, db, q, kt, vt, dout, delta, lse, &p);
         tb = fmin(tb, now() - t0), cb = fmin(cb, cpu() - c0);
         t0 = now(), c0 = cpu();
         attn_forward_naive(o, lse, q, k, v, &p);
         tn = fmin(tn, now() - t0), cn = fmin(cn, cpu() - c0);
     }
     printf("core %-6s thr %d n %4d heads %d L %4d D %2d | fwd %6.3f s (cpu %6.3f, %5.1f GFLOP/s/core, %4.2f ns/pair) | "
-           "bwd %6.3f s (cpu %6.3f, %5.1f GFLOP/s/core) | naive fwd %6.3f s (cpu %6.3f): tiled %.1fx less cpu\n",
+           "bwd %6.3f s (cpu %6.3f, %5.1f GFLOP/s/core, %4.2f ns/pair, %.2fx fwd) | naive fwd %6.3f s (cpu %6.3f): tiled %.1fx less cpu\n",
            name, threads, n, H, L, D, tf, cf, 4 * pairs * D / cf * 1e-9, cf / pairs * 1e9, tb, cb,
-           10 * pairs * D / cb * 1e-9, tn, cn, cn / cf);
+           10 * pairs * D / cb * 1e-9, cb / pairs * 1e9, cb / cf, tn, cn, cn / cf);
     fflush(stdout);
     free(q); free(k); free(v); free(dout); free(o); free(lse); free(dq); free(dk); free(dv); free(bias);
-    free(db); free(grp);
+    free(db); free(grp); free(kt); free(vt); free(dkt); free(dvt); free(delta);
 }
 
 static void layer(int threads, int C, int heads, int F, int T)

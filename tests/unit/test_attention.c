@@ -146,6 +146,35 @@ static void check_exp(void)
     free(y);
 }
 
+/* The kernels' base-2 exponential on its domain [-125, 0], against exp2 in double. */
+static void check_exp2(void)
+{
+    enum { N = 40009 };
+    float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
+    double worst = 0, worst_near = 0;
+    for (int i = 0; i < N; i++) x[i] = -125.0f * (float)i / (N - 1);
+    x[7] = -0.5f, x[8] = -1.5f, x[9] = -0.49999997f, x[10] = -2.5f; /* rounding ties and near-ties */
+    attn_exp2(y, x, N);
+    for (int i = 0; i < N; i++) {
+        double e = exp2((double)x[i]), r = fabs(y[i] - e) / e;
+        if (r > worst) worst = r;
+    }
+    for (int i = 0; i < N; i++) x[i] = -4.0f * (float)i / (N - 1);
+    attn_exp2(y, x, N);
+    for (int i = 0; i < N; i++) {
+        double e = exp2((double)x[i]), r = fabs(y[i] - e) / e;
+        if (r > worst_near) worst_near = r;
+    }
+    CHECK(worst < 2.5e-7, "kernel exp2 worst relative error on [-125, 0]: %.3g", worst);
+    CHECK(worst_near < 2.5e-7, "kernel exp2 worst relative error on [-4, 0]: %.3g", worst_near);
+    float sp[3] = {0.0f, -1.0f, -200.0f}, r[3];
+    attn_exp2(r, sp, 3);
+    CHECK(r[0] == 1.0f && r[1] == 0.5f, "exp2(0) = %.9g, exp2(-1) = %.9g", r[0], r[1]);
+    CHECK(r[2] >= 0 && r[2] < 1e-37f, "exp2 below the range: %g", r[2]);
+    free(x);
+    free(y);
+}
+
 enum { G_NONE, G_PAD, G_REGIONS };
 
 /* One problem: flash forward/backward vs the double reference. */
@@ -235,10 +264,85 @@ static void check_case(int n, int H, int L, int D, int use_bias, int gmode, cons
     free(o3); free(l3); free(dq3); free(dk3); free(dv3); free(db3);
 }
 
+/* The kernels' own layout (attn_forward_t / attn_backward_t) from
+ * unaligned arrays with the key padding zero: bit-identical to the
+ * (n, heads, L, D) interface, padding columns of dk/dv written as zero. */
+static void check_transposed(int n, int H, int L, int D, int use_bias, int gmode, const char *name)
+{
+    size_t sz = (size_t)n * H * L * D, rows = (size_t)n * H * L;
+    int Lk = attn_key_stride(L);
+    CHECK(Lk >= L && Lk < L + 64 && Lk % 4 == 0, "%s: key stride %d for L=%d", name, Lk, L);
+    size_t szt = (size_t)n * H * D * Lk;
+    float *q = frand(sz, 1.5), *k = frand(sz, 1.5), *v = frand(sz, 1), *dout = frand(sz, 1);
+    float *bias = use_bias ? frand((size_t)H * L * L, 2) : NULL;
+    int *g = NULL;
+    if (gmode != G_NONE) {
+        g = malloc(sizeof(int) * (size_t)n * L);
+        for (int s = 0; s < n; s++)
+            for (int i = 0; i < L; i++) g[s * L + i] = (i * 5 + s) % 7 == 0 ? -1 : gmode == G_PAD ? 0 : (i / 2 + s) % 3;
+    }
+    attn_problem p = {n, H, L, D, (float)(1.0 / sqrt(D)), bias, g};
+    float *o = malloc(sizeof(float) * sz), *lse = malloc(sizeof(float) * rows), *dq = malloc(sizeof(float) * sz),
+          *dk = malloc(sizeof(float) * sz), *dv = malloc(sizeof(float) * sz);
+    float *db = use_bias ? calloc((size_t)H * L * L, sizeof(float)) : NULL;
+    attn_forward(o, lse, q, k, v, &p);
+    attn_backward(dq, dk, dv, db, q, k, v, o, dout, lse, &p);
+    /* + 1: every array starts 4 bytes past an allocation, so misaligned */
+    float *kt = calloc(szt + 1, sizeof(float)), *vt = calloc(szt + 1, sizeof(float)),
+          *dkt = malloc(sizeof(float) * (szt + 1)), *dvt = malloc(sizeof(float) * (szt + 1)),
+          *q1 = malloc(sizeof(float) * (sz + 1)), *o1 = malloc(sizeof(float) * (sz + 1)),
+          *l1 = malloc(sizeof(float) * (rows + 1)), *dq1 = malloc(sizeof(float) * (sz + 1)),
+          *dl = malloc(sizeof(float) * (rows + 1));
+    float *db1 = use_bias ? calloc((size_t)H * L * L, sizeof(float)) : NULL;
+    for (size_t sh = 0; sh < (size_t)n * H; sh++)
+        for (int j = 0; j < L; j++)
+            for (int d = 0; d < D; d++) {
+                kt[1 + (sh * D + d) * Lk + j] = k[(sh * L + j) * D + d];
+                vt[1 + (sh * D + d) * Lk + j] = v[(sh * L + j) * D + d];
+            }
+    memcpy(q1 + 1, q, sizeof(float) * sz);
+    for (size_t i = 0; i < szt + 1; i++) dkt[i] = dvt[i] = NAN;
+    attn_forward_t(o1 + 1, l1 + 1, q1 + 1, kt + 1, vt + 1, &p);
+    CHECK(!memcmp(o, o1 + 1, sizeof(float) * sz) && !memcmp(lse, l1 + 1, sizeof(float) * rows),
+          "%s: attn_forward_t differs from attn_forward", name);
+    for (size_t i = 0; i < rows; i++) {
+        float a = 0;
+        for (int d = 0; d < D; d++) a += dout[i * D + d] * o[i * D + d];
+        dl[1 + i] = a;
+    }
+    attn_backward_t(dq1 + 1, dkt + 1, dvt + 1, db1, q1 + 1, kt + 1, vt + 1, dout, dl + 1, l1 + 1, &p);
+    int pad0 = 1;
+    double e = 0;
+    for (size_t sh = 0; sh < (size_t)n * H; sh++)
+        for (int d = 0; d < D; d++)
+            for (int j = 0; j < Lk; j++) {
+                float a = dkt[1 + (sh * D + d) * Lk + j], b = dvt[1 + (sh * D + d) * Lk + j];
+                if (j >= L)
+                    pad0 &= a == 0 && b == 0;
+                else
+                    e = fmax(e, fmax(fabs(a - dk[(sh * L + j) * D + d]), fabs(b - dv[(sh * L + j) * D + d])));
+            }
+    /* delta is summed here without the kernels' fused multiply-adds: equal
+     * to rounding only, so dq/dk/dv are compared with a tolerance */
+    CHECK(e < 1e-5, "%s: attn_backward_t dk/dv differ from attn_backward by %.3g", name, e);
+    CHECK(pad0, "%s: dk/dv padding columns are not zero", name);
+    double eq = 0;
+    for (size_t i = 0; i < sz; i++) eq = fmax(eq, fabs(dq[i] - dq1[1 + i]));
+    CHECK(eq < 1e-5, "%s: attn_backward_t dq differs from attn_backward by %.3g", name, eq);
+    if (use_bias) {
+        double eb = 0;
+        for (size_t x = 0; x < (size_t)H * L * L; x++) eb = fmax(eb, fabs(db[x] - db1[x]));
+        CHECK(eb < 1e-4, "%s: attn_backward_t dbias differs by %.3g", name, eb);
+    }
+    free(q); free(k); free(v); free(dout); free(bias); free(g); free(o); free(lse); free(dq); free(dk); free(dv);
+    free(db); free(kt); free(vt); free(dkt); free(dvt); free(q1); free(o1); free(l1); free(dq1); free(dl); free(db1);
+}
+
 int main(void)
 {
     tf_set_threads(1);
     check_exp();
+    check_exp2();
     check_reference_backward();
     static const int Ds[] = {4, 8, 16, 32, 64};
     char name[128];
@@ -260,5 +364,9 @@ int main(void)
     check_case(1, 1, 1025, 4, 0, G_NONE, "L=1025 D=4");
     check_case(1, 1, 1025, 16, 0, G_NONE, "L=1025 D=16");
     check_case(1, 1, 259, 8, 0, G_PAD, "L=259 D=8 padding");
+    check_transposed(3, 2, 37, 4, 0, G_NONE, "layout L=37 D=4");
+    check_transposed(3, 2, 37, 8, 1, G_REGIONS, "layout L=37 D=8 groups+bias");
+    check_transposed(4, 2, 64, 16, 1, G_PAD, "layout L=64 D=16 pad+bias");
+    check_transposed(2, 1, 13, 6, 0, G_PAD, "layout L=13 D=6 (generic kernel)");
     return check_report("test_attention");
 }

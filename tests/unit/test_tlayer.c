@@ -285,6 +285,7 @@ int main(void)
         check_forward((tlayer_kind)k, 16, 2, 8, 1, 19, 13); /* several windows, odd sizes */
         check_forward((tlayer_kind)k, 32, 8, 8, 1, 9, 17);  /* seed head dim 4 */
         check_forward((tlayer_kind)k, 8, 1, 4, 1, 1, 1);    /* a single token */
+        check_forward((tlayer_kind)k, 12, 3, 4, 1, 11, 9);  /* C not a multiple of 8: the packing's scalar path */
         check_backward((tlayer_kind)k, 8, 2, 4, 1, 6, 7);
         /* attention over many chunks of sequences (one per chunk for the
          * window kinds), the MLP over chunks of 5 tokens */
