@@ -277,19 +277,3 @@ const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_
     return r->masks;
 }
 
-void tfswa_apply_mask(float *est, const float *masks, int s, const float *X, int F, int64_t Ttot, int64_t t0, int T)
-{
-#pragma omp parallel for schedule(static)
-    for (int cf = 0; cf < 2 * F; cf++) {
-        int ch = cf / F, f = cf % F;
-        const float *mr = masks + ((size_t)(4 * s + 2 * ch) * F + f) * T;
-        const float *mi = masks + ((size_t)(4 * s + 2 * ch + 1) * F + f) * T;
-        const float *x = X + 2 * (((int64_t)ch * F + f) * Ttot + t0);
-        float *e = est + 2 * ((size_t)cf * T);
-        for (int t = 0; t < T; t++) {
-            float xr = x[2 * t], xi = x[2 * t + 1];
-            e[2 * t] = mr[t] * xr - mi[t] * xi;
-            e[2 * t + 1] = mr[t] * xi + mi[t] * xr;
-        }
-    }
-}

@@ -33,7 +33,6 @@ const tfswa_model *tfswa_runner_model(const tfswa_runner *r);
  * the next call. */
 const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_t t0, int T);
 
-/* est (2, F, T) c64 of stem s from masks (4 S, F, T) and X frames [t0, t0 + T). */
-void tfswa_apply_mask(float *est, const float *masks, int s, const float *X, int F, int64_t Ttot, int64_t t0, int T);
+/* From masks to estimates: model/mask.h. */
 
 #endif

@@ -42,8 +42,6 @@ const float *tfswa_tnet_forward(tfswa_tnet *n, const float *const *X, int update
  * get no gradient. The input needs none either. */
 void tfswa_tnet_backward(tfswa_tnet *n, const float *dmasks, float *grad);
 
-/* dmask (4 S, F, T) += the gradient through est = M * X of stem s, from
- * dest (2, F, T) c64 of that stem (as tfswa_apply_mask's adjoint). */
-void tfswa_apply_mask_backward(float *dmasks, const float *dest, int s, const float *X, int F, int T);
+/* The gradient through the estimates to the masks: model/mask.h. */
 
 #endif

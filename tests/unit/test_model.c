@@ -11,6 +11,7 @@
 #include "check.h"
 #include "model/checkpoint.h"
 #include "model/forward.h"
+#include "model/mask.h"
 #include "model/model.h"
 #include "model/separate.h"
 #include "nn/tlayer.h"
@@ -225,7 +226,7 @@ static void test_golden(tfswa_model *m)
                 CHECK(g && g->shape[2] == T, "golden %s", name);
                 if (!g)
                     continue;
-                tfswa_apply_mask(est, M, s, x->data, F, T, 0, T);
+                tfswa_estimate(est, M, &m->cfg, s, x->data, F, T, 0, T);
                 snprintf(what, sizeof what, "golden record %d %s (%s BN)", i, name, fold ? "folded" : "unfolded");
                 compare(est, g->data, (size_t)4 * F * T, 1e-4, what);
             }
@@ -255,7 +256,7 @@ static float *est_of(tfswa_runner *r, const tfswa_model *m, const float *X, int6
     int F = tfswa_bins(&m->cfg);
     float *e = malloc(sizeof(float) * 4 * F * T);
     const float *M = tfswa_forward(r, X, Ttot, t0, T);
-    tfswa_apply_mask(e, M, s, X, F, Ttot, t0, T);
+    tfswa_estimate(e, M, &m->cfg, s, X, F, Ttot, t0, T);
     return e;
 }
 

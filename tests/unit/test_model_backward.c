@@ -16,11 +16,12 @@
  *     2e-3 of the gradient's scale plus 2 % of its value;
  *  3. recompute per block gives bit-identical gradients;
  *  4. the BN running statistics are not changed by update = 0 and are by 1;
- *  5. the mask product est = M * X and tfswa_apply_mask_backward are adjoint.
+ *  5. the mask product est = M * X and tfswa_estimate_backward are adjoint.
  * A broken backward (e.g. a dropped term) fails 1 and 2. */
 #include "check.h"
 #include "model/forward.h"
 #include "model/grad.h"
+#include "model/mask.h"
 #include "model/model.h"
 #include "util/cli.h"
 #include "util/rng.h"
@@ -196,7 +197,7 @@ int main(void)
     CHECK(memcmp(buf0 + (nt - np) - 8 * F, M.data + nt - 8 * F, sizeof(float) * 8 * F) == 0,
           "update=1 changed norm.*");
 
-    /* 5. est = M * X (tfswa_apply_mask) and its adjoint: <dest, J dm> = <J^T dest, dm>
+    /* 5. est = M * X (tfswa_estimate) and its adjoint: <dest, J dm> = <J^T dest, dm>
      * in double, for random dm and dest (the map is linear in the masks) */
     {
         const int S = c.n_stems;
@@ -208,9 +209,9 @@ int main(void)
         for (size_t i = 0; i < ne; i++)
             de[i] = (float)tf_rng_normal(&rng);
         for (int s = 0; s < S; s++) {
-            tfswa_apply_mask(e, dm, s, X[0], F, T, 0, T);
+            tfswa_estimate(e, dm, &c, s, X[0], F, T, 0, T);
             memset(jt, 0, sizeof(float) * nm);
-            tfswa_apply_mask_backward(jt, de, s, X[0], F, T);
+            tfswa_estimate_backward(jt, de, &c, s, X[0], F, T);
             double lhs = 0, rhs = 0, mag = 0;
             for (size_t i = 0; i < ne; i++)
                 lhs += (double)de[i] * e[i], mag += fabs((double)de[i] * e[i]);
