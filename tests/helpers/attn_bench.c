@@ -19,31 +19,13 @@
 #include "nn/attention.h"
 #include "nn/tlayer.h"
 #include "util/cli.h"
+#include "bench_util.h"
 
 static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-/* CPU seconds of the process (all threads): on a shared machine the wall
- * time of a 1-thread run says little; its CPU time is the cost. */
-static double cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static float *frand(size_t n, unsigned *s)
-{
-    float *x = tf_malloc(sizeof(float) * (n ? n : 1), "bench");
-    for (size_t i = 0; i < n; i++) {
-        *s = *s * 1664525u + 1013904223u;
-        x[i] = (float)((*s >> 8) * (1.0 / 16777216.0) * 2 - 1);
-    }
-    return x;
 }
 
 static void core(const char *name, int n, int H, int L, int D, int windows, int threads)

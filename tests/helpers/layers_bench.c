@@ -22,6 +22,7 @@
 #include "nn/layers.h"
 #include "nn/layers_impl.h"
 #include "util/cli.h"
+#include "bench_util.h"
 
 /* Wall time and process CPU time; GFLOP/s are printed per wall second and
  * per CPU second (the latter is steadier on a shared, loaded machine and, with
@@ -30,13 +31,6 @@ static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static double cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
@@ -57,16 +51,6 @@ static void tstop(timer *t)
         t->wall = w;
     if (t->cpu == 0 || c < t->cpu)
         t->cpu = c;
-}
-
-static float *frand(size_t n, unsigned *s)
-{
-    float *x = tf_malloc(sizeof(float) * (n ? n : 1), "bench");
-    for (size_t i = 0; i < n; i++) {
-        *s = *s * 1664525u + 1013904223u;
-        x[i] = (float)((*s >> 8) * (1.0 / 16777216.0) * 2 - 1);
-    }
-    return x;
 }
 
 #define REPS 3

@@ -20,23 +20,7 @@
 #include "nn/layers.h"
 #include "nn/layers_impl.h"
 #include "util/cli.h"
-
-static double cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static float *frand(size_t n, unsigned *s)
-{
-    float *x = tf_malloc(sizeof(float) * (n ? n : 1), "bench");
-    for (size_t i = 0; i < n; i++) {
-        *s = *s * 1664525u + 1013904223u;
-        x[i] = (float)((*s >> 8) * (1.0 / 16777216.0) * 2 - 1);
-    }
-    return x;
-}
+#include "bench_util.h"
 
 #define REPS 3
 
