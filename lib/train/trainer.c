@@ -16,6 +16,7 @@
 #include "util/progress.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,7 +59,8 @@ typedef struct {
     FILE *csv, *vcsv;
     tblog tb;
     int have_tb;
-    stem_loss_ctx *loss;
+    stem_loss_ctx **loss; /* one per OpenMP thread (scratch) */
+    int n_loss;
     double t_start;
 } trainer;
 
@@ -176,38 +178,116 @@ static double validate(trainer *t, const valid_set *vs, double *sdr)
     const stft_plan *plan = stft_plan_get(c->n_fft, c->hop, err, sizeof err);
     if (!plan)
         tf_die("validation: %s", err);
-    stft_scratch *scr = stft_scratch_new(plan);
     double total = 0;
     for (int s = 0; s < t->S; s++)
         sdr[s] = 0;
+    double *vl = tf_malloc((size_t)t->S * 2 * sizeof(double), "validation"), *vs_sdr = vl + t->S;
     for (int i = 0; i < vs->n; i++) {
         const ts_record *r = &vs->recs[i];
         ts_tensor *mx = ts_tensor_get(r, "mixture");
         int T = (int)mx->shape[2];
         int64_t len = example_length(t, r, T);
         const float *masks = tfswa_forward(run, mx->data, T, 0, T);
-        size_t ns = (size_t)2 * t->F * T * 2;
-        float *est = tf_malloc(ns * sizeof(float), "validation"), *we = tf_malloc(sizeof(float) * 2 * len, "validation"),
-              *wr = tf_malloc(sizeof(float) * 2 * len, "validation");
+        /* the stems in parallel, summed in order after */
+#pragma omp parallel for schedule(dynamic, 1)
         for (int s = 0; s < t->S; s++) {
+            stem_loss_ctx *lc = t->loss[omp_get_thread_num() % t->n_loss];
+            stft_scratch *scr = stft_scratch_new(plan);
+            float *est = tf_malloc((size_t)4 * t->F * T * sizeof(float), "validation"),
+                  *we = tf_malloc(sizeof(float) * 2 * len, "validation"),
+                  *wr = tf_malloc(sizeof(float) * 2 * len, "validation");
             const float *ref = ts_tensor_get(r, c->stems[s])->data;
             tfswa_estimate(est, masks, c, s, mx->data, t->F, T, 0, T);
-            total += stem_loss(t->loss, est, ref, NULL, 2, T, len, NULL, 0, NULL, NULL) / t->S;
+            vl[s] = stem_loss(lc, est, ref, NULL, 2, T, len, NULL, 0, NULL, NULL);
             for (int ch = 0; ch < 2; ch++) {
                 stft_inverse(plan, scr, est + (size_t)ch * t->F * T * 2, T, we + ch * len, len);
                 stft_inverse(plan, scr, ref + (size_t)ch * t->F * T * 2, T, wr + ch * len, len);
             }
-            sdr[s] += metric_global_sdr(wr, we, (size_t)2 * len) / vs->n;
+            vs_sdr[s] = metric_global_sdr(wr, we, (size_t)2 * len);
+            free(est);
+            free(we);
+            free(wr);
+            stft_scratch_free(scr);
         }
-        free(est);
-        free(we);
-        free(wr);
+        for (int s = 0; s < t->S; s++) {
+            total += vl[s] / t->S;
+            sdr[s] += vs_sdr[s] / vs->n;
+        }
     }
-    stft_scratch_free(scr);
+    free(vl);
     tfswa_runner_free(run);
     return total / vs->n;
 }
 
+
+/* The losses of a batch and their gradients with respect to the masks.
+ * The (example, stem) pairs run in parallel, each with its own loss scratch
+ * and its own gradient buffer in dest (B S (4 F T) floats); the gradients
+ * then reach dmasks in a fixed order (with a residual mask a stem's gradient
+ * also reaches the other stems' masks), so the result does not depend on the
+ * thread count. sl[s] gets stem s's loss averaged over the batch; returns the
+ * total (the mean over examples and stems). */
+static double batch_losses(trainer *t, const float *masks, const float *const *X, const ts_record *recs, int B,
+                           float *dmasks, float *dest, double *sl)
+{
+    const tfswa_config *c = &t->m.cfg;
+    const int S = t->S, n = B * S;
+    const size_t per = (size_t)4 * S * t->F * t->T, spec = (size_t)4 * t->F * t->T;
+    const double scale = 1.0 / ((double)B * S);
+    double *l = tf_malloc((size_t)n * sizeof(double), "losses");
+#pragma omp parallel
+    {
+        float *est = tf_malloc(spec * sizeof(float), "estimates");
+#pragma omp for schedule(dynamic, 1)
+        for (int k = 0; k < n; k++) {
+            int b = k / S, s = k % S;
+            const float *ref = ts_tensor_get(&recs[b], c->stems[s])->data;
+            float *g = dest + (size_t)k * spec;
+            tfswa_estimate(est, masks + b * per, c, s, X[b], t->F, t->T, 0, t->T);
+            memset(g, 0, spec * sizeof(float));
+            l[k] = stem_loss(t->loss[omp_get_thread_num() % t->n_loss], est, ref, NULL, 2, t->T, t->len, g, scale,
+                             NULL, NULL);
+        }
+        free(est);
+    }
+    memset(dmasks, 0, (size_t)B * per * sizeof(float));
+    double loss = 0;
+    for (int s = 0; s < S; s++)
+        sl[s] = 0;
+    for (int k = 0; k < n; k++) {
+        int b = k / S, s = k % S;
+        tfswa_estimate_backward(dmasks + b * per, dest + (size_t)k * spec, c, s, X[b], t->F, t->T);
+        sl[s] += l[k] / B;
+        loss += l[k] * scale;
+    }
+    free(l);
+    return loss;
+}
+
+
+/* ---- where the time goes (reported at the end of a run) ---- */
+enum { PH_DATA, PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_UPDATE, PH_N };
+
+static void phase_lap(double *acc, double *since)
+{
+    double now = tf_now();
+    *acc += now - *since;
+    *since = now;
+}
+
+static void phase_report(const double *ph, int64_t steps)
+{
+    if (steps <= 0)
+        return;
+    static const char *name[PH_N] = {"waiting for examples", "forward", "losses", "backward", "update"};
+    double total = 0;
+    for (int i = 0; i < PH_N; i++)
+        total += ph[i];
+    fprintf(stderr, "%s: %.3f s per step:", tf_progname, total / steps);
+    for (int i = 0; i < PH_N; i++)
+        fprintf(stderr, "%s %s %.3f s", i ? "," : "", name[i], ph[i] / steps);
+    fprintf(stderr, "\n");
+}
 
 /* ---- logs ---- */
 static FILE *open_csv(const char *dir, const char *name, const char *header)
@@ -325,9 +405,11 @@ int train_run(const train_options *o)
                 cpu_has_bf16() ? "this CPU has AVX512_BF16" : "this CPU has no AVX512_BF16");
     stem_loss_config lc = {.n_fft = c->n_fft, .hop = c->hop, .l1_weight = o->l1_weight,
                            .mrstft_weight = o->mrstft_weight, .mr = mrstft_default()};
-    t->loss = stem_loss_new(&lc, err, sizeof err);
-    if (!t->loss)
-        tf_die("loss: %s", err);
+    t->n_loss = omp_get_max_threads();
+    t->loss = tf_calloc((size_t)t->n_loss, sizeof *t->loss, "losses");
+    for (int i = 0; i < t->n_loss; i++)
+        if (!(t->loss[i] = stem_loss_new(&lc, err, sizeof err)))
+            tf_die("loss: %s", err);
     valid_set vs = {0};
     double *vsdr = tf_calloc((size_t)t->S, sizeof(double), "validation");
     if (o->valid)
@@ -366,7 +448,7 @@ int train_run(const train_options *o)
         ts_record_init(&recs[b]);
     const float **X = tf_calloc((size_t)B, sizeof *X, "batch");
     tfswa_tnet *net = NULL;
-    float *dmasks = NULL, *est = NULL, *dest = NULL;
+    float *dmasks = NULL, *dest = NULL;
     double *sl = tf_calloc((size_t)t->S, sizeof(double), "losses");
     double *acc_s = tf_calloc((size_t)t->S, sizeof(double), "losses");
     double acc_loss = 0, acc_gn = 0;
@@ -385,6 +467,8 @@ int train_run(const train_options *o)
     int64_t saved_step = t->step;
     adamw_config ac = adamw_defaults(o->lr);
     ac.weight_decay = o->weight_decay;
+    double ph[PH_N] = {0};
+    const int64_t step0 = t->step;
     while (t->step < t->total) {
         if (o->time_limit > 0 && tf_now() - t->t_start >= o->time_limit * 60) {
             why = "time limit reached";
@@ -393,6 +477,7 @@ int train_run(const train_options *o)
         if (g_signal)
             break;
         /* a batch */
+        double tp = tf_now();
         int got = 0;
         for (; got < B; got++) {
             int rc = prefetch_next(pf, &recs[got]);
@@ -420,33 +505,23 @@ int train_run(const train_options *o)
             net = tfswa_tnet_new(&t->m, B, t->T, o->recompute);
             size_t nm = (size_t)B * 4 * t->S * t->F * t->T;
             dmasks = tf_malloc(nm * sizeof(float), "gradients");
-            est = tf_malloc((size_t)4 * t->F * t->T * sizeof(float), "estimates");
-            dest = tf_malloc((size_t)4 * t->F * t->T * sizeof(float), "estimates");
+            dest = tf_malloc((size_t)B * t->S * 4 * t->F * t->T * sizeof(float), "estimates");
         }
         /* forward, losses, backward */
+        phase_lap(ph + PH_DATA, &tp);
         const float *masks = tfswa_tnet_forward(net, X, 1);
-        const size_t per = (size_t)4 * t->S * t->F * t->T;
-        memset(dmasks, 0, (size_t)B * per * sizeof(float));
-        double loss = 0, scale = 1.0 / ((double)B * t->S);
-        for (int s = 0; s < t->S; s++)
-            sl[s] = 0;
-        for (int b = 0; b < B; b++)
-            for (int s = 0; s < t->S; s++) {
-                const float *ref = ts_tensor_get(&recs[b], c->stems[s])->data;
-                tfswa_estimate(est, masks + b * per, c, s, X[b], t->F, t->T, 0, t->T);
-                memset(dest, 0, (size_t)4 * t->F * t->T * sizeof(float));
-                double l = stem_loss(t->loss, est, ref, NULL, 2, t->T, t->len, dest, scale, NULL, NULL);
-                tfswa_estimate_backward(dmasks + b * per, dest, c, s, X[b], t->F, t->T);
-                sl[s] += l / B;
-                loss += l * scale;
-            }
+        phase_lap(ph + PH_FORWARD, &tp);
+        double loss = batch_losses(t, masks, X, recs, B, dmasks, dest, sl);
+        phase_lap(ph + PH_LOSS, &tp);
         if (!isfinite(loss))
             tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, loss);
         memset(t->grad, 0, nt * sizeof(float));
         tfswa_tnet_backward(net, dmasks, t->grad);
+        phase_lap(ph + PH_BACKWARD, &tp);
         double gn = grad_clip_global_norm(t->grad, np, o->clip);
         double lr = lr_cosine_warmup(t->step, t->total, t->warmup, o->lr, o->min_lr);
         adamw_step(t->m.data, t->grad, t->m1, t->v1, np, t->step + 1, (float)lr, &ac, NULL);
+        phase_lap(ph + PH_UPDATE, &tp);
         t->step++;
         t->examples += B;
         for (int b = 0; b < B; b++)
@@ -514,9 +589,11 @@ int train_run(const train_options *o)
     if (t->step != saved_step || t->step == 0 || o->resume)
         save(t, o->model, 1);
     tf_progress_done(&prog, (double)t->step, why);
-    if (!o->quiet)
+    if (!o->quiet) {
+        phase_report(ph, t->step - step0);
         fprintf(stderr, "%s: %s after %lld steps (%lld examples); saved %s\n", tf_progname, why, (long long)t->step,
                 (long long)t->examples, o->model);
+    }
     prefetch_stop(pf);
     for (int b = 0; b < B; b++)
         ts_record_free(&recs[b]);
@@ -524,7 +601,6 @@ int train_run(const train_options *o)
     free(X);
     tfswa_tnet_free(net);
     free(dmasks);
-    free(est);
     free(dest);
     free(sl);
     free(acc_s);
@@ -537,7 +613,9 @@ int train_run(const train_options *o)
         fclose(t->vcsv);
     if (t->have_tb)
         tblog_close(&t->tb);
-    stem_loss_free(t->loss);
+    for (int i = 0; i < t->n_loss; i++)
+        stem_loss_free(t->loss[i]);
+    free(t->loss);
     free(t->m1);
     free(t->v1);
     free(t->grad);
