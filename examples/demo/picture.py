@@ -6,9 +6,11 @@
 
 Top: training and validation curves from the CSV files in the training log
 folder (every column whose name has "loss" against the step, log scale; one
-with "sdr" on the right axis). Bottom: log-magnitude spectrograms (2048-point
-Hann STFT, hop 512, both channels averaged, dB) of the mixture, the model's
-estimate and the reference of one stem of one song. Needs numpy and gnuplot.
+with "sdr" on the right axis, and the mixture's validation SDR from
+valid-mixture.csv dashed in the same colour). Bottom: log-magnitude
+spectrograms (2048-point Hann STFT, hop 512, both channels averaged, dB) of
+the mixture, the model's estimate and the reference of one stem of one song.
+Needs numpy and gnuplot.
 """
 import argparse
 import csv
@@ -70,19 +72,22 @@ def logspec(x, n_fft=2048, hop=512):
 
 
 def read_curves(logdir):
-    """{column: [(step, value)]} from every CSV file under logdir."""
+    """{column: [(step, value)]} from every CSV file under logdir that has a
+    step column (valid-mixture.csv, a single baseline row, is drawn apart)."""
     curves = {}
+    files = []
     for f in sorted(glob.glob(os.path.join(logdir, "**", "*.csv"), recursive=True)):
         with open(f, newline="") as fh:
             rows = list(csv.reader(fh))
-        if len(rows) < 2:
-            continue
+        if len(rows) >= 2 and "step" in [h.strip().lower() for h in rows[0]]:
+            files.append((f, rows))
+    for f, rows in files:
         head = [h.strip().lower() for h in rows[0]]
-        si = head.index("step") if "step" in head else 0
+        si = head.index("step")
         for ci, name in enumerate(head):
             if ci == si or not ("loss" in name or "sdr" in name):
                 continue
-            key = name if len(glob.glob(os.path.join(logdir, "**", "*.csv"), recursive=True)) == 1 \
+            key = name if len(files) == 1 \
                 else "%s %s" % (os.path.splitext(os.path.basename(f))[0], name)
             for r in rows[1:]:
                 try:
@@ -136,10 +141,27 @@ def main():
         plots.append("'%s' using 1:2 with lines lw 2 title '%s'" % (fn, k.replace("_", " ")))
     if sdrs:
         gp += ["set y2label 'validation SDR (dB)'", "set y2tics", "set ytics nomirror"]
+        palette = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+        colour = {}  # stem -> colour, shared by its curve and its baseline
         for i, (k, v) in enumerate(sorted(sdrs.items())):
             fn = os.path.join(tmp, "sdr%d.dat" % i)
             np.savetxt(fn, np.array(v))
-            plots.append("'%s' using 1:2 axes x1y2 with linespoints lw 2 title '%s'" % (fn, k.replace("_", " ")))
+            c = colour.setdefault(k.split("sdr/")[-1], palette[len(colour) % len(palette)])
+            plots.append("'%s' using 1:2 axes x1y2 with linespoints lw 2 lc rgb '%s' title '%s'"
+                         % (fn, c, k.replace("_", " ")))
+        # the mixture baseline (the trainer's valid-mixture.csv), dashed, over the same steps
+        base = os.path.join(a.logs, "valid-mixture.csv")
+        if os.path.exists(base):
+            steps = [p[0] for v in sdrs.values() for p in v]
+            with open(base) as f:
+                head, vals = f.read().split()[:2]
+            for i, (k, v) in enumerate(zip(head.split(","), vals.split(","))):
+                if k.startswith("sdr/"):
+                    fn = os.path.join(tmp, "base%d.dat" % i)
+                    np.savetxt(fn, np.array([[min(steps), float(v)], [max(steps), float(v)]]))
+                    c = colour.setdefault(k[4:], palette[len(colour) % len(palette)])
+                    plots.append("'%s' using 1:2 axes x1y2 with lines lw 1 dt 2 lc rgb '%s' title 'mixture %s'"
+                                 % (fn, c, k.replace("_", " ")))
     if plots:
         gp.append("plot " + ", ".join(plots))
     else:

@@ -11,7 +11,8 @@ reference is silent, ignored), then the median over tracks. Prints one
 table of that figure per stem and system (rows: stems; columns: systems),
 then one per track. With --valid-csv (the trainer's logs/valid.csv), also
 the validation scores of training: the untrained model (step 0), the best
-and the last validation. Standard library only.
+and the last validation, and the mixture as the estimate (the trainer's
+valid-mixture.csv beside valid.csv). Standard library only.
 """
 import csv
 import argparse
@@ -127,6 +128,11 @@ def validation(path):
           "the model separated above is the last):\n")
     print("| model | loss | " + " | ".join(stems) + " |")
     print("|---|---:|" + "---:|" * len(stems))
+    # the trainer's baseline beside valid.csv: the mixture as every estimate
+    base = os.path.join(os.path.dirname(path), "valid-mixture.csv")
+    if os.path.exists(base):
+        with open(base, newline="") as f:
+            picks += [("mixture (baseline)", r) for r in csv.DictReader(f)]
     for label, r in picks:
         print("| %s | %.4f | %s |" % (label, float(r["loss"]), " | ".join("%.2f" % float(r["sdr/" + st]) for st in stems)))
 

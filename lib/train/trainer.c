@@ -170,10 +170,13 @@ static void valid_free(valid_set *vs)
 }
 
 /* Mean loss over records (mean over stems) and mean global SDR per stem. */
-static double validate(trainer *t, const valid_set *vs, double *sdr)
+/* The validation loss (returned) and global SDR per stem (sdr) of the model,
+ * or with mixture_only of the baseline that takes the mixture as every
+ * stem's estimate. */
+static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture_only)
 {
     const tfswa_config *c = &t->m.cfg;
-    tfswa_runner *run = tfswa_runner_new(&t->m, vs->tmax, 1);
+    tfswa_runner *run = mixture_only ? NULL : tfswa_runner_new(&t->m, vs->tmax, 1);
     char err[256];
     const stft_plan *plan = stft_plan_get(c->n_fft, c->hop, err, sizeof err);
     if (!plan)
@@ -187,7 +190,7 @@ static double validate(trainer *t, const valid_set *vs, double *sdr)
         ts_tensor *mx = ts_tensor_get(r, "mixture");
         int T = (int)mx->shape[2];
         int64_t len = example_length(t, r, T);
-        const float *masks = tfswa_forward(run, mx->data, T, 0, T);
+        const float *masks = run ? tfswa_forward(run, mx->data, T, 0, T) : NULL;
         /* the stems in parallel, summed in order after */
 #pragma omp parallel for schedule(dynamic, 1)
         for (int s = 0; s < t->S; s++) {
@@ -197,7 +200,10 @@ static double validate(trainer *t, const valid_set *vs, double *sdr)
                   *we = tf_malloc(sizeof(float) * 2 * len, "validation"),
                   *wr = tf_malloc(sizeof(float) * 2 * len, "validation");
             const float *ref = ts_tensor_get(r, c->stems[s])->data;
-            tfswa_estimate(est, masks, c, s, mx->data, t->F, T, 0, T);
+            if (masks)
+                tfswa_estimate(est, masks, c, s, mx->data, t->F, T, 0, T);
+            else
+                memcpy(est, mx->data, (size_t)4 * t->F * T * sizeof(float));
             vl[s] = stem_loss(lc, est, ref, NULL, 2, T, len, NULL, 0, NULL, NULL);
             for (int ch = 0; ch < 2; ch++) {
                 stft_inverse(plan, scr, est + (size_t)ch * t->F * T * 2, T, we + ch * len, len);
@@ -215,7 +221,8 @@ static double validate(trainer *t, const valid_set *vs, double *sdr)
         }
     }
     free(vl);
-    tfswa_runner_free(run);
+    if (run)
+        tfswa_runner_free(run);
     return total / vs->n;
 }
 
@@ -315,7 +322,7 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
                            const char *best_path)
 {
     const tfswa_config *c = &t->m.cfg;
-    double vl = validate(t, vsp, vsdr);
+    double vl = validate(t, vsp, vsdr, 0);
     if (t->vcsv) {
         fprintf(t->vcsv, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
                 (long long)t->examples, vl);
@@ -342,6 +349,47 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
         t->best_step = t->step;
         save(t, best_path, 0);
     }
+}
+
+/* The baseline a model must beat: the mixture as every stem's estimate, on
+ * the validation set, once per run: on stderr, in LOG_DIR/valid-mixture.csv
+ * (the columns of valid.csv without step, epoch and examples) and in the
+ * TensorBoard file (valid_mixture/loss, valid_mixture/sdr/STEM). */
+static void validation_baseline(trainer *t, const train_options *o, const valid_set *vsp)
+{
+    const tfswa_config *c = &t->m.cfg;
+    double *sdr = tf_calloc((size_t)t->S, sizeof(double), "validation");
+    double vl = validate(t, vsp, sdr, 1);
+    if (o->log_dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/valid-mixture.csv", o->log_dir);
+        tf_atomic a;
+        FILE *f = tf_atomic_open(&a, path);
+        if (!f)
+            tf_die("%s: %s", path, strerror(errno));
+        fprintf(f, "loss");
+        for (int s = 0; s < t->S; s++)
+            fprintf(f, ",sdr/%s", c->stems[s]);
+        fprintf(f, "\n%.9g", vl);
+        for (int s = 0; s < t->S; s++)
+            fprintf(f, ",%.4f", sdr[s]);
+        fprintf(f, "\n");
+        if (tf_atomic_commit(&a) < 0)
+            tf_die("%s: %s", path, strerror(errno));
+    }
+    tb(t, "valid_mixture/loss", vl);
+    char tag[64];
+    for (int s = 0; s < t->S; s++) {
+        snprintf(tag, sizeof tag, "valid_mixture/sdr/%s", c->stems[s]);
+        tb(t, tag, sdr[s]);
+    }
+    if (!o->quiet) {
+        fprintf(stderr, "%s: validation baseline, the mixture as every estimate: loss %.5f, SDR", tf_progname, vl);
+        for (int s = 0; s < t->S; s++)
+            fprintf(stderr, " %s %.2f dB", c->stems[s], sdr[s]);
+        fprintf(stderr, "\n");
+    }
+    free(sdr);
 }
 
 static int cpu_has_bf16(void)
@@ -453,6 +501,8 @@ int train_run(const train_options *o)
     double *acc_s = tf_calloc((size_t)t->S, sizeof(double), "losses");
     double acc_loss = 0, acc_gn = 0;
     int acc_n = 0;
+    if (o->valid)
+        validation_baseline(t, o, &vs);
     /* a new run is validated before its first step: the curves start at the untrained model */
     if (o->valid && t->step == 0 && o->valid_every > 0)
         run_validation(t, o, &vs, vsdr, 0, best_path);

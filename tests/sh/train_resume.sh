@@ -2,7 +2,8 @@
 # tfswa-net --train: a run killed with SIGKILL after a checkpoint and resumed
 # with --resume on the same stream ends with exactly the weights (the whole
 # checkpoint file, byte for byte) of an uninterrupted run; logs are written
-# (CSV, TensorBoard events with valid CRC-32C, checked in Python); SIGTERM
+# (CSV, TensorBoard events with valid CRC-32C, checked in Python), with the
+# validation baseline of the mixture checked against numpy; SIGTERM
 # saves and exits 143; --resume without training state is refused.
 # Small: a custom model (8 channels, n_fft 256) on 0.15 s examples.
 set -eu
@@ -57,6 +58,32 @@ head -n 1 logs/train.csv | grep -q '^step,epoch,examples,lr,grad_norm,loss,loss/
 test "$(wc -l < logs/valid.csv)" -eq 4
 sed -n 2p logs/valid.csv | grep -q '^0,0,0,'
 sed -n 3p logs/valid.csv | grep -q '^4,1,8,'
+# the validation baseline (the mixture as every estimate), against global SDR
+# computed here from the waveforms the validation spectrograms were made from
+head -n 1 logs/valid-mixture.csv | grep -q '^loss,sdr/vocals,sdr/other$'
+if "$PYTHON" -c 'import numpy' 2>/dev/null; then
+    "$BIN/musdb-slice" --split test --segment 0.15 --count 2 -S vocals,other root > valid-wave.ts
+    "$PYTHON" - "$TOP/examples/python" valid-wave.ts logs/valid-mixture.csv <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import tfswa_stream
+recs = list(tfswa_stream.read(open(sys.argv[2], "rb")))
+assert len(recs) == 2, len(recs)
+want = {}
+for stem in ("vocals", "other"):
+    v = []
+    for attrs, t in recs:
+        s, x = t[stem].astype(np.float64), t["mixture"].astype(np.float64)
+        v.append(10 * np.log10((np.sum(s * s) + 1e-7) / (np.sum((s - x) ** 2) + 1e-7)))
+    want[stem] = np.mean(v)
+lines = open(sys.argv[3]).read().split()
+got = dict(zip(lines[0].split(","), map(float, lines[1].split(","))))
+for stem in want:
+    assert abs(got["sdr/" + stem] - want[stem]) < 0.01, (stem, got, want)
+assert got["loss"] > 0
+EOF
+fi
 "$PYTHON" - logs/events.out.tfevents.* <<'EOF'
 import struct, sys
 def crc32c(data):
@@ -79,13 +106,14 @@ for path in sys.argv[1:]:
         data = buf[pos + 12:pos + 12 + ln]
         (dc,) = struct.unpack_from("<I", buf, pos + 12 + ln)
         assert dc == mask(crc32c(data)), "data CRC"
-        for t in (b"loss/train", b"loss/vocals", b"lr", b"grad_norm", b"valid/loss", b"valid/sdr/other"):
+        for t in (b"loss/train", b"loss/vocals", b"lr", b"grad_norm", b"valid/loss", b"valid/sdr/other",
+                  b"valid_mixture/sdr/vocals"):
             if t in data:
                 tags.add(t)
         pos += 12 + ln + 4
         n += 1
     assert pos == len(buf)
-assert len(tags) == 6, tags
+assert len(tags) == 7, tags
 EOF
 
 # SIGTERM: saves at the end of the step and exits 143; resumable
