@@ -78,7 +78,7 @@ HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRC))
 LIBA      := $(B)/libtfswa.a
 MANPAGES  := $(wildcard man/*.[157])
 
-.PHONY: all deps check check-build check-run check-san demo data bench install uninstall clean fuzz
+.PHONY: all deps check check-arch check-build check-run check-san demo data bench install uninstall clean fuzz
 .DEFAULT_GOAL := all
 
 all: $(TOOLS)
@@ -125,14 +125,33 @@ deps:
 	  echo "deps: run:  sudo apt-get install -y$$missing" >&2; exit 1; \
 	fi
 
-# The whole test suite, with the normal build and again under AddressSanitizer and UBSan.
+# The whole test suite, with the normal build and again under AddressSanitizer and UBSan,
+# and the unit tests at the other vector widths (check-arch).
 check:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory check-build
 	@$(MAKE) --no-print-directory check-build SANITIZE=1
+	@$(MAKE) --no-print-directory check-arch
 	@sh tests/run.sh $(BUILD) $(BUILD)/san
 
 check-build: $(TOOLS) $(TESTS) $(HELPERS)
+
+# The kernels' other vector widths (lib/nn picks 8 or 16 lanes, or portable
+# code, from the compiler's target): the unit tests built for plain x86-64
+# (SSE2 only: the portable paths) and run, and built for x86-64-v4 (AVX-512)
+# and run where the CPU has AVX-512F, else only compiled. Part of `make check`.
+ARCH_RUN = fail=0; for t in $(1)/tests/test_*; do \
+	  if $$t >$(1)/last.log 2>&1; then echo "PASS $(2) $${t\#\#*/}"; \
+	  else echo "FAIL $(2) $${t\#\#*/}"; cat $(1)/last.log; fail=1; fi; done; exit $$fail
+check-arch:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/x86-64 ARCH=-march=x86-64 $(BUILD)/x86-64/libtfswa.a
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/x86-64 ARCH=-march=x86-64 \
+	  $(patsubst $(BUILD)/%,$(BUILD)/x86-64/%,$(TESTS))
+	@$(call ARCH_RUN,$(BUILD)/x86-64,x86-64)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/x86-64-v4 ARCH=-march=x86-64-v4 \
+	  $(patsubst $(BUILD)/%,$(BUILD)/x86-64-v4/%,$(TESTS))
+	@if grep -qw avx512f /proc/cpuinfo; then $(call ARCH_RUN,$(BUILD)/x86-64-v4,x86-64-v4); \
+	else echo "SKIP x86-64-v4: this CPU has no AVX-512F; the unit tests were compiled for it, not run"; fi
 
 # Only the sanitizer pass (faster iteration on memory bugs).
 check-san:

@@ -317,11 +317,30 @@ static void tb(trainer *t, const char *tag, double v)
         tf_die("%s: %s", t->tb.path, strerror(errno));
 }
 
+/* Validation scores to TensorBoard (PREFIX/loss, PREFIX/sdr/STEM) and stderr. */
+static void valid_report(trainer *t, const train_options *o, const char *prefix, const char *what, double vl,
+                         const double *sdr, const char *tail)
+{
+    const tfswa_config *c = &t->m.cfg;
+    char tag[96];
+    snprintf(tag, sizeof tag, "%s/loss", prefix);
+    tb(t, tag, vl);
+    for (int s = 0; s < t->S; s++) {
+        snprintf(tag, sizeof tag, "%s/sdr/%s", prefix, c->stems[s]);
+        tb(t, tag, sdr[s]);
+    }
+    if (!o->quiet) {
+        fprintf(stderr, "%s: %s: validation loss %.5f, SDR", tf_progname, what, vl);
+        for (int s = 0; s < t->S; s++)
+            fprintf(stderr, " %s %.2f dB", c->stems[s], sdr[s]);
+        fprintf(stderr, "%s\n", tail);
+    }
+}
+
 /* Validates, logs (CSV, TensorBoard, stderr) and keeps the best model. */
 static void run_validation(trainer *t, const train_options *o, const valid_set *vsp, double *vsdr, int64_t epoch,
                            const char *best_path)
 {
-    const tfswa_config *c = &t->m.cfg;
     double vl = validate(t, vsp, vsdr, 0);
     if (t->vcsv) {
         fprintf(t->vcsv, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
@@ -331,19 +350,9 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
         fprintf(t->vcsv, "\n");
         fflush(t->vcsv);
     }
-    tb(t, "valid/loss", vl);
-    char tag[64];
-    for (int s = 0; s < t->S; s++) {
-        snprintf(tag, sizeof tag, "valid/sdr/%s", c->stems[s]);
-        tb(t, tag, vsdr[s]);
-    }
-    if (!o->quiet) {
-        fprintf(stderr, "%s: epoch %lld step %lld: validation loss %.5f, SDR", tf_progname, (long long)epoch,
-                (long long)t->step, vl);
-        for (int s = 0; s < t->S; s++)
-            fprintf(stderr, " %s %.2f dB", c->stems[s], vsdr[s]);
-        fprintf(stderr, "%s\n", vl < t->best_valid ? " (best)" : "");
-    }
+    char what[64];
+    snprintf(what, sizeof what, "epoch %lld step %lld", (long long)epoch, (long long)t->step);
+    valid_report(t, o, "valid", what, vl, vsdr, vl < t->best_valid ? " (best)" : "");
     if (vl < t->best_valid) {
         t->best_valid = vl;
         t->best_step = t->step;
@@ -377,18 +386,7 @@ static void validation_baseline(trainer *t, const train_options *o, const valid_
         if (tf_atomic_commit(&a) < 0)
             tf_die("%s: %s", path, strerror(errno));
     }
-    tb(t, "valid_mixture/loss", vl);
-    char tag[64];
-    for (int s = 0; s < t->S; s++) {
-        snprintf(tag, sizeof tag, "valid_mixture/sdr/%s", c->stems[s]);
-        tb(t, tag, sdr[s]);
-    }
-    if (!o->quiet) {
-        fprintf(stderr, "%s: validation baseline, the mixture as every estimate: loss %.5f, SDR", tf_progname, vl);
-        for (int s = 0; s < t->S; s++)
-            fprintf(stderr, " %s %.2f dB", c->stems[s], sdr[s]);
-        fprintf(stderr, "\n");
-    }
+    valid_report(t, o, "valid_mixture", "baseline, the mixture as every estimate", vl, sdr, "");
     free(sdr);
 }
 
