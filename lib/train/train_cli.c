@@ -14,7 +14,7 @@ static void train_usage(void)
            "frames), all examples of the same frames), e.g.\n"
            "  musdb-slice --random --segment 6 ROOT | stft | tfswa-net --train -m model.ckpt --valid valid.ts\n"
            "Checkpoints (weights, optimiser state, step, examples consumed) go to FILE atomically; the best model\n"
-           "by validation loss to FILE.best.\n"
+           "by validation loss (or --best-by sdr) to FILE.best.\n"
            "\n"
            "  -m, --model FILE        the checkpoint to train (read, then rewritten)\n"
            "      --resume            continue the run saved in FILE: optimiser state, step, schedule; skips the\n"
@@ -33,6 +33,8 @@ static void train_usage(void)
            "      --mrstft-weight X   weight of the multi-resolution STFT loss (default 1)\n"
            "      --valid FILE        validation stream: loss and global SDR per stem every --valid-every epochs\n"
            "      --valid-every N     epochs between validations (default 1)\n"
+           "      --best-by WHAT      loss (lowest validation loss; default) or sdr (highest mean validation\n"
+           "                          SDR over stems) chooses FILE.best\n"
            "      --save-every N      steps between checkpoints (default 100)\n"
            "      --log-dir DIR       train.csv, valid.csv and TensorBoard event files\n"
            "      --log-every N       steps per CSV line / TensorBoard point (default 10)\n"
@@ -53,7 +55,7 @@ int train_main(int argc, char **argv)
 {
     enum {
         O_TRAIN = 256, O_RESUME, O_BATCH, O_STEPS, O_EPOCH, O_MAXEP, O_TIME, O_LR, O_MINLR, O_WARM, O_WD, O_CLIP,
-        O_L1, O_MR, O_VALID, O_VEVERY, O_SAVE, O_LOGDIR, O_LOGEVERY, O_RECOMP, O_AMP, O_SEED
+        O_L1, O_MR, O_VALID, O_VEVERY, O_SAVE, O_LOGDIR, O_LOGEVERY, O_RECOMP, O_AMP, O_SEED, O_BEST
     };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},        {"train", no_argument, 0, O_TRAIN},
@@ -69,6 +71,7 @@ int train_main(int argc, char **argv)
         {"recompute", no_argument, 0, O_RECOMP},     {"amp", no_argument, 0, O_AMP},
         {"seed", required_argument, 0, O_SEED},      {"threads", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
+        {"best-by", required_argument, 0, O_BEST},
         {0, 0, 0, 0},
     };
     train_options o;
@@ -99,6 +102,14 @@ int train_main(int argc, char **argv)
         case O_LOGEVERY: o.log_every = tf_parse_long("--log-every", optarg, 1, (long)1 << 40); break;
         case O_RECOMP: o.recompute = 1; break;
         case O_AMP: o.amp = 1; break;
+        case O_BEST:
+            if (strcmp(optarg, "loss") == 0)
+                o.best_by_sdr = 0;
+            else if (strcmp(optarg, "sdr") == 0)
+                o.best_by_sdr = 1;
+            else
+                tf_usage_error("--best-by: '%s': expected loss or sdr", optarg);
+            break;
         case O_SEED: /* the seed CLI's option: training itself draws no random numbers */
             o.seed = tf_parse_u64("--seed", optarg);
             break;

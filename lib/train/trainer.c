@@ -54,7 +54,7 @@ typedef struct {
     int64_t len;       /* samples of every example */
     float *m1, *v1, *grad;
     int64_t step, examples, total, warmup;
-    double best_valid;
+    double best_valid;  /* the best validation score so far, lower is better: the loss, or minus the mean SDR */
     int64_t best_step;
     FILE *csv, *vcsv;
     tblog tb;
@@ -110,7 +110,10 @@ static void save(trainer *t, const char *path, int with_optim)
     ts_attr_setf(&ex, "train_batch", "%d", t->o->batch);
     ts_attr_setf(&ex, "train_seed", "%llu", (unsigned long long)t->o->seed);
     if (isfinite(t->best_valid)) {
-        ts_attr_setf(&ex, "train_best_valid_loss", "%.17g", t->best_valid);
+        if (t->o->best_by_sdr)
+            ts_attr_setf(&ex, "train_best_valid_sdr", "%.17g", -t->best_valid);
+        else
+            ts_attr_setf(&ex, "train_best_valid_loss", "%.17g", t->best_valid);
         ts_attr_setf(&ex, "train_best_step", "%lld", (long long)t->best_step);
     }
     char err[1024];
@@ -352,9 +355,15 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
     }
     char what[64];
     snprintf(what, sizeof what, "epoch %lld step %lld", (long long)epoch, (long long)t->step);
-    valid_report(t, o, "valid", what, vl, vsdr, vl < t->best_valid ? " (best)" : "");
-    if (vl < t->best_valid) {
-        t->best_valid = vl;
+    double score = vl;
+    if (o->best_by_sdr) {
+        score = 0;
+        for (int s = 0; s < t->S; s++)
+            score -= vsdr[s] / t->S;
+    }
+    valid_report(t, o, "valid", what, vl, vsdr, score < t->best_valid ? " (best)" : "");
+    if (score < t->best_valid) {
+        t->best_valid = score;
         t->best_step = t->step;
         save(t, best_path, 0);
     }
@@ -435,9 +444,15 @@ int train_run(const train_options *o)
         t->step = attr_i64(&extra, "train_step", 0);
         t->examples = attr_i64(&extra, "train_examples", 0);
         double bv;
-        if (ts_attr_get_f64(&extra, "train_best_valid_loss", &bv) == 0) {
-            t->best_valid = bv;
+        const char *mine = o->best_by_sdr ? "train_best_valid_sdr" : "train_best_valid_loss",
+                   *other = o->best_by_sdr ? "train_best_valid_loss" : "train_best_valid_sdr";
+        if (ts_attr_get_f64(&extra, mine, &bv) == 0) {
+            t->best_valid = o->best_by_sdr ? -bv : bv;
             t->best_step = attr_i64(&extra, "train_best_step", 0);
+        } else if (ts_attr_get(&extra, other)) {
+            tf_warn("--resume: the run chose its best model by validation %s; from now on by %s (%s.best is "
+                    "replaced at the next validation)", o->best_by_sdr ? "loss" : "SDR",
+                    o->best_by_sdr ? "SDR" : "loss", o->model);
         }
         if (attr_i64(&extra, "train_batch", o->batch) != o->batch)
             tf_warn("--resume: batch size %d differs from the run's %lld", o->batch,

@@ -26,6 +26,7 @@ typedef struct {
     double time_limit;      /* minutes; 0: none */
     uint64_t seed;          /* recorded as train_seed (training draws no random numbers) */
     int resume, recompute, amp, quiet;
+    int best_by_sdr;        /* FILE.best by the mean validation SDR over stems instead of the loss */
 } train_options;
 
 void train_options_default(train_options *o);

@@ -3,7 +3,8 @@
 # with --resume on the same stream ends with exactly the weights (the whole
 # checkpoint file, byte for byte) of an uninterrupted run; logs are written
 # (CSV, TensorBoard events with valid CRC-32C, checked in Python), with the
-# validation baseline of the mixture checked against numpy; SIGTERM
+# validation baseline of the mixture checked against numpy; the best model by
+# loss and by SDR (--best-by); SIGTERM
 # saves and exits 143; --resume without training state is refused.
 # Small: a custom model (8 channels, n_fft 256) on 0.15 s examples.
 set -eu
@@ -58,6 +59,32 @@ head -n 1 logs/train.csv | grep -q '^step,epoch,examples,lr,grad_norm,loss,loss/
 test "$(wc -l < logs/valid.csv)" -eq 4
 sed -n 2p logs/valid.csv | grep -q '^0,0,0,'
 sed -n 3p logs/valid.csv | grep -q '^4,1,8,'
+# the best model: by the lowest validation loss (default), or with --best-by sdr by the
+# highest mean SDR over stems (validation every 2 steps here, so the two can differ)
+cp init.ckpt s.ckpt
+"$NET" $ARGS -m s.ckpt --log-dir slogs --valid valid.ts --epoch-size 4 --best-by sdr train.ts
+if "$NET" $ARGS -m s.ckpt --best-by snr train.ts 2>err.txt; then echo "--best-by snr accepted" >&2; exit 1; fi
+grep -q -- "--best-by" err.txt || { cat err.txt >&2; exit 1; }
+"$BIN/tsinfo" l.ckpt.best > lbest.txt
+"$BIN/tsinfo" s.ckpt.best > sbest.txt
+"$PYTHON" - logs/valid.csv lbest.txt slogs/valid.csv sbest.txt <<'EOF'
+import csv, re, sys
+def rows(path):
+    return [{k: float(v) for k, v in r.items()} for r in csv.DictReader(open(path))]
+def attrs(path):
+    return dict(re.findall(r"@(\w+) = (\S+)", open(path).read()))
+lr, la = rows(sys.argv[1]), attrs(sys.argv[2])
+best = min(lr, key=lambda r: r["loss"])
+assert int(la["train_best_step"]) == best["step"], (la, best)
+assert abs(float(la["train_best_valid_loss"]) - best["loss"]) < 1e-6 * best["loss"], (la, best)
+sr, sa = rows(sys.argv[3]), attrs(sys.argv[4])
+mean = lambda r: (r["sdr/vocals"] + r["sdr/other"]) / 2
+best = max(sr, key=mean)
+assert int(sa["train_best_step"]) == best["step"], (sa, best)
+assert abs(float(sa["train_best_valid_sdr"]) - mean(best)) < 1e-3, (sa, best)
+assert "train_best_valid_loss" not in sa
+EOF
+
 # the validation baseline (the mixture as every estimate), against global SDR
 # computed here from the waveforms the validation spectrograms were made from
 head -n 1 logs/valid-mixture.csv | grep -q '^loss,sdr/vocals,sdr/other$'
