@@ -3,7 +3,8 @@
 # resident memory for the `tiny` and `seed` presets, batch 1, 3 s examples
 # (4 stems, 2048/512), with stored activations and with --recompute; and
 # examples per second end to end through the pipe (musdb-slice | stft |
-# tfswa-net --train). Target (issue 7): tiny 3 s in PyTorch 1.13 on this
+# tfswa-net --train), and under each line the trainer's split of a step
+# (waiting for examples, forward, losses, backward, update). Target (issue 7): tiny 3 s in PyTorch 1.13 on this
 # machine takes 31 s and 16.5 GB per step; tfswa should be >= 10x faster and
 # use <= 1.6 GB. Never fails on time. Environment: BIN (default build/bin),
 # PRESETS (default "tiny seed"), THREADS (default 2), STEPS (timed steps,
@@ -29,8 +30,8 @@ for p in $PRESETS; do
         # one step (start-up, first allocation), then n steps: the difference is STEPS steps
         for k in 1 $n; do
             cp "$W/m.ckpt" "$W/r$k.ckpt"
-            /usr/bin/time -f "%e %U %S %M" -o "$W/t$k" "$BIN/tfswa-net" --train -q -m "$W/r$k.ckpt" \
-                --batch-size 1 --steps $k --save-every 0 -j "$THREADS" $R "$W/train.ts"
+            /usr/bin/time -f "%e %U %S %M" -o "$W/t$k" "$BIN/tfswa-net" --train -m "$W/r$k.ckpt" \
+                --batch-size 1 --steps $k --save-every 0 -j "$THREADS" $R "$W/train.ts" 2> "$W/err$k"
         done
         read e1 u1 s1 m1 < "$W/t1"
         read en un sn mn < "$W/t$n"
@@ -40,6 +41,8 @@ for p in $PRESETS; do
                 printf "%-7s %-10s %12.2f %12.2f %12.0f", p, m, w, c, mem / 1024;
                 if (p == "tiny") printf "   vs PyTorch: %.1fx faster, %.1fx less memory", 31 / w, 16.5e3 / (mem / 1024);
                 printf "\n" }'
+        # the trainer's own account of a step (mean over the n steps, the first included)
+        sed -n 's/^tfswa-net: \(.* per step:\)/        \1/p' "$W/err$n"
     done
 done
 # end to end: examples per second through the pipe (tiny, batch 4, 3 s)
