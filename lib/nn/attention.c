@@ -59,12 +59,18 @@ typedef float vf __attribute__((vector_size(VL * 4)));
 typedef int32_t vi __attribute__((vector_size(VL * 4)));
 
 /* A broadcast (not (vf){0} + x, which costs an addition: -0 + 0 is +0). */
+#if VL == 16 && defined(__AVX512F__)
+static inline vf vsplat(float x) { return (vf)_mm512_set1_ps(x); }
+#elif VL == 8 && defined(__AVX__)
+static inline vf vsplat(float x) { return (vf)_mm256_set1_ps(x); }
+#else
 static inline vf vsplat(float x)
 {
-    vf v;
+    vf v = {0};
     for (int i = 0; i < VL; i++) v[i] = x;
     return v;
 }
+#endif
 static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 #if VL == 16 && defined(__AVX512F__)
 static inline vf vmax(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
