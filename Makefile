@@ -38,11 +38,25 @@ BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null)
 endif
 
 OPT  ?= -O2
-ARCH ?= -march=native
-WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+# ARCH=portable (default): binaries that run on any x86-64-v2 CPU, with lib/nn's
+# kernels compiled for three levels and chosen at run time by CPUID
+# (lib/nn/kernels.h). ARCH=native: everything for this CPU only (-march=native).
+# ARCH=<flags> (e.g. ARCH=-march=x86-64-v3): those flags, kernels compiled once.
+ARCH ?= portable
+ifeq ($(ARCH),portable)
+ARCH_FLAGS := -march=x86-64-v2 -mtune=generic
+DISPATCH   := 1
+else ifeq ($(ARCH),native)
+ARCH_FLAGS := -march=native
+DISPATCH   := 0
+else
+ARCH_FLAGS := $(ARCH)
+DISPATCH   := 0
+endif
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-psabi
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_CFLAGS)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(BLAS_LIBS)
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(OPT) $(ARCH) -fopenmp -Ilib $(PKG_CFLAGS)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(OPT) $(ARCH_FLAGS) -fopenmp -Ilib $(PKG_CFLAGS)
 LDLIBS_ALL  = $(PKG_LIBS) -lm -lpthread -fopenmp
 CFLAGS ?=
 LDFLAGS ?=
@@ -66,7 +80,18 @@ Q := @
 endif
 
 LIB_SRC   := $(sort $(wildcard lib/*/*.c))
+# lib/nn's files that are compiled once (state, dispatch); the others hold the
+# kernels and, with DISPATCH=1, are compiled once per level into one object
+# each, $(B)/nn/kernels-vN.o, whose functions get the suffix __vN.
+NN_ONCE_SRC   := lib/nn/state.c lib/nn/dispatch.c $(wildcard lib/nn/precision.c)
+NN_KERNEL_SRC := $(filter-out $(NN_ONCE_SRC),$(filter lib/nn/%,$(LIB_SRC)))
+NN_LEVELS     := v2 v3 v4
+ifeq ($(DISPATCH),1)
+LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(filter-out $(NN_KERNEL_SRC),$(LIB_SRC))) \
+             $(foreach l,$(NN_LEVELS),$(B)/nn/kernels-$(l).o)
+else
 LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+endif
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
 TOOLS     := $(patsubst tools/%.c,$(B)/bin/%,$(TOOL_SRC))
 TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
@@ -78,15 +103,56 @@ HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRC))
 LIBA      := $(B)/libtfswa.a
 MANPAGES  := $(wildcard man/*.[157])
 
-.PHONY: all deps check check-arch check-build check-run check-san demo data bench install uninstall clean fuzz
+.PHONY: FORCE all deps check check-kernels check-build check-run check-san demo data bench install uninstall clean fuzz
 .DEFAULT_GOAL := all
+# Keep the objects of pattern chains (tools, tests): no rebuild of unchanged ones.
+.SECONDARY:
 
 all: $(TOOLS)
 
-$(B)/%.o: %.c
+# The flags each tree was built with: objects are rebuilt when they change
+# (ARCH, OPT, CFLAGS), not only when sources do.
+$(B)/.cflags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(ALL_CFLAGS) | $(CC)' | cmp -s - $@ || echo '$(ALL_CFLAGS) | $(CC)' >$@
+FORCE:
+
+$(B)/%.o: %.c $(B)/.cflags
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Run-time dispatch (lib/nn/kernels.h): the kernel files at each level, linked
+# into one relocatable object per level whose functions are renamed f -> f__vN
+# (calls between them too); nn_syms.h lists the functions for lib/nn/dispatch.c.
+# Kernel files may define no global data (it would exist once per level): the
+# symbol list refuses it.
+ifeq ($(DISPATCH),1)
+define NN_LEVEL_RULES
+$(B)/nn/$(1)/%.o: %.c $(B)/.cflags
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  CC      $$@")
+	$$(Q)$$(CC) $$(ALL_CFLAGS) -march=x86-64-$(1) -MMD -MP -c $$< -o $$@
+
+$(B)/nn/kernels-$(1).o: $(patsubst %.c,$(B)/nn/$(1)/%.o,$(NN_KERNEL_SRC)) $(B)/nn/syms.txt
+	@$$(if $$(Q),echo "  LD -r   $$@")
+	$$(Q)$$(LD) -r -o $$@.tmp $$(filter %.o,$$^)
+	$$(Q)sed 's/.*/& &__$(1)/' $(B)/nn/syms.txt >$$@.map
+	$$(Q)objcopy --redefine-syms=$$@.map $$@.tmp $$@ && rm -f $$@.tmp $$@.map
+endef
+$(foreach l,$(NN_LEVELS),$(eval $(call NN_LEVEL_RULES,$(l))))
+
+$(B)/nn/syms.txt: $(patsubst %.c,$(B)/nn/v2/%.o,$(NN_KERNEL_SRC))
+	$(Q)nm -g --defined-only -P $^ | awk '$$2 == "T" { print $$1 } \
+	  $$2 ~ /^[BCDGRSV]$$/ { print "lib/nn: global data " $$1 " in a kernel file: move it to lib/nn/state.c" > "/dev/stderr"; bad = 1 } \
+	  END { exit bad }' | sort -u >$@.tmp && mv $@.tmp $@
+
+$(B)/nn/nn_syms.h: $(B)/nn/syms.txt
+	$(Q)sed 's/.*/NN_FN(&)/' $< >$@
+
+$(B)/lib/nn/dispatch.o: $(B)/nn/nn_syms.h
+$(B)/lib/nn/dispatch.o: EXTRA_CFLAGS += -DTFSWA_NN_DISPATCH -I$(B)/nn
+endif
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
@@ -126,32 +192,29 @@ deps:
 	fi
 
 # The whole test suite, with the normal build and again under AddressSanitizer and UBSan,
-# and the unit tests at the other vector widths (check-arch).
+# and the unit tests at the other kernel levels this CPU runs (check-kernels).
 check:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory check-build
 	@$(MAKE) --no-print-directory check-build SANITIZE=1
-	@$(MAKE) --no-print-directory check-arch
+	@$(MAKE) --no-print-directory check-kernels
 	@sh tests/run.sh $(BUILD) $(BUILD)/san
 
 check-build: $(TOOLS) $(TESTS) $(HELPERS)
 
-# The kernels' other vector widths (lib/nn picks 8 or 16 lanes, or portable
-# code, from the compiler's target): the unit tests built for plain x86-64
-# (SSE2 only: the portable paths) and run, and built for x86-64-v4 (AVX-512)
-# and run where the CPU has AVX-512F, else only compiled. Part of `make check`.
-ARCH_RUN = fail=0; for t in $(1)/tests/test_*; do \
-	  if $$t >$(1)/last.log 2>&1; then echo "PASS $(2) $${t\#\#*/}"; \
-	  else echo "FAIL $(2) $${t\#\#*/}"; cat $(1)/last.log; fail=1; fi; done; exit $$fail
-check-arch:
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/x86-64 ARCH=-march=x86-64 $(BUILD)/x86-64/libtfswa.a
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/x86-64 ARCH=-march=x86-64 \
-	  $(patsubst $(BUILD)/%,$(BUILD)/x86-64/%,$(TESTS))
-	@$(call ARCH_RUN,$(BUILD)/x86-64,x86-64)
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/x86-64-v4 ARCH=-march=x86-64-v4 \
-	  $(patsubst $(BUILD)/%,$(BUILD)/x86-64-v4/%,$(TESTS))
-	@if grep -qw avx512f /proc/cpuinfo; then $(call ARCH_RUN,$(BUILD)/x86-64-v4,x86-64-v4); \
-	else echo "SKIP x86-64-v4: this CPU has no AVX-512F; the unit tests were compiled for it, not run"; fi
+# The unit tests again at every other kernel level this CPU runs (tests/run.sh
+# runs them at the best one; lib/nn/kernels.h): TFSWA_KERNELS forces a level.
+# Part of `make check`.
+check-kernels: $(TESTS) $(B)/tests/helpers/kernels
+	@levels=$$($(B)/tests/helpers/kernels); best=$${levels##* }; fail=0; \
+	for lv in $$levels; do \
+	  [ "$$lv" = "$$best" ] && continue; \
+	  for t in $(TESTS); do \
+	    if TFSWA_KERNELS=$$lv $$t >$(B)/kernels-$$lv.log 2>&1; then echo "PASS kernels=$$lv $${t##*/}"; \
+	    else echo "FAIL kernels=$$lv $${t##*/}"; tail -n 20 $(B)/kernels-$$lv.log; fail=1; fi; \
+	  done; \
+	done; \
+	echo "kernel levels run by this CPU: $$levels (tests/run.sh: $$best)"; exit $$fail
 
 # Only the sanitizer pass (faster iteration on memory bugs).
 check-san:

@@ -13,7 +13,6 @@
  * between im2col and the GEMM; measured 5-10% faster than 8 MiB); a tile is at least one
  * grid row, so the workspace is max(CONV_TILE_FLOATS, K * grid_width)
  * rounded down to whole rows. */
-size_t nn_conv_tile_floats = (size_t)1 << 19;
 #define CONV_TILE_FLOATS nn_conv_tile_floats
 
 /* Geometry of a convolution "grid": image (C, Hi, Wi) seen through a

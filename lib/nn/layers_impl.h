@@ -5,6 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Process-wide settings of lib/nn (defined in lib/nn/state.c, the one file of
+ * lib/nn compiled once: the kernel files are compiled once per CPU level, see
+ * lib/nn/kernels.h, and must hold no global state of their own). */
+
+/* Tokens per attention / MLP chunk of lib/nn/tlayer.c (0: the defaults);
+ * tlayer_set_chunks sets them. */
+extern int nn_tlayer_att_tokens, nn_tlayer_mlp_tokens;
+
 /* Row chunk used for deterministic reductions over rows: partial sums are
  * formed per fixed chunk of rows (independent of the thread count) and then
  * added in chunk order, so results do not depend on the number of threads. */

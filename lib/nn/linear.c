@@ -39,8 +39,6 @@
 #define HAVE_OWN 0
 #endif
 
-int nn_linear_mode = 0;
-int nn_linear_chunk = 1 << 16;
 
 /* BLAS takes int dimensions: split the rows so every call stays far below
  * INT_MAX elements in each operand. */

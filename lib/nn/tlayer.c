@@ -33,6 +33,7 @@
 
 #include "nn/attention.h"
 #include "nn/layers.h"
+#include "nn/layers_impl.h"
 #include "util/cli.h"
 
 #define LN_EPS 1e-5f
@@ -437,22 +438,25 @@ size_t tlayer_act_size(const tlayer_config *c, int B, int F, int T)
  * several (sequence, head) tasks per chunk (15 x heads for L = 1025). */
 #define ATT_TOKENS 16384
 #define MLP_TOKENS 8192
-static int att_tokens = ATT_TOKENS, mlp_tokens = MLP_TOKENS;
 
 void tlayer_set_chunks(int att, int mlp)
 {
-    att_tokens = att > 0 ? att : ATT_TOKENS;
-    mlp_tokens = mlp > 0 ? mlp : MLP_TOKENS;
+    nn_tlayer_att_tokens = att > 0 ? att : ATT_TOKENS;
+    nn_tlayer_mlp_tokens = mlp > 0 ? mlp : MLP_TOKENS;
 }
 
 static int seq_chunk(const geom *g)
 {
     if (g->L <= 0) return 1;
-    int c = att_tokens / g->L;
+    int c = (nn_tlayer_att_tokens ? nn_tlayer_att_tokens : ATT_TOKENS) / g->L;
     return c < 1 ? 1 : c > g->n ? g->n : c;
 }
 
-static int64_t mlp_chunk(const geom *g) { return g->N < mlp_tokens ? g->N : mlp_tokens; }
+static int64_t mlp_chunk(const geom *g)
+{
+    int64_t m = nn_tlayer_mlp_tokens ? nn_tlayer_mlp_tokens : MLP_TOKENS;
+    return g->N < m ? g->N : m;
+}
 
 /* Scratch layout (Nc = MLP chunk, Sc = sequence chunk x L tokens).
  * Forward: XN (N C) | MS (2 N) | QKV (3 N C) | OT (N C) | LSE (Np H) | union of
