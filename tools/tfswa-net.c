@@ -12,6 +12,7 @@
 #include "model/info.h"
 #include "model/model.h"
 #include "model/separate.h"
+#include "nn/kernels.h"
 #include "stream/ts.h"
 #include "train/trainer.h"
 #include "util/cli.h"
@@ -59,8 +60,9 @@ static void usage(void)
            "      --train           train on the stream (options: tfswa-net --train --help)\n"
            "  -h, --help            show this help and exit\n"
            "\n"
+           "Kernels: %s (this CPU runs: %s; TFSWA_KERNELS=portable|avx2|avx512 forces one; tfswa(7)).\n"
            "Exit status: 0 ok, 1 runtime error, 2 usage error. See tfswa-checkpoint(5), stft(1), istft(1).\n",
-           tf_progname, tf_progname, tf_progname);
+           tf_progname, tf_progname, tf_progname, nn_kernels(), nn_kernels_available());
 }
 
 enum { MODE_SEPARATE, MODE_INIT, MODE_INFO, MODE_TRAIN };
@@ -212,6 +214,7 @@ int main(int argc, char **argv)
         if (optind < argc)
             tf_usage_error("--info takes no input files");
         tfswa_print_info(stdout, model, &m, &extra, so.chunk_sec);
+        printf("kernels       %s (this CPU runs: %s)\n", nn_kernels(), nn_kernels_available());
         if (fflush(stdout) != 0) {
             tf_exit_on_epipe();
             tf_die("standard output: %s", strerror(errno));
