@@ -103,7 +103,7 @@ HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRC))
 LIBA      := $(B)/libtfswa.a
 MANPAGES  := $(wildcard man/*.[157])
 
-.PHONY: FORCE all deps check check-kernels check-build check-run check-san demo data bench install uninstall clean fuzz
+.PHONY: FORCE all deps check check-build check-run check-san demo data bench install uninstall clean fuzz
 .DEFAULT_GOAL := all
 # Keep the objects of pattern chains (tools, tests): no rebuild of unchanged ones.
 .SECONDARY:
@@ -192,34 +192,21 @@ deps:
 	fi
 
 # The whole test suite, with the normal build and again under AddressSanitizer and UBSan,
-# and the unit tests at the other kernel levels this CPU runs (check-kernels).
+# and the unit tests at the other kernel levels this CPU runs (tests/run.sh).
+# Builds and tests run JOBS at a time (default: the CPUs).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory check-build
-	@$(MAKE) --no-print-directory check-build SANITIZE=1
-	@$(MAKE) --no-print-directory check-kernels
-	@sh tests/run.sh $(BUILD) $(BUILD)/san
+	@$(MAKE) --no-print-directory -j$(JOBS) check-build
+	@$(MAKE) --no-print-directory -j$(JOBS) check-build SANITIZE=1
+	@TEST_JOBS=$(JOBS) sh tests/run.sh $(BUILD)/san $(BUILD)
 
 check-build: $(TOOLS) $(TESTS) $(HELPERS)
 
-# The unit tests again at every other kernel level this CPU runs (tests/run.sh
-# runs them at the best one; lib/nn/kernels.h): TFSWA_KERNELS forces a level.
-# Part of `make check`.
-check-kernels: $(TESTS) $(B)/tests/helpers/kernels
-	@levels=$$($(B)/tests/helpers/kernels); best=$${levels##* }; fail=0; \
-	for lv in $$levels; do \
-	  [ "$$lv" = "$$best" ] && continue; \
-	  for t in $(TESTS); do \
-	    if TFSWA_KERNELS=$$lv $$t >$(B)/kernels-$$lv.log 2>&1; then echo "PASS kernels=$$lv $${t##*/}"; \
-	    else echo "FAIL kernels=$$lv $${t##*/}"; tail -n 20 $(B)/kernels-$$lv.log; fail=1; fi; \
-	  done; \
-	done; \
-	echo "kernel levels run by this CPU: $$levels (tests/run.sh: $$best)"; exit $$fail
-
 # Only the sanitizer pass (faster iteration on memory bugs).
 check-san:
-	@$(MAKE) --no-print-directory check-build SANITIZE=1
-	@sh tests/run.sh $(BUILD)/san
+	@$(MAKE) --no-print-directory -j$(JOBS) check-build SANITIZE=1
+	@TEST_JOBS=$(JOBS) sh tests/run.sh $(BUILD)/san
 
 fuzz:
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
