@@ -111,6 +111,17 @@ for z in "" --zlib; do
 done
 "$BIN/tsinfo" --brief f.ts | grep -q 'f32 f32\[2,3,4\]' || fail "tsinfo of the Fortran pack: $("$BIN/tsinfo" --brief f.ts)"
 
+# TFSWA_MAX_TENSOR_BYTES as every stream reader takes it: a header claiming
+# 2 TiB is refused by the limit, and "-1" (not a size) leaves the default.
+mkdir -p huge/000000
+dict="{'descr': '<f4', 'fortran_order': False, 'shape': (549755813888,), }"
+{ printf '\223NUMPY\001\000'; printf "\\$(printf %03o ${#dict})\\000"; printf '%s' "$dict"; } > huge/000000/x.npy
+for v in "" -1 abc 1000; do
+    st=0; TFSWA_MAX_TENSOR_BYTES=$v "$BIN/npy2ts" huge > /dev/null 2> err.txt || st=$?
+    [ "$st" = 1 ] && grep -q "^npy2ts: huge/000000/x.npy: larger than the tensor size limit of $([ "$v" = 1000 ] && echo 1000 || echo 8589934592) bytes" err.txt ||
+        fail "TFSWA_MAX_TENSOR_BYTES='$v': exit $st, $(cat err.txt)"
+done
+
 # Binary output to a terminal is refused (when `script` can give us one).
 if command -v script > /dev/null 2>&1 && script -qec tty /dev/null < /dev/null 2>&1 | grep -q '^/dev/'; then
     script -qec "'$BIN/npy2ts' '$G/mixed'; echo rc=\$?" /dev/null > tty.txt 2>&1 < /dev/null || true
