@@ -4,7 +4,10 @@
 # and ends with one line "N passed, N failed".
 # A shell test gets: BIN (the tools), BUILD (the build dir; helper programs in $BUILD/tests/helpers), VARIANT (normal|san),
 # TOP (the source tree), TMPDIR (a fresh scratch directory), PYTHON.
-# A test exits 0 (pass), 77 (skipped, with a reason on stderr) or anything else (fail).
+# A test exits 0 (pass), 77 (skipped: only when an external program it needs
+# is missing, named on its last line) or anything else (fail).
+# A shell test meant for some variants only says so in a line
+# "# variants: normal" (a space-separated list); it is not run in the others.
 # Set TESTS=pattern to run only tests whose name contains it.
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-$(test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)}
@@ -42,6 +45,8 @@ for build in "$@"; do
     done
     for s in "$TOP"/tests/sh/*.sh; do
         [ -f "$s" ] || continue
+        only=$(sed -n 's/^# variants: *\([a-z ]*\).*/\1/p' "$s" | head -n 1)
+        case " ${only:-$variant} " in *" $variant "*) ;; *) continue ;; esac
         run_one "$(basename "$s" .sh)" "$variant" sh "$s"
     done
 done
