@@ -7,7 +7,10 @@
 # Tests run TEST_JOBS at a time (default 2; each has its own scratch folder).
 # A shell test gets: BIN (the tools), BUILD (the build dir; helper programs in $BUILD/tests/helpers),
 # VARIANT (normal|san), TOP (the source tree), TMPDIR (a fresh scratch directory), PYTHON.
-# A test exits 0 (pass), 77 (skipped, with a reason on stderr) or anything else (fail).
+# A test exits 0 (pass), 77 (skipped: only when an external program it needs
+# is missing, named on its last line) or anything else (fail).
+# A shell test meant for some variants only says so in a line
+# "# variants: normal" (a space-separated list); it is not run in the others.
 # Set TESTS=pattern to run only tests whose name contains it.
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-$(test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)}
@@ -51,6 +54,8 @@ list() {
         for s in "$TOP"/tests/sh/*.sh; do
             [ -f "$s" ] || continue
             n=$(basename "$s" .sh)
+            only=$(sed -n 's/^# variants: *\([a-z ]*\).*/\1/p' "$s" | head -n 1)
+            case " ${only:-$variant} " in *" $variant "*) ;; *) continue ;; esac
             case "$n" in *"${TESTS:-}"*) echo "$build $variant - $n sh $s" ;; esac
         done
         levels=-

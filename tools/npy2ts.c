@@ -22,8 +22,9 @@ static void usage(void)
            "(optional) a flat JSON object whose values become the record's attributes.\n"
            "Tensors are written in name order. Names starting with '.' are ignored.\n"
            "\n"
-           ".npy files: format 1.0, 2.0 or 3.0, little-endian, C order, dtype float32,\n"
-           "float64, complex64, complex128, int16, int32, int64 or uint8.\n"
+           ".npy files: format 1.0, 2.0 or 3.0, little-endian, C or Fortran order (read\n"
+           "into C order, as numpy does), dtype float32, float64, complex64, complex128,\n"
+           "int16, int32, int64 or uint8.\n"
            "\n"
            "  -z, --zlib        compress every tensor with zlib (the record is then held\n"
            "                    in memory; without it, tensors are copied piece by piece)\n"
@@ -192,6 +193,26 @@ static void read_fully(const item *it, FILE *f, void *buf, size_t n)
         tf_die("%s: %s", it->path, ferror(f) ? strerror(errno) : "file shrank while being read");
 }
 
+/* Reads the data of it into dst (h.nbytes bytes) in C order: Fortran-order
+ * data are read a chunk at a time through buf and transposed. */
+static void read_tensor(const item *it, void *dst, unsigned char *buf, size_t chunk)
+{
+    FILE *f = open_data(it);
+    if (!it->h.fortran) {
+        read_fully(it, f, dst, it->h.nbytes);
+    } else {
+        npy_fortran t;
+        npy_fortran_init(&t, ts_dtype_size(it->h.dtype), it->h.rank, it->h.shape);
+        for (uint64_t left = it->h.nbytes; left;) {
+            size_t n = left < chunk ? (size_t)left : chunk;
+            read_fully(it, f, buf, n);
+            npy_fortran_put(&t, dst, buf, n);
+            left -= n;
+        }
+    }
+    fclose(f);
+}
+
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
@@ -213,10 +234,7 @@ int main(int argc, char **argv)
     if (argc - optind > 1)
         tf_usage_error("one DIR only ('%s' is extra)", argv[optind + 1]);
     const char *top = argv[optind];
-    const char *e = getenv("TFSWA_MAX_TENSOR_BYTES");
-    g_max = e ? strtoull(e, NULL, 10) : 0;
-    if (!g_max)
-        g_max = TS_DEFAULT_MAX_TENSOR_BYTES;
+    g_max = ts_max_tensor_bytes();
 
     DIR *d = opendir(top);
     if (!d)
@@ -273,9 +291,7 @@ int main(int argc, char **argv)
             for (int i = 0; i < its.n; i++) {
                 item *it = &its.v[i];
                 ts_tensor *t = ts_tensor_add(&rec, it->name, it->h.dtype, it->h.rank, it->h.shape);
-                FILE *f = open_data(it);
-                read_fully(it, f, t->data, t->nbytes);
-                fclose(f);
+                read_tensor(it, t->data, buf, CHUNK);
                 t->compress = TS_ZLIB;
             }
             if (ts_write(w, &rec) < 0)
@@ -289,6 +305,16 @@ int main(int argc, char **argv)
                 memcpy(t.shape, it->h.shape, sizeof t.shape);
                 if (ts_write_tensor_info(w, &t) < 0)
                     ts_writer_die(w);
+                if (it->h.fortran) { /* transposed whole, in memory */
+                    static void *whole; /* static: reachable when an error exits */
+                    whole = tf_malloc((size_t)it->h.nbytes, it->path);
+                    read_tensor(it, whole, buf, CHUNK);
+                    if (ts_write_tensor_data(w, whole, (size_t)it->h.nbytes) < 0)
+                        ts_writer_die(w);
+                    free(whole);
+                    whole = NULL;
+                    continue;
+                }
                 FILE *f = open_data(it);
                 for (uint64_t left = it->h.nbytes; left;) {
                     size_t n = left < CHUNK ? (size_t)left : CHUNK;

@@ -383,7 +383,7 @@ static void run_files(ctx *c, const char *root, const char *estdir, const char *
             size_t l = strlen(de->d_name);
             if (de->d_name[0] == '.' || l <= 4 || strcmp(de->d_name + l - 4, ".wav")) continue;
             char *p = pjoin(edir, de->d_name);
-            if (is_file(p)) sl_add(&names, strndup(de->d_name, l - 4));
+            if (is_file(p)) sl_add(&names, tf_strndup(de->d_name, l - 4));
             free(p);
         }
         closedir(d);
@@ -459,7 +459,7 @@ static void run_files(ctx *c, const char *root, const char *estdir, const char *
             /* track name and split: the last path component, and the first when deeper */
             const char *tname = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : *rel ? rel : root_name;
             char *sp = NULL;
-            if (strchr(rel, '/')) sp = strndup(rel, (size_t)(strchr(rel, '/') - rel));
+            if (strchr(rel, '/')) sp = tf_strndup(rel, (size_t)(strchr(rel, '/') - rel));
             score_track(c, tname, sp, stems, n, nchan, nsampl, rate, rdir);
             free(sp);
         }

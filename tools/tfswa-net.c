@@ -1,6 +1,6 @@
 /* tfswa-net: the TFSWA-UNet (man/tfswa-net.1). Modes: --init makes a
  * checkpoint, --info describes one, plain use separates every record of a
- * stream, --train (the next issue) trains. The work is in lib/model/. */
+ * stream, --train trains (lib/train/). The work is in lib/model/. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -65,18 +65,31 @@ static void usage(void)
            tf_progname, tf_progname, tf_progname, nn_kernels(), nn_kernels_available());
 }
 
-enum { MODE_SEPARATE, MODE_INIT, MODE_INFO, MODE_TRAIN };
+enum { MODE_SEPARATE, MODE_INIT, MODE_INFO };
+enum {
+    O_INIT = 256, O_INFO, O_TRAIN, O_PRESET, O_DEPTHS, O_DIMS, O_HEADS, O_WINDOW, O_MLP, O_NFFT, O_HOP, O_RATE,
+    O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD
+};
+#define SHORTOPTS "m:j:qh"
+
+/* Whether the command line asks for --train, as getopt_long reads it (so an
+ * abbreviation such as --trai counts, an option's argument does not): a
+ * quiet first pass over the same table. Training has its own options
+ * (lib/train/train_cli.c). */
+static int wants_train(int argc, char **argv, const struct option *opts)
+{
+    int c, train = 0, saved = opterr;
+    opterr = 0;
+    while (!train && (c = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1)
+        train = c == O_TRAIN;
+    opterr = saved;
+    optind = 0; /* the next getopt_long starts over */
+    return train;
+}
 
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-        if (strcmp(argv[i], "--train") == 0) /* training has its own options: lib/train/train_cli.c */
-            return train_main(argc, argv);
-    enum {
-        O_INIT = 256, O_INFO, O_TRAIN, O_PRESET, O_DEPTHS, O_DIMS, O_HEADS, O_WINDOW, O_MLP, O_NFFT, O_HOP, O_RATE,
-        O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD
-    };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},     {"init", no_argument, 0, O_INIT},
         {"info", no_argument, 0, O_INFO},         {"train", no_argument, 0, O_TRAIN},
@@ -92,6 +105,8 @@ int main(int argc, char **argv)
         {"threads", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
     };
+    if (wants_train(argc, argv, opts))
+        return train_main(argc, argv);
     const char *model = NULL, *preset = NULL, *depths = NULL, *dims = NULL, *heads = NULL, *stems = NULL, *mask = NULL,
                *stats = NULL;
     int window = 0, mlp = 0, nfft = 0, hop = 0, rate = 0, force = 0, mode = MODE_SEPARATE, modes = 0;
@@ -99,12 +114,11 @@ int main(int argc, char **argv)
     uint64_t seed = 0;
     tfswa_sep_opts so = {.chunk_sec = 6.0, .overlap_sec = 1.0, .fold_bn = 1, .quiet = 0};
     int have_overlap = 0, c;
-    while ((c = getopt_long(argc, argv, "m:j:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case O_INIT: mode = MODE_INIT, modes++; break;
         case O_INFO: mode = MODE_INFO, modes++; break;
-        case O_TRAIN: mode = MODE_TRAIN, modes++; break;
         case O_PRESET: preset = optarg; break;
         case O_DEPTHS: depths = optarg, hyper = 1; break;
         case O_DIMS: dims = optarg, hyper = 1; break;
@@ -129,9 +143,7 @@ int main(int argc, char **argv)
         }
     }
     if (modes > 1)
-        tf_usage_error("--init, --info and --train exclude each other");
-    if (mode == MODE_TRAIN)
-        tf_usage_error("--train: training is not built yet (it comes with the next release of tfswa-net)");
+        tf_usage_error("--init and --info exclude each other");
     if (!model)
         tf_usage_error("no model: give the checkpoint with -m FILE");
     if (mode != MODE_INIT && (preset || hyper || stems || mask || have_seed || stats || force))

@@ -305,6 +305,10 @@ int musdb_open(musdb_db *db, const char *root, int splits, char *const *patterns
         return -1;
     }
     db->root = strdup(root);
+    if (!db->root) {
+        snprintf(err, errlen, "%s: out of memory", root);
+        return -1;
+    }
     name_list valid;
     if (load_valid(&valid, root, err, errlen) != 0)
         return -1;

@@ -177,13 +177,11 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
     int d = descr_dtype(descr, err, errlen);
     if (d < 0)
         return -1;
-    if (fortran && h->rank > 1) {
-        int nontrivial = 0;
-        for (int i = 0; i < h->rank; i++)
-            nontrivial += h->shape[i] > 1;
-        if (nontrivial > 1)
-            return tf_fail(err, errlen, "Fortran-order arrays are not supported; save np.ascontiguousarray(a)");
-    }
+    /* with at most one dimension above 1 both orders are the same bytes */
+    int nontrivial = 0;
+    for (int i = 0; i < h->rank; i++)
+        nontrivial += h->shape[i] > 1;
+    h->fortran = fortran && nontrivial > 1;
     h->dtype = (ts_dtype)d;
     uint64_t nb = ts_dtype_size(h->dtype);
     int zero = 0;
@@ -245,6 +243,37 @@ int npy_read_header(FILE *f, npy_info *h, uint64_t max_bytes, char *err, size_t 
     free(text);
     h->data_offset = off + (long)hlen;
     return rc;
+}
+
+void npy_fortran_init(npy_fortran *t, size_t esize, int rank, const int64_t *shape)
+{
+    memset(t, 0, sizeof *t);
+    t->esize = esize;
+    t->rank = rank;
+    int64_t s = 1;
+    for (int k = rank - 1; k >= 0; k--) {
+        t->shape[k] = shape[k];
+        t->stride[k] = s;
+        s *= shape[k];
+    }
+}
+
+void npy_fortran_put(npy_fortran *t, void *dst, const void *src, size_t nbytes)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    for (size_t i = 0; i < nbytes / t->esize; i++) {
+        memcpy(d + t->off * t->esize, s + i * t->esize, t->esize);
+        /* next Fortran index: the first dimension runs fastest */
+        for (int k = 0; k < t->rank; k++) {
+            if (++t->idx[k] < t->shape[k]) {
+                t->off += (uint64_t)t->stride[k];
+                break;
+            }
+            t->off -= (uint64_t)((t->shape[k] - 1) * t->stride[k]);
+            t->idx[k] = 0;
+        }
+    }
 }
 
 int npy_write_header(FILE *f, ts_dtype dtype, int rank, const int64_t *shape)

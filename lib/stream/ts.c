@@ -52,7 +52,7 @@ static uLong crc_update(uLong crc, const void *p, size_t n)
     return crc;
 }
 
-static uint64_t max_tensor_bytes_default(void)
+uint64_t ts_max_tensor_bytes(void)
 {
     const char *e = getenv("TFSWA_MAX_TENSOR_BYTES");
     if (e) {
@@ -136,7 +136,7 @@ void ts_reader_set_max_tensor_bytes(ts_reader *r, uint64_t max) { r->max_tensor_
 static ts_reader *reader_new(void)
 {
     ts_reader *r = tf_calloc(1, sizeof *r, "reader");
-    r->max_tensor_bytes = max_tensor_bytes_default();
+    r->max_tensor_bytes = ts_max_tensor_bytes();
     r->rec = -1;
     r->state = R_BETWEEN;
     r->ctx = C_HEADER;

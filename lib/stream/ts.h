@@ -115,6 +115,9 @@ const char *ts_reader_name(const ts_reader *r);     /* current file name */
 long        ts_reader_record(const ts_reader *r);   /* index in current file of the record last begun */
 long        ts_reader_total(const ts_reader *r);    /* records read completely, all files */
 void        ts_reader_set_max_tensor_bytes(ts_reader *r, uint64_t max);
+/* The tensor size limit: TFSWA_MAX_TENSOR_BYTES if it is a positive decimal
+ * number of bytes, otherwise TS_DEFAULT_MAX_TENSOR_BYTES. Readers start with it. */
+uint64_t    ts_max_tensor_bytes(void);
 
 /* Reads the next record into rec (which is freed first). Returns 1 for a
  * record, 0 at the clean end of all inputs, -1 on error. */

@@ -157,10 +157,12 @@ int tblog_scalar(tblog *t, const char *tag, int64_t step, double value)
     return write_record(t, buf, n);
 }
 
-void tblog_close(tblog *t)
+int tblog_close(tblog *t)
 {
-    if (t->f)
-        fclose(t->f);
+    int rc = 0;
+    if (t->f && fclose(t->f) != 0)
+        rc = -1;
     free(t->path);
     memset(t, 0, sizeof *t);
+    return rc;
 }

@@ -22,7 +22,7 @@ typedef struct {
 int  tblog_open(tblog *t, const char *dir);
 /* Appends one scalar event and flushes. Returns 0 or -1 (errno). */
 int  tblog_scalar(tblog *t, const char *tag, int64_t step, double value);
-void tblog_close(tblog *t);
+int tblog_close(tblog *t); /* 0, or -1 with errno when the final close failed */
 
 /* CRC-32C (Castagnoli), and TFRecord's masking of it. */
 uint32_t crc32c(uint32_t crc, const void *data, size_t n);

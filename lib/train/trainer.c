@@ -47,6 +47,11 @@ void train_options_default(train_options *o)
 }
 
 typedef struct {
+    FILE *f;
+    char path[4096];
+} csv_log;
+
+typedef struct {
     const train_options *o;
     tfswa_model m;
     const char *src;   /* name of the training input, for messages */
@@ -56,13 +61,23 @@ typedef struct {
     int64_t step, examples, total, warmup;
     double best_valid;  /* the best validation score so far, lower is better: the loss, or minus the mean SDR */
     int64_t best_step;
-    FILE *csv, *vcsv;
+    csv_log csv, vcsv; /* LOG_DIR/train.csv, valid.csv (f NULL without --log-dir) */
     tblog tb;
     int have_tb;
-    stem_loss_ctx **loss; /* one per OpenMP thread (scratch) */
+    stem_loss_ctx **loss; /* scratch, one per thread of the loss regions (which
+                             run at most n_loss threads: num_threads) */
     int n_loss;
     double t_start;
 } trainer;
+
+/* The team size of a region that uses the loss scratches: the usual one, but
+ * never more threads than scratches, so that omp_get_thread_num() indexes
+ * them and no two threads share one (the results do not depend on it). */
+static int loss_threads(const trainer *t)
+{
+    int n = omp_get_max_threads();
+    return n < t->n_loss ? n : t->n_loss;
+}
 
 /* ---- examples ---- */
 static const float *tensor_or_die(const trainer *t, const ts_record *r, int64_t idx, const char *name, int F,
@@ -195,9 +210,9 @@ static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture
         int64_t len = example_length(t, r, T);
         const float *masks = run ? tfswa_forward(run, mx->data, T, 0, T) : NULL;
         /* the stems in parallel, summed in order after */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(loss_threads(t))
         for (int s = 0; s < t->S; s++) {
-            stem_loss_ctx *lc = t->loss[omp_get_thread_num() % t->n_loss];
+            stem_loss_ctx *lc = t->loss[omp_get_thread_num()];
             stft_scratch *scr = stft_scratch_new(plan);
             float *est = tf_malloc((size_t)4 * t->F * T * sizeof(float), "validation"),
                   *we = tf_malloc(sizeof(float) * 2 * len, "validation"),
@@ -245,8 +260,9 @@ static double batch_losses(trainer *t, const float *masks, const float *const *X
     const size_t per = (size_t)4 * S * t->F * t->T, spec = (size_t)4 * t->F * t->T;
     const double scale = 1.0 / ((double)B * S);
     double *l = tf_malloc((size_t)n * sizeof(double), "losses");
-#pragma omp parallel
+#pragma omp parallel num_threads(loss_threads(t))
     {
+        stem_loss_ctx *lc = t->loss[omp_get_thread_num()];
         float *est = tf_malloc(spec * sizeof(float), "estimates");
 #pragma omp for schedule(dynamic, 1)
         for (int k = 0; k < n; k++) {
@@ -255,8 +271,7 @@ static double batch_losses(trainer *t, const float *masks, const float *const *X
             float *g = dest + (size_t)k * spec;
             tfswa_estimate(est, masks + b * per, c, s, X[b], t->F, t->T, 0, t->T);
             memset(g, 0, spec * sizeof(float));
-            l[k] = stem_loss(t->loss[omp_get_thread_num() % t->n_loss], est, ref, NULL, 2, t->T, t->len, g, scale,
-                             NULL, NULL);
+            l[k] = stem_loss(lc, est, ref, NULL, 2, t->T, t->len, g, scale, NULL, NULL);
         }
         free(est);
     }
@@ -300,18 +315,39 @@ static void phase_report(const double *ph, int64_t steps)
 }
 
 /* ---- logs ---- */
-static FILE *open_csv(const char *dir, const char *name, const char *header)
+static void open_csv(csv_log *l, const char *dir, const char *name, const char *header)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(l->path, sizeof l->path, "%s/%s", dir, name);
     struct stat st;
-    int fresh = stat(path, &st) != 0 || st.st_size == 0;
-    FILE *f = fopen(path, "a");
-    if (!f)
-        tf_die("%s: %s", path, strerror(errno));
+    int fresh = stat(l->path, &st) != 0 || st.st_size == 0;
+    l->f = fopen(l->path, "a");
+    if (!l->f)
+        tf_die("%s: %s", l->path, strerror(errno));
     if (fresh)
-        fprintf(f, "%s\n", header);
-    return f;
+        fprintf(l->f, "%s\n", header);
+}
+
+/* Ends a line of the log: a failed write (a full disk) is fatal, as for the
+ * TensorBoard file, so that a log is never silently cut short. */
+static void flush_csv(csv_log *l)
+{
+    if (fflush(l->f) != 0 || ferror(l->f))
+        tf_die("%s: %s", l->path, strerror(errno ? errno : EIO));
+}
+
+/* Closes the log; returns 0, or -1 after saying why. */
+static int close_csv(csv_log *l)
+{
+    if (!l->f)
+        return 0;
+    int bad = ferror(l->f);
+    errno = 0;
+    if (fclose(l->f) != 0 || bad) {
+        tf_warn("%s: %s", l->path, strerror(errno ? errno : EIO));
+        return -1;
+    }
+    l->f = NULL;
+    return 0;
 }
 
 static void tb(trainer *t, const char *tag, double v)
@@ -345,13 +381,13 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
                            const char *best_path)
 {
     double vl = validate(t, vsp, vsdr, 0);
-    if (t->vcsv) {
-        fprintf(t->vcsv, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
+    if (t->vcsv.f) {
+        fprintf(t->vcsv.f, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
                 (long long)t->examples, vl);
         for (int s = 0; s < t->S; s++)
-            fprintf(t->vcsv, ",%.4f", vsdr[s]);
-        fprintf(t->vcsv, "\n");
-        fflush(t->vcsv);
+            fprintf(t->vcsv.f, ",%.4f", vsdr[s]);
+        fprintf(t->vcsv.f, "\n");
+        flush_csv(&t->vcsv);
     }
     char what[64];
     snprintf(what, sizeof what, "epoch %lld step %lld", (long long)epoch, (long long)t->step);
@@ -487,9 +523,9 @@ int train_run(const train_options *o)
             snprintf(vh + lv, sizeof vh - lv, ",sdr/%s", c->stems[s]);
         }
         strcat(hdr, ",time");
-        t->csv = open_csv(o->log_dir, "train.csv", hdr);
+        open_csv(&t->csv, o->log_dir, "train.csv", hdr);
         if (o->valid)
-            t->vcsv = open_csv(o->log_dir, "valid.csv", vh);
+            open_csv(&t->vcsv, o->log_dir, "valid.csv", vh);
         if (tblog_open(&t->tb, o->log_dir) < 0)
             tf_die("%s: TensorBoard event file: %s", o->log_dir, strerror(errno));
         t->have_tb = 1;
@@ -608,13 +644,13 @@ int train_run(const train_options *o)
         tf_progress_update(&prog, (double)t->step, extra_txt);
         if (o->log_every > 0 && (t->step % o->log_every == 0 || t->step == t->total)) {
             double ml = acc_loss / acc_n, mg = acc_gn / acc_n;
-            if (t->csv) {
-                fprintf(t->csv, "%lld,%.6f,%lld,%.9g,%.9g,%.9g", (long long)t->step,
+            if (t->csv.f) {
+                fprintf(t->csv.f, "%lld,%.6f,%lld,%.9g,%.9g,%.9g", (long long)t->step,
                         (double)t->examples / o->epoch_size, (long long)t->examples, lr, mg, ml);
                 for (int s = 0; s < t->S; s++)
-                    fprintf(t->csv, ",%.9g", acc_s[s] / acc_n);
-                fprintf(t->csv, ",%.3f\n", now - t->t_start);
-                fflush(t->csv);
+                    fprintf(t->csv.f, ",%.9g", acc_s[s] / acc_n);
+                fprintf(t->csv.f, ",%.3f\n", now - t->t_start);
+                flush_csv(&t->csv);
             }
             tb(t, "loss/train", ml);
             char tag[64];
@@ -670,12 +706,18 @@ int train_run(const train_options *o)
     free(vsdr);
     if (o->valid)
         valid_free(&vs);
-    if (t->csv)
-        fclose(t->csv);
-    if (t->vcsv)
-        fclose(t->vcsv);
-    if (t->have_tb)
-        tblog_close(&t->tb);
+    /* a log that could not be completed makes the run fail (the model is saved) */
+    if ((close_csv(&t->csv) | close_csv(&t->vcsv)) < 0 && status == 0)
+        status = 1;
+    if (t->have_tb) {
+        char tb_path[4096];
+        snprintf(tb_path, sizeof tb_path, "%s", t->tb.path);
+        if (tblog_close(&t->tb) < 0) {
+            tf_warn("%s: %s", tb_path, strerror(errno));
+            if (status == 0)
+                status = 1;
+        }
+    }
     for (int i = 0; i < t->n_loss; i++)
         stem_loss_free(t->loss[i]);
     free(t->loss);

@@ -231,8 +231,14 @@ void *tf_realloc(void *p, size_t n, const char *what)
 
 char *tf_strdup(const char *s)
 {
-    size_t n = strlen(s) + 1;
-    char *d = tf_malloc(n, "string");
-    memcpy(d, s, n);
+    return tf_strndup(s, strlen(s));
+}
+
+char *tf_strndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *d = tf_malloc(len + 1, "string");
+    memcpy(d, s, len);
+    d[len] = 0;
     return d;
 }

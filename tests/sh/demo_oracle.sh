@@ -8,9 +8,9 @@ set -eu
 PYTHON=${PYTHON:-/usr/bin/python3}
 T=${TMPDIR:-/tmp}
 for t in oracle npy2ts ts2npy; do
-  [ -x "$BIN/$t" ] || { echo "skip: $BIN/$t not built"; exit 77; }
+  [ -x "$BIN/$t" ] || { echo "FAIL: $BIN/$t not built"; exit 1; }
 done
-"$PYTHON" -c 'import numpy' 2>/dev/null || { echo "skip: no numpy"; exit 77; }
+"$PYTHON" -c 'import numpy' 2>/dev/null || { echo "skip: numpy is missing for $PYTHON (make deps installs python3-numpy)"; exit 77; }
 
 mkdir -p "$T/in/000000" "$T/in/000001"
 "$PYTHON" - "$T/in" <<'PY'

@@ -6,7 +6,7 @@
 set -u
 H="$BUILD/tests/helpers"
 MS="$BIN/musdb-slice"
-[ -x "$MS" ] && [ -x "$H/musdb_fixture" ] || { echo "musdb-slice or its fixture helper not built" >&2; exit 77; }
+[ -x "$MS" ] && [ -x "$H/musdb_fixture" ] || { echo "musdb-slice or its fixture helper not built" >&2; exit 1; }
 C=$H/stft_check
 cd "$TMPDIR" || exit 1
 die() { echo "FAIL: $*" >&2; exit 1; }

@@ -5,7 +5,7 @@
 set -u
 cd "$TMPDIR" || exit 1
 "$PYTHON" -c 'import numpy' 2> /dev/null || { echo "numpy not available to $PYTHON" >&2; exit 77; }
-[ -f "$TOP/examples/python/tfswa_stream.py" ] || { echo "no examples/python/tfswa_stream.py" >&2; exit 77; }
+[ -f "$TOP/examples/python/tfswa_stream.py" ] || { echo "no examples/python/tfswa_stream.py" >&2; exit 1; }
 "$BUILD/tests/helpers/stft_gen" -r 2 mixture:2:9000 vocals:2:9000 short:1:1500 > w.ts || exit 1
 "$BIN/stft" -q w.ts > s.ts || exit 1
 "$BIN/specnorm" -q -o st.ts s.ts || exit 1

@@ -6,7 +6,7 @@
 # hang. (tests/unit/test_stream.c does every byte and thousands of random
 # flips in-process; the sanitizer variant here checks every 8th byte.)
 set -eu
-"$PYTHON" -c 'import subprocess' || exit 77
+"$PYTHON" -c 'import subprocess' || { echo "no usable python3 ($PYTHON)" >&2; exit 77; }
 cd "$TMPDIR"
 "$BUILD/tests/helpers/tsgen" --mixed > mixed.ts
 "$BIN/tsinfo" mixed.ts > /dev/null

@@ -154,7 +154,6 @@ bad() { # name python-expression-writing-the-file expected-message
     [ "$st" = 1 ] || { echo "FAIL: $1: exit $st"; exit 1; }
     grep -q "^npy2ts: bad/000000/x.npy: .*$3" err.txt || { echo "FAIL: $1:"; cat err.txt; exit 1; }
 }
-bad fortran "np.save(f, np.asfortranarray(np.ones((2, 3), np.float32)))" "Fortran-order"
 bad bigendian "open(f, 'wb').write(open('/dev/null','rb').read()); np.lib.format.write_array(open(f, 'wb'), np.ones(3, '>f4'))" "big-endian"
 bad object "np.save(f, np.array([{}, 1], dtype=object), allow_pickle=True)" "object arrays"
 bad bool "np.save(f, np.ones(3, bool))" "boolean"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tsinfo, ts2npy, npy2ts as Unix tools: --help, usage errors, closed pipes
 # (quiet, status 0), statistics checked against numpy, refusals (non-empty
-# folder, binary to a terminal), errors naming file and record.
+# folder, binary to a terminal), errors naming file and record, Fortran-order
+# .npy files.
 set -eu
 cd "$TMPDIR"
 G="$TOP/formats/golden"
@@ -98,6 +99,28 @@ st=0; "$BIN/ts2npy" afile "$G/mixed.ts" 2> err.txt || st=$?
 [ "$st" = 1 ] || fail "ts2npy into a file"
 st=0; "$BIN/ts2npy" 2> err.txt || st=$?
 [ "$st" = 2 ] || fail "ts2npy without DIR: $st"
+
+# Fortran-order .npy files (numpy's bytes, tests/data/npy/make.py) pack into
+# the same stream as the C-order files of the same arrays, with and without zlib.
+N="$TOP/tests/data/npy"
+cmp -s "$N/c/000000/f32.npy" "$N/fortran/000000/f32.npy" && fail "the golden f32.npy pair is identical"
+for z in "" --zlib; do
+    "$BIN/npy2ts" $z "$N/c" > c.ts || fail "npy2ts $z c"
+    "$BIN/npy2ts" $z "$N/fortran" > f.ts || fail "npy2ts $z fortran"
+    cmp c.ts f.ts || fail "npy2ts $z: a Fortran-order file packs differently from its C-order twin"
+done
+"$BIN/tsinfo" --brief f.ts | grep -q 'f32 f32\[2,3,4\]' || fail "tsinfo of the Fortran pack: $("$BIN/tsinfo" --brief f.ts)"
+
+# TFSWA_MAX_TENSOR_BYTES as every stream reader takes it: a header claiming
+# 2 TiB is refused by the limit, and "-1" (not a size) leaves the default.
+mkdir -p huge/000000
+dict="{'descr': '<f4', 'fortran_order': False, 'shape': (549755813888,), }"
+{ printf '\223NUMPY\001\000'; printf "\\$(printf %03o ${#dict})\\000"; printf '%s' "$dict"; } > huge/000000/x.npy
+for v in "" -1 abc 1000; do
+    st=0; TFSWA_MAX_TENSOR_BYTES=$v "$BIN/npy2ts" huge > /dev/null 2> err.txt || st=$?
+    [ "$st" = 1 ] && grep -q "^npy2ts: huge/000000/x.npy: larger than the tensor size limit of $([ "$v" = 1000 ] && echo 1000 || echo 8589934592) bytes" err.txt ||
+        fail "TFSWA_MAX_TENSOR_BYTES='$v': exit $st, $(cat err.txt)"
+done
 
 # Binary output to a terminal is refused (when `script` can give us one).
 if command -v script > /dev/null 2>&1 && script -qec tty /dev/null < /dev/null 2>&1 | grep -q '^/dev/'; then

@@ -1,4 +1,5 @@
-/* .npy headers (numpy's own header text as reference) and the JSON helper
+/* .npy headers (numpy's own header text as reference), Fortran to C order
+ * against the index definition, and the JSON helper
  * (escapes, surrogateescape round trip of every byte, clear errors). */
 #include "check.h"
 #include "stream/json.h"
@@ -31,12 +32,17 @@ static void test_npy_parse(void)
     CHECK(parse("{\"shape\": (3L, 0L), \"fortran_order\": False, \"descr\": \"|u1\"}", &h, err) == 0 && h.rank == 2 &&
               h.nbytes == 0 && h.dtype == TS_U8,
           "double quotes, any order, Python 2 longs, zero size: %s", err);
-    CHECK(parse("{'descr': '<i2', 'fortran_order': True, 'shape': (1, 7, 1), }", &h, err) == 0 && h.dtype == TS_I16,
+    CHECK(parse("{'descr': '<i2', 'fortran_order': True, 'shape': (1, 7, 1), }", &h, err) == 0 && h.dtype == TS_I16 &&
+              !h.fortran,
           "Fortran order of a vector is C order");
+    CHECK(parse("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", &h, err) == 0 && h.fortran &&
+              h.rank == 2 && h.nbytes == 24,
+          "Fortran order of a matrix: %s", err);
+    CHECK(parse("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", &h, err) == 0 && !h.fortran,
+          "C order");
     const struct {
         const char *text, *want;
     } bad[] = {
-        {"{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", "Fortran-order"},
         {"{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", "big-endian"},
         {"{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", "object arrays"},
         {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", "structured"},
@@ -106,6 +112,56 @@ static void test_npy_write(void)
     char err[256] = "";
     CHECK(npy_read_header(f, &h, MAX, err, sizeof err) < 0 && strstr(err, "not a .npy"), "npz refused: %s", err);
     fclose(f);
+}
+
+/* npy_fortran against the definition: element (i0, ..., i_{r-1}) sits at
+ * sum i_k prod_{j<k} n_j in Fortran order and sum i_k prod_{j>k} n_j in C
+ * order; the source is fed in pieces of random whole numbers of elements. */
+static void test_npy_fortran(void)
+{
+    const int64_t shapes[][4] = {{2, 3, 4, 5}, {7, 1, 3, 1}, {1, 1, 1, 9}, {3, 2, 1, 1}, {4, 4, 4, 4}};
+    const int ranks[] = {4, 4, 4, 2, 3};
+    const size_t esizes[] = {1, 2, 4, 8, 16};
+    uint64_t rng = 12345;
+    for (size_t si = 0; si < sizeof ranks / sizeof ranks[0]; si++)
+        for (size_t ei = 0; ei < sizeof esizes / sizeof esizes[0]; ei++) {
+            const int64_t *n = shapes[si];
+            int r = ranks[si];
+            size_t es = esizes[ei], count = 1;
+            for (int k = 0; k < r; k++)
+                count *= (size_t)n[k];
+            unsigned char *src = malloc(count * es), *want = malloc(count * es), *got = malloc(count * es);
+            for (size_t i = 0; i < count * es; i++)
+                src[i] = (unsigned char)(i * 131 + i / 7);
+            for (size_t f = 0; f < count; f++) { /* f: Fortran offset */
+                size_t rest = f, c = 0, cs = 1;
+                int64_t idx[4];
+                for (int k = 0; k < r; k++) {
+                    idx[k] = (int64_t)(rest % (size_t)n[k]);
+                    rest /= (size_t)n[k];
+                }
+                for (int k = r - 1; k >= 0; k--) {
+                    c += (size_t)idx[k] * cs;
+                    cs *= (size_t)n[k];
+                }
+                memcpy(want + c * es, src + f * es, es);
+            }
+            memset(got, 0xee, count * es);
+            npy_fortran t;
+            npy_fortran_init(&t, es, r, n);
+            for (size_t done = 0; done < count;) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                size_t k = 1 + (size_t)(rng >> 33) % 13;
+                if (k > count - done)
+                    k = count - done;
+                npy_fortran_put(&t, got, src + done * es, k * es);
+                done += k;
+            }
+            CHECK(memcmp(got, want, count * es) == 0, "Fortran to C: shape %d, element size %zu", (int)si, es);
+            free(src);
+            free(want);
+            free(got);
+        }
 }
 
 static char *json_of(const char *s, size_t n, size_t *len)
@@ -192,6 +248,7 @@ int main(void)
 {
     test_npy_parse();
     test_npy_write();
+    test_npy_fortran();
     test_json();
     return check_report("test_npy");
 }

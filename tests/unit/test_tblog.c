@@ -59,7 +59,7 @@ int main(void)
         CHECK(tblog_scalar(&t, tags[s], 10 * s + 7, vals[s]) == 0, "scalar");
     char path[4096];
     snprintf(path, sizeof path, "%s", t.path);
-    tblog_close(&t);
+    CHECK(tblog_close(&t) == 0, "close");
 
     FILE *f = fopen(path, "rb");
     CHECK(f != NULL, "reopen %s", path);

@@ -13,7 +13,11 @@ any reference or estimate is silent in them. It differs from museval only in
 the FFT library (numpy.fft instead of scipy.fftpack), which changes nothing
 above double rounding where G is well conditioned (see man/sdr.1).
 
-Usage: museval_ref.py CASE_DIR [STEM,STEM,...] > scores.json
+Usage: museval_ref.py [--museval] CASE_DIR [STEM,STEM,...] > scores.json
+With --museval the scores are museval's own (museval.metrics.bss_eval, loaded
+from the installed museval package without its __init__, which needs musdb
+and ffmpeg), and the largest difference between this port and museval goes
+to stderr.
 CASE_DIR holds reference/<stem>.wav and estimate/<stem>.wav (float32 WAV).
 Output: {"targets": [{"name", "frames": [{"time", "duration", "metrics"}]}]}
 with values rounded to 5 decimals and null for NaN or inf."""
@@ -150,12 +154,36 @@ def bss_eval(ref, est, win=RATE, hop=RATE):
     return out
 
 
+def museval_bss_eval(ref, est):
+    """museval's own bss_eval as eval_mus_track calls it, as (SDR, ISR, SIR, SAR)"""
+    import importlib.util
+    pkg = importlib.util.find_spec('museval').submodule_search_locations[0]
+    spec = importlib.util.spec_from_file_location('museval_metrics', pkg + '/metrics.py')
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    sdr, isr, sir, sar, _ = m.bss_eval(ref.astype(np.float64), est.astype(np.float64),
+                                       window=RATE, hop=RATE, compute_permutation=False,
+                                       framewise_filters=False, bsseval_sources_version=False)
+    return np.stack([sdr, isr, sir, sar])
+
+
 def main():
-    case = sys.argv[1]
-    stems = sys.argv[2].split(',') if len(sys.argv) > 2 else ['vocals', 'drums', 'bass', 'other']
+    args = sys.argv[1:]
+    use_museval = args[:1] == ['--museval']
+    if use_museval:
+        args = args[1:]
+    case = args[0]
+    stems = args[1].split(',') if len(args) > 1 else ['vocals', 'drums', 'bass', 'other']
     ref = np.stack([read_wav_f32('%s/reference/%s.wav' % (case, s)) for s in stems])
     est = np.stack([read_wav_f32('%s/estimate/%s.wav' % (case, s)) for s in stems])
     o = bss_eval(ref, est)
+    if use_museval:
+        m = museval_bss_eval(ref, est)
+        both = np.isfinite(o) & np.isfinite(m)
+        if not np.array_equal(np.isfinite(o), np.isfinite(m)):
+            sys.stderr.write('port and museval differ in which values are NaN\n')
+        sys.stderr.write('port vs museval: largest difference %.2e dB\n' % np.max(np.abs(o - m)[both]))
+        o = m
     q = lambda v: None if not np.isfinite(v) else round(float(v), 5)
     targets = [{'name': s, 'frames': [
         {'time': float(t), 'duration': 1.0,
