@@ -146,7 +146,7 @@ int main(int argc, char **argv)
             tf_usage_error("--init takes no input files");
         tfswa_config cfg;
         if (tfswa_preset(&cfg, preset ? preset : "seed") < 0)
-            tf_usage_error("--preset: unknown preset '%s' (seed, tiny)", preset);
+            tf_usage_error("--preset: unknown preset '%s' (seed, tiny, band)", preset);
         if (depths && tfswa_parse_ints(depths, cfg.depths, TFSWA_LEVELS) < 0)
             tf_usage_error("--depths: '%s' is not 4 comma-separated integers", depths);
         if (dims && tfswa_parse_ints(dims, cfg.dims, TFSWA_LEVELS) < 0)

@@ -1,5 +1,6 @@
 /* TFSWA-UNet inference forward pass (formats/checkpoint.md, "Forward pass"). */
 #include "model/forward.h"
+#include "model/net.h"
 #include "nn/layers.h"
 #include "nn/tlayer.h"
 #include "util/cli.h"
@@ -26,6 +27,7 @@ struct tfswa_runner {
     float *masks;      /* (4 S, F, tmax) */
     float *folded;     /* folded conv weights */
     conv_unit stem, down[3], up[3], head;
+    tfswa_net_exec *net; /* a band model: everything else unused */
 };
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
@@ -71,6 +73,10 @@ tfswa_runner *tfswa_runner_new(const tfswa_model *m, int tmax, int fold_bn)
     r->F = tfswa_bins(c);
     r->tmax = tmax;
     r->fold = fold_bn;
+    if (c->arch == TFSWA_ARCH_BAND) {
+        r->net = tfswa_net_exec_new(m, 1, tmax, 0);
+        return r;
+    }
     int f[TFSWA_LEVELS], t[TFSWA_LEVELS];
     tfswa_level_sizes(r->F, tmax, f, t);
     size_t act = 0, skip[3], convw = 0, tls = 0;
@@ -149,10 +155,14 @@ void tfswa_runner_free(tfswa_runner *r)
     if (!r)
         return;
     free(r->arena);
+    tfswa_net_exec_free(r->net);
     free(r);
 }
 
-size_t tfswa_runner_bytes(const tfswa_runner *r) { return r->floats * sizeof(float); }
+size_t tfswa_runner_bytes(const tfswa_runner *r)
+{
+    return r->net ? tfswa_net_exec_bytes(r->net) : r->floats * sizeof(float);
+}
 int    tfswa_runner_tmax(const tfswa_runner *r) { return r->tmax; }
 const tfswa_model *tfswa_runner_model(const tfswa_runner *r) { return r->m; }
 
@@ -216,17 +226,11 @@ const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_
     if (T < 1 || T > r->tmax || t0 < 0 || t0 + T > Ttot)
         tf_die("tfswa_forward: frames [%lld, %lld) outside [0, %lld) or longer than %d", (long long)t0,
                (long long)t0 + T, (long long)Ttot, r->tmax);
+    if (r->net)
+        return tfswa_net_forward(r->net, &X, Ttot, t0, T);
     const int Tr = T < TFSWA_MIN_FRAMES ? TFSWA_MIN_FRAMES : T; /* frames run */
-    /* features: (x - mean[c][f]) / std[c][f]; silent frames (x = 0) past T */
-#pragma omp parallel for schedule(static)
-    for (int cf = 0; cf < TFSWA_IN_CH * F; cf++) {
-        int ch = cf / F, f = cf % F, audio = ch / 2, part = ch % 2;
-        float mean = W->norm_mean[cf], sd = W->norm_std[cf];
-        const float *src = X + 2 * (((int64_t)audio * F + f) * Ttot + t0) + part;
-        float *dst = r->feat + (size_t)cf * Tr;
-        for (int t = 0; t < Tr; t++)
-            dst[t] = ((t < T ? src[2 * (int64_t)t] : 0.0f) - mean) / sd;
-    }
+    /* features; silent frames (x = 0) past T */
+    tfswa_features(r->feat, X, Ttot, t0, T, Tr, W->norm_mean, W->norm_std, F);
     int f[TFSWA_LEVELS], t[TFSWA_LEVELS];
     tfswa_level_sizes(F, Tr, f, t);
     float *P = r->buf[0], *Q = r->buf[1];

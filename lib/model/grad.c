@@ -1,5 +1,6 @@
 /* TFSWA-UNet training forward (BN on batch statistics) and backward pass. */
 #include "model/grad.h"
+#include "model/net.h"
 #include "nn/layers.h"
 #include "nn/tlayer.h"
 #include "util/cli.h"
@@ -41,6 +42,7 @@ struct tfswa_tnet {
     size_t bytes;
     void **allocs;
     int n_allocs, cap_allocs;
+    tfswa_net_exec *net; /* a band model: everything else unused */
 };
 
 static float *get(tfswa_tnet *n, size_t floats)
@@ -121,6 +123,10 @@ tfswa_tnet *tfswa_tnet_new(tfswa_model *m, int B, int T, int recompute)
     n->T = T;
     n->F = tfswa_bins(c);
     n->recompute = recompute;
+    if (c->arch == TFSWA_ARCH_BAND) { /* recompute: no effect, its activations are small */
+        n->net = tfswa_net_exec_new(m, B, T, 1);
+        return n;
+    }
     tfswa_level_sizes(n->F, T, n->f, n->t);
     const int F = n->F, *f = n->f, *t = n->t, *C = c->dims;
     size_t work = 0, scratch = 0, tok = 0;
@@ -184,6 +190,7 @@ void tfswa_tnet_free(tfswa_tnet *n)
     for (int i = 0; i < n->n_allocs; i++)
         free(n->allocs[i]);
     free(n->allocs);
+    tfswa_net_exec_free(n->net);
     stage_t *st[7] = {&n->enc[0], &n->enc[1], &n->enc[2], &n->mid, &n->dec[0], &n->dec[1], &n->dec[2]};
     for (int k = 0; k < 7; k++) {
         free(st[k]->xt);
@@ -192,7 +199,7 @@ void tfswa_tnet_free(tfswa_tnet *n)
     free(n);
 }
 
-size_t tfswa_tnet_bytes(const tfswa_tnet *n) { return n->bytes; }
+size_t tfswa_tnet_bytes(const tfswa_tnet *n) { return n->net ? tfswa_net_exec_bytes(n->net) : n->bytes; }
 
 /* ---- units ---- */
 static void unit_forward(tfswa_tnet *n, unit_t *u, const tfswa_convbn *w, const float *x, int update)
@@ -289,17 +296,13 @@ const float *tfswa_tnet_forward(tfswa_tnet *n, const float *const *X, int update
     const tfswa_config *c = &m->cfg;
     tfswa_weights *W = &m->w;
     const int B = n->B, F = n->F, T = n->T;
-    n->X = X;
-#pragma omp parallel for schedule(static)
-    for (int bcf = 0; bcf < B * TFSWA_IN_CH * F; bcf++) {
-        int b = bcf / (TFSWA_IN_CH * F), cf = bcf % (TFSWA_IN_CH * F);
-        int ch = cf / F, f = cf % F, audio = ch / 2, part = ch % 2;
-        float mean = W->norm_mean[cf], sd = W->norm_std[cf];
-        const float *src = X[b] + 2 * ((int64_t)audio * F + f) * T + part;
-        float *dst = n->feat + (size_t)bcf * T;
-        for (int t = 0; t < T; t++)
-            dst[t] = (src[2 * (int64_t)t] - mean) / sd;
+    if (n->net) {
+        (void)update; /* no BatchNorm */
+        return tfswa_net_forward(n->net, X, n->T, 0, n->T);
     }
+    n->X = X;
+    for (int b = 0; b < B; b++)
+        tfswa_features(n->feat + (size_t)b * TFSWA_IN_CH * F * T, X[b], T, 0, T, T, W->norm_mean, W->norm_std, F);
     unit_forward(n, &n->stem, &W->stem, n->feat, update);
     const float *cur = n->stem.a;
     for (int i = 0; i < 3; i++) {
@@ -326,6 +329,10 @@ const float *tfswa_tnet_forward(tfswa_tnet *n, const float *const *X, int update
 
 void tfswa_tnet_backward(tfswa_tnet *n, const float *dmasks, float *grad)
 {
+    if (n->net) {
+        tfswa_net_backward(n->net, dmasks, grad);
+        return;
+    }
     tfswa_model *m = n->m;
     const tfswa_config *c = &m->cfg;
     tfswa_weights *W = &m->w, G;
