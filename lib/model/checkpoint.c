@@ -104,17 +104,9 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
         const char *b = ts_attr_get(r, "bands");
         if (!b)
             return tf_fail(err, len, "attribute 'bands' is missing (a band model)");
-        int k = 0;
-        for (const char *q = b;; q++) { /* count the list's entries */
-            k++;
-            q = strchr(q, ',');
-            if (!q)
-                break;
-        }
-        if (k > TFSWA_MAX_BANDS || tfswa_parse_ints(b, c->bands, k) < 0)
+        if (tfswa_parse_bands(b, c) < 0)
             return tf_fail(err, len, "attribute 'bands': '%.60s' is not a list of at most %d integers", b,
                            TFSWA_MAX_BANDS);
-        c->n_bands = k;
         if (get_int(r, "mask_hidden", &c->mask_hidden, err, len) < 0)
             return -1;
     } else if (arch && strcmp(arch, "unet") != 0) {

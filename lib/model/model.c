@@ -164,6 +164,17 @@ int tfswa_band_widths(const tfswa_config *c, int widths[TFSWA_MAX_BANDS])
     return k;
 }
 
+int tfswa_parse_bands(const char *s, tfswa_config *c)
+{
+    int k = 1;
+    for (const char *q = s; (q = strchr(q, ',')); q++)
+        k++;
+    if (k > TFSWA_MAX_BANDS || tfswa_parse_ints(s, c->bands, k) < 0)
+        return -1;
+    c->n_bands = k;
+    return 0;
+}
+
 void tfswa_format_ints(char *buf, size_t len, const int *v, int n)
 {
     size_t o = 0;

@@ -64,6 +64,8 @@ static inline int tfswa_bins(const tfswa_config *c) { return c->n_fft / 2 + 1; }
  * last band extended to bin F - 1; for F = 1025: 6 x 2, 6 x 4, 6 x 8,
  * 6 x 16, 6 x 32, 6 x 64, 128, 141 = 38 bands). Returns the number of bands. */
 int tfswa_band_widths(const tfswa_config *c, int widths[TFSWA_MAX_BANDS]);
+/* Parses a comma-separated list of band widths into c->bands, c->n_bands. 0 or -1. */
+int tfswa_parse_bands(const char *s, tfswa_config *c);
 /* "2,2,6,2"-style lists: parse into n ints (one value fills all); 0 or -1. */
 int tfswa_parse_ints(const char *s, int *out, int n);
 void tfswa_format_ints(char *buf, size_t len, const int *v, int n);

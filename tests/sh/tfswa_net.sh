@@ -10,7 +10,7 @@ D=$TOP/tests/data/model
 # --help lists every long option
 "$N" --help > help.txt || die "--help"
 for o in model chunk overlap threads quiet init preset depths dims heads window mlp-ratio n-fft hop rate \
-         stems mask seed stats force info train help no-fold-bn; do
+         stems mask seed stats force info train help no-fold-bn bands mask-hidden; do
     grep -q -- "--$o" help.txt || die "--help lacks --$o"
 done
 
@@ -79,14 +79,15 @@ PY
 grep -q 'est/vocals  *c64 \[2, 33, 21\]' out.txt && grep -q 'est/other  *c64 \[2, 33, 5\]' out.txt \
     || die "est shapes: $(cat out.txt)"
 "$N" -q -m "$D/golden.ckpt" --chunk 0.005 --overlap 0.002 -j 2 "$D/golden_in.ts" > chunked.ts || die "chunked"
-"$PYTHON" - "$D" <<'PY' || die "outputs"
+check_outputs() { # golden-dir out.ts chunked.ts
+"$PYTHON" - "$@" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1] + "/../../../examples/python")
 import numpy as np, tfswa_stream as ts
 inp = list(ts.read(open(sys.argv[1] + "/golden_in.ts", "rb")))
 gold = list(ts.read(open(sys.argv[1] + "/golden_out.ts", "rb")))
-out = list(ts.read(open("out.ts", "rb")))
-chk = list(ts.read(open("chunked.ts", "rb")))
+out = list(ts.read(open(sys.argv[2], "rb")))
+chk = list(ts.read(open(sys.argv[3], "rb")))
 assert len(out) == 2 and len(chk) == 2
 for (ia, it), (ga, gt), (oa, ot), (ca, ct) in zip(inp, gold, out, chk):
     assert oa == ia, "attributes changed"
@@ -99,6 +100,28 @@ for (ia, it), (ga, gt), (oa, ot), (ca, ct) in zip(inp, gold, out, chk):
         # chunks of 14 frames: each estimate is some chunk's mask times the mixture, blended
         assert np.abs(ct[k]).max() < 100 * scale
 PY
+}
+check_outputs "$D" out.ts chunked.ts || die "outputs"
+
+# the band model (arch band): --init, --info, separation equal to PyTorch's (BandNet), chunking
+G=$TOP/tests/data/model-band
+"$N" --init -q -m band.ckpt --preset band --n-fft 64 --hop 16 --dims 8 --heads 2 --window 4 --depths 1 \
+    --stems vocals,other || die "--init band"
+"$N" --info -m band.ckpt > binfo.txt || die "--info band"
+grep -q '^arch  *band: 11 bands of 6 x 2, 4 x 4, 1 x 5 bins' binfo.txt && grep -q '^dims  *8$' binfo.txt \
+    && grep -q '^  mask head ' binfo.txt || die "--info band: $(cat binfo.txt)"
+"$N" --init -q -m band2.ckpt --preset band || die "--init --preset band"
+"$N" --info -m band2.ckpt > binfo.txt || die "--info band preset"
+grep -q '^arch  *band: 38 bands of 6 x 2, 6 x 4, 6 x 8, 6 x 16, 6 x 32, 6 x 64, 1 x 128, 1 x 141 bins' binfo.txt \
+    && grep -q '^FLOPs  *1\.[0-9]* GFLOP per second' binfo.txt || die "--info band preset: $(cat binfo.txt)"
+"$N" -q -m "$G/golden.ckpt" "$G/golden_in.ts" > bout.ts || die "separate band"
+"$N" -q -m "$G/golden.ckpt" --chunk 0.005 --overlap 0.002 -j 2 "$G/golden_in.ts" > bchunked.ts || die "chunked band"
+check_outputs "$G" bout.ts bchunked.ts || die "band outputs"
+"$N" --init -q -m band3.ckpt --preset band --n-fft 64 --hop 16 --bands 1,2,30 --mask-hidden 5 --depths 0 || die "--bands"
+"$N" --info -m band3.ckpt | grep -q '^arch  *band: 3 bands of 1 x 1, 1 x 2, 1 x 30 bins' || die "--bands: info"
+"$N" --init -m x.ckpt --preset band --bands 1,2,3 > /dev/null 2> e.txt; [ $? -eq 2 ] && grep -q "1025" e.txt \
+    || die "bands not summing to the bins: $(cat e.txt)"
+"$N" --init -m x.ckpt --preset tiny --mask-hidden 8 > /dev/null 2>&1; [ $? -eq 2 ] || die "--mask-hidden with tiny: exit 2"
 
 # errors: name the file, the record and the tensor; exit 1
 "$PYTHON" - <<'PY' || die "python"
