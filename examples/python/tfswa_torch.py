@@ -69,10 +69,10 @@ class Attention(nn.Module):
 
 
 class Mlp(nn.Module):
-    def __init__(self, C, hidden):
+    def __init__(self, C, hidden, out=None):
         super().__init__()
         self.fc1 = nn.Linear(C, hidden)
-        self.fc2 = nn.Linear(hidden, C)
+        self.fc2 = nn.Linear(hidden, C if out is None else out)
 
     def forward(self, x):
         return self.fc2(F.gelu(self.fc1(x)))
@@ -253,16 +253,6 @@ class BandEmbed(nn.Module):
         self.fc = nn.Linear(4 * w, D)
 
 
-class MaskMlp(nn.Module):
-    def __init__(self, D, hidden, out):
-        super().__init__()
-        self.fc1 = nn.Linear(D, hidden)
-        self.fc2 = nn.Linear(hidden, out)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
 class BandNet(Separator):
     """arch band: per-band embedding, TFSWA blocks over (bands, frames), per-band mask MLP."""
 
@@ -276,7 +266,7 @@ class BandNet(Separator):
         self.blocks = nn.ModuleList([Block(D, cfg["heads"][0], cfg["mlp_ratio"] * D, cfg["window"])
                                      for _ in range(cfg["depths"][0])])
         self.norm_out = nn.LayerNorm(D, eps=1e-5)
-        self.mask = nn.ModuleList([MaskMlp(D, cfg["mask_hidden"], 4 * S * wk) for wk in w])
+        self.mask = nn.ModuleList([Mlp(D, cfg["mask_hidden"], 4 * S * wk) for wk in w])
 
     def masks(self, X):
         x = features(self.norm, X)  # (4, F, T)

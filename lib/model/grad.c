@@ -39,28 +39,11 @@ struct tfswa_tnet {
     float *conv_work, *tl_scratch;
     float *gA, *gB, *dskip[3], *ut1, *ut2, *dtA, *dtB, *ftmp;
     float *rx[4], *ract[4]; /* recompute: a block's inner layer inputs + a dummy output, and acts */
-    size_t bytes;
-    void **allocs;
-    int n_allocs, cap_allocs;
+    tfswa_allocs mem;
     tfswa_net_exec *net; /* a band model: everything else unused */
 };
 
-static float *get(tfswa_tnet *n, size_t floats)
-{
-    if (floats == 0)
-        floats = 1;
-    float *p = tf_malloc(floats * sizeof(float), "training activations");
-    if (n->n_allocs == n->cap_allocs) {
-        n->cap_allocs = n->cap_allocs ? 2 * n->cap_allocs : 64;
-        void **a = realloc(n->allocs, (size_t)n->cap_allocs * sizeof *a);
-        if (!a)
-            tf_die("out of memory (training activations)");
-        n->allocs = a;
-    }
-    n->allocs[n->n_allocs++] = p;
-    n->bytes += floats * sizeof(float);
-    return p;
-}
+static float *get(tfswa_tnet *n, size_t floats) { return tfswa_allocs_get(&n->mem, floats, "training activations"); }
 
 static size_t mx(size_t a, size_t b) { return a > b ? a : b; }
 
@@ -187,9 +170,7 @@ void tfswa_tnet_free(tfswa_tnet *n)
 {
     if (!n)
         return;
-    for (int i = 0; i < n->n_allocs; i++)
-        free(n->allocs[i]);
-    free(n->allocs);
+    tfswa_allocs_free(&n->mem);
     tfswa_net_exec_free(n->net);
     stage_t *st[7] = {&n->enc[0], &n->enc[1], &n->enc[2], &n->mid, &n->dec[0], &n->dec[1], &n->dec[2]};
     for (int k = 0; k < 7; k++) {
@@ -199,7 +180,7 @@ void tfswa_tnet_free(tfswa_tnet *n)
     free(n);
 }
 
-size_t tfswa_tnet_bytes(const tfswa_tnet *n) { return n->net ? tfswa_net_exec_bytes(n->net) : n->bytes; }
+size_t tfswa_tnet_bytes(const tfswa_tnet *n) { return n->net ? tfswa_net_exec_bytes(n->net) : n->mem.bytes; }
 
 /* ---- units ---- */
 static void unit_forward(tfswa_tnet *n, unit_t *u, const tfswa_convbn *w, const float *x, int update)

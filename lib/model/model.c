@@ -542,3 +542,23 @@ void tfswa_features(float *dst, const float *X, int64_t Ttot, int64_t t0, int T,
             o[t] = ((t < T ? src[2 * (int64_t)t] : 0.0f) - mu) / sd;
     }
 }
+
+float *tfswa_allocs_get(tfswa_allocs *a, size_t floats, const char *what)
+{
+    float *p = tf_malloc((floats ? floats : 1) * sizeof(float), what);
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 64;
+        a->p = tf_realloc(a->p, (size_t)a->cap * sizeof *a->p, what);
+    }
+    a->p[a->n++] = p;
+    a->bytes += (floats ? floats : 1) * sizeof(float);
+    return p;
+}
+
+void tfswa_allocs_free(tfswa_allocs *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->p[i]);
+    free(a->p);
+    memset(a, 0, sizeof *a);
+}

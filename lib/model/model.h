@@ -177,6 +177,16 @@ double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6]);
 /* One transformer layer over B = 1, F x T tokens; *attn += the attention part. */
 double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn);
 
+/* Buffers allocated one by one and freed together (activations of a
+ * training or inference state); bytes counts them. */
+typedef struct {
+    void **p;
+    int n, cap;
+    size_t bytes;
+} tfswa_allocs;
+float *tfswa_allocs_get(tfswa_allocs *a, size_t floats, const char *what); /* floats >= 1 allocated */
+void   tfswa_allocs_free(tfswa_allocs *a);
+
 /* The normalised features (x - mean[ch][f]) / std[ch][f] of frames
  * [t0, t0 + T) of X (2, F, Ttot) c64 into dst (4, F, Tr), frames past T
  * silent (x = 0) up to Tr >= T. */

@@ -141,21 +141,10 @@ struct tfswa_net_exec {
     float *m_out;                 /* MASK: one band's output (T, 4 S wmax) */
     float *tl_scratch;
     float *dA, *dB, *dh, *dband;  /* backward */
-    size_t bytes;
-    void **allocs;
-    int n_allocs;
+    tfswa_allocs mem;
 };
 
-static float *get(tfswa_net_exec *e, size_t floats)
-{
-    if (floats == 0)
-        floats = 1;
-    float *p = tf_malloc(floats * sizeof(float), "model activations");
-    e->allocs = tf_realloc(e->allocs, (size_t)(e->n_allocs + 1) * sizeof *e->allocs, "model activations");
-    e->allocs[e->n_allocs++] = p;
-    e->bytes += floats * sizeof(float);
-    return p;
-}
+static float *get(tfswa_net_exec *e, size_t floats) { return tfswa_allocs_get(&e->mem, floats, "model activations"); }
 
 static size_t mx(size_t a, size_t b) { return a > b ? a : b; }
 
@@ -224,16 +213,14 @@ void tfswa_net_exec_free(tfswa_net_exec *e)
 {
     if (!e)
         return;
-    for (int i = 0; i < e->n_allocs; i++)
-        free(e->allocs[i]);
-    free(e->allocs);
+    tfswa_allocs_free(&e->mem);
     free(e->y);
     free(e->act);
     tfswa_net_free(&e->net);
     free(e);
 }
 
-size_t tfswa_net_exec_bytes(const tfswa_net_exec *e) { return e->bytes; }
+size_t tfswa_net_exec_bytes(const tfswa_net_exec *e) { return e->mem.bytes; }
 
 /* tensor i of op in the array base (weights or gradients) */
 static float *P(const tfswa_net *n, float *base, const tfswa_op *op, int i)

@@ -248,39 +248,29 @@ int main(void)
 {
     tf_set_threads(1); /* small problems: OpenMP threads would only spin */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    tfswa_config c;
-    tfswa_preset(&c, "tiny");
-    snprintf(c.preset, sizeof c.preset, "custom");
-    int depths[4] = {1, 1, 1, 2};
-    for (int i = 0; i < 4; i++) {
-        c.depths[i] = depths[i];
-        c.dims[i] = 8;
-        c.heads[i] = 2;
-    }
-    c.window = 4;
-    c.mlp_ratio = 2;
-    c.n_fft = 32;
-    c.hop = 8;
-    c.n_stems = 2;
-    c.seed = 3;
-    check_model(&c, 16);
-
-    tfswa_preset(&c, "band");
-    snprintf(c.preset, sizeof c.preset, "custom");
-    for (int i = 0; i < 4; i++) {
-        c.depths[i] = 2;
-        c.dims[i] = 8;
-        c.heads[i] = 2;
-    }
+    static const int unet_depths[4] = {1, 1, 1, 2}, band_depths[4] = {2, 2, 2, 2};
     static const int widths[] = {1, 2, 3, 4, 7};
-    c.n_bands = 5;
-    memcpy(c.bands, widths, sizeof widths);
-    c.mask_hidden = 6;
-    c.window = 4;
-    c.n_fft = 32;
-    c.hop = 8;
-    c.n_stems = 2;
-    c.seed = 5;
-    check_model(&c, 11);
+    for (int band = 0; band < 2; band++) {
+        tfswa_config c;
+        tfswa_preset(&c, band ? "band" : "tiny");
+        snprintf(c.preset, sizeof c.preset, "custom");
+        for (int i = 0; i < 4; i++) {
+            c.depths[i] = (band ? band_depths : unet_depths)[i];
+            c.dims[i] = 8;
+            c.heads[i] = 2;
+        }
+        c.window = 4;
+        c.mlp_ratio = 2;
+        c.n_fft = 32;
+        c.hop = 8;
+        c.n_stems = 2;
+        c.seed = band ? 5 : 3;
+        if (band) {
+            c.n_bands = 5;
+            memcpy(c.bands, widths, sizeof widths);
+            c.mask_hidden = 6;
+        }
+        check_model(&c, band ? 11 : 16);
+    }
     return check_report("model_backward");
 }
