@@ -30,14 +30,6 @@ struct tfswa_runner {
     tfswa_net_exec *net; /* a band model: everything else unused */
 };
 
-static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
-
-static conv2d_dims dims(int Cin, int H, int W, int Cout, int k, int s, int p)
-{
-    conv2d_dims d = {.B = 1, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
-    return d;
-}
-
 /* Folds BN (eval) into a conv: scale_o = g_o / sqrt(var_o + eps),
  * w'[o] = w[o] scale_o, b'_o = (b_o - mean_o) scale_o + beta_o. For a
  * transposed conv the output channel is the weight's second index. */
@@ -81,29 +73,29 @@ tfswa_runner *tfswa_runner_new(const tfswa_model *m, int tmax, int fold_bn)
     tfswa_level_sizes(r->F, tmax, f, t);
     size_t act = 0, skip[3], convw = 0, tls = 0;
     for (int i = 0; i < TFSWA_LEVELS; i++) {
-        act = max_sz(act, (size_t)c->dims[i] * f[i] * t[i]);
+        act = tfswa_max_size(act, (size_t)c->dims[i] * f[i] * t[i]);
         for (int j = 0; j < 4; j++) {
             tlayer_config tc = tfswa_tlayer_config(c, i, j);
             if (c->depths[i] > 0)
-                tls = max_sz(tls, tlayer_scratch_size(&tc, 1, f[i], t[i]));
+                tls = tfswa_max_size(tls, tlayer_scratch_size(&tc, 1, f[i], t[i]));
         }
     }
     /* the head's output passes through a ping-pong buffer when frames are cropped */
-    act = max_sz(act, (size_t)4 * c->n_stems * r->F * tmax);
+    act = tfswa_max_size(act, (size_t)4 * c->n_stems * r->F * tmax);
     for (int i = 0; i < 3; i++)
         skip[i] = (size_t)c->dims[i] * f[i] * t[i];
-    conv2d_dims d = dims(TFSWA_IN_CH, f[0], t[0], c->dims[0], 7, 1, 3);
-    convw = max_sz(convw, conv2d_workspace(&d));
+    conv2d_dims d = tfswa_conv_dims(1, TFSWA_IN_CH, f[0], t[0], c->dims[0], 7, 1, 3);
+    convw = tfswa_max_size(convw, conv2d_workspace(&d));
     for (int i = 0; i < 3; i++) {
-        d = dims(c->dims[i], f[i], t[i], c->dims[i + 1], 4, 2, 1);
-        convw = max_sz(convw, conv2d_workspace(&d));
-        d = dims(c->dims[i + 1], f[i + 1], t[i + 1], c->dims[i], 4, 2, 1);
-        convw = max_sz(convw, convt2d_workspace(&d));
+        d = tfswa_conv_dims(1, c->dims[i], f[i], t[i], c->dims[i + 1], 4, 2, 1);
+        convw = tfswa_max_size(convw, conv2d_workspace(&d));
+        d = tfswa_conv_dims(1, c->dims[i + 1], f[i + 1], t[i + 1], c->dims[i], 4, 2, 1);
+        convw = tfswa_max_size(convw, convt2d_workspace(&d));
     }
-    d = dims(c->dims[0], f[0], t[0], c->dims[0], 3, 1, 1);
-    convw = max_sz(convw, conv2d_workspace(&d));
-    d = dims(c->dims[0], f[0], t[0], 4 * c->n_stems, 1, 1, 0);
-    convw = max_sz(convw, conv2d_workspace(&d));
+    d = tfswa_conv_dims(1, c->dims[0], f[0], t[0], c->dims[0], 3, 1, 1);
+    convw = tfswa_max_size(convw, conv2d_workspace(&d));
+    d = tfswa_conv_dims(1, c->dims[0], f[0], t[0], 4 * c->n_stems, 1, 1, 0);
+    convw = tfswa_max_size(convw, conv2d_workspace(&d));
     size_t nfeat = (size_t)TFSWA_IN_CH * r->F * tmax, nmask = (size_t)4 * c->n_stems * r->F * tmax;
     size_t nfold = 0;
     if (fold_bn) {
@@ -235,13 +227,13 @@ const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_
     tfswa_level_sizes(F, Tr, f, t);
     float *P = r->buf[0], *Q = r->buf[1];
     /* stem */
-    conv2d_dims d = dims(TFSWA_IN_CH, F, Tr, c->dims[0], 7, 1, 3);
+    conv2d_dims d = tfswa_conv_dims(1, TFSWA_IN_CH, F, Tr, c->dims[0], 7, 1, 3);
     float *cur = conv_bn_gelu(r, &r->stem, P, Q, r->feat, &d, 0);
     float *free_ = cur == P ? Q : P;
     /* encoder */
     for (int i = 0; i < 3; i++) {
         run_blocks(r, W->enc[i], W->n_enc[i], i, cur, free_, r->skip[i], f[i], t[i]);
-        d = dims(c->dims[i], f[i], t[i], c->dims[i + 1], 4, 2, 1);
+        d = tfswa_conv_dims(1, c->dims[i], f[i], t[i], c->dims[i + 1], 4, 2, 1);
         cur = conv_bn_gelu(r, &r->down[i], P, Q, r->skip[i], &d, 0);
         free_ = cur == P ? Q : P;
     }
@@ -254,7 +246,7 @@ const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_
     }
     /* decoder */
     for (int i = 2; i >= 0; i--) {
-        d = dims(c->dims[i + 1], f[i + 1], t[i + 1], c->dims[i], 4, 2, 1);
+        d = tfswa_conv_dims(1, c->dims[i + 1], f[i + 1], t[i + 1], c->dims[i], 4, 2, 1);
         int Ho = convt2d_out_h(&d), Wo = convt2d_out_w(&d); /* 2 f[i+1] <= f[i] */
         float *y = conv_bn_gelu(r, &r->up[i], free_, cur, cur, &d, 1);
         /* y is free_ (folded) or cur (unfolded: BN wrote over the consumed input) */
@@ -267,9 +259,9 @@ const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_
         free_ = o;
     }
     /* head */
-    d = dims(c->dims[0], F, Tr, c->dims[0], 3, 1, 1);
+    d = tfswa_conv_dims(1, c->dims[0], F, Tr, c->dims[0], 3, 1, 1);
     cur = conv_bn_gelu(r, &r->head, free_, cur, cur, &d, 0);
-    d = dims(c->dims[0], F, Tr, 4 * c->n_stems, 1, 1, 0);
+    d = tfswa_conv_dims(1, c->dims[0], F, Tr, 4 * c->n_stems, 1, 1, 0);
     int S4 = 4 * c->n_stems;
     if (Tr == T) {
         conv2d_forward(r->masks, cur, W->out_w, W->out_b, &d, r->conv_work);

@@ -45,14 +45,6 @@ struct tfswa_tnet {
 
 static float *get(tfswa_tnet *n, size_t floats) { return tfswa_allocs_get(&n->mem, floats, "training activations"); }
 
-static size_t mx(size_t a, size_t b) { return a > b ? a : b; }
-
-static conv2d_dims cdims(int B, int Cin, int H, int W, int Cout, int k, int s, int p)
-{
-    conv2d_dims d = {.B = B, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
-    return d;
-}
-
 static void unit_init(tfswa_tnet *n, unit_t *u, conv2d_dims d, int transposed, size_t *work)
 {
     u->d = d;
@@ -64,7 +56,7 @@ static void unit_init(tfswa_tnet *n, unit_t *u, conv2d_dims d, int transposed, s
     u->a = get(n, sz);
     u->mean = get(n, (size_t)d.Cout);
     u->rstd = get(n, (size_t)d.Cout);
-    *work = mx(*work, transposed ? convt2d_workspace(&d) : conv2d_workspace(&d));
+    *work = tfswa_max_size(*work, transposed ? convt2d_workspace(&d) : conv2d_workspace(&d));
 }
 
 static size_t unit_size(const unit_t *u) { return (size_t)u->d.B * u->d.Cout * u->Ho * u->Wo; }
@@ -78,14 +70,14 @@ static void stage_init(tfswa_tnet *n, stage_t *s, int stage, int nl, size_t *scr
     s->F = n->f[stage];
     s->T = n->t[stage];
     size_t N = (size_t)n->B * s->F * s->T, sz = N * s->C;
-    *tok = mx(*tok, sz);
+    *tok = tfswa_max_size(*tok, sz);
     s->out = get(n, sz);
     s->xt = tf_calloc((size_t)nl + 1, sizeof *s->xt, "training activations");
     s->act = tf_calloc((size_t)nl + 1, sizeof *s->act, "training activations");
     for (int j = 0; j < 4; j++) {
         s->tc[j] = tfswa_tlayer_config(c, stage, j);
         if (nl > 0)
-            *scratch = mx(*scratch, tlayer_scratch_size(&s->tc[j], n->B, s->F, s->T));
+            *scratch = tfswa_max_size(*scratch, tlayer_scratch_size(&s->tc[j], n->B, s->F, s->T));
     }
     for (int l = 0; l < nl; l++) {
         if (!n->recompute || l % 4 == 0)
@@ -114,19 +106,19 @@ tfswa_tnet *tfswa_tnet_new(tfswa_model *m, int B, int T, int recompute)
     const int F = n->F, *f = n->f, *t = n->t, *C = c->dims;
     size_t work = 0, scratch = 0, tok = 0;
     n->feat = get(n, (size_t)B * TFSWA_IN_CH * F * T);
-    unit_init(n, &n->stem, cdims(B, TFSWA_IN_CH, F, T, C[0], 7, 1, 3), 0, &work);
+    unit_init(n, &n->stem, tfswa_conv_dims(B, TFSWA_IN_CH, F, T, C[0], 7, 1, 3), 0, &work);
     for (int i = 0; i < 3; i++) {
         stage_init(n, &n->enc[i], i, m->w.n_enc[i], &scratch, &tok);
-        unit_init(n, &n->down[i], cdims(B, C[i], f[i], t[i], C[i + 1], 4, 2, 1), 0, &work);
+        unit_init(n, &n->down[i], tfswa_conv_dims(B, C[i], f[i], t[i], C[i + 1], 4, 2, 1), 0, &work);
     }
     stage_init(n, &n->mid, 3, m->w.n_mid, &scratch, &tok);
     for (int i = 2; i >= 0; i--) {
-        unit_init(n, &n->up[i], cdims(B, C[i + 1], f[i + 1], t[i + 1], C[i], 4, 2, 1), 1, &work);
+        unit_init(n, &n->up[i], tfswa_conv_dims(B, C[i + 1], f[i + 1], t[i + 1], C[i], 4, 2, 1), 1, &work);
         stage_init(n, &n->dec[i], i, m->w.n_dec[i], &scratch, &tok);
     }
-    unit_init(n, &n->head, cdims(B, C[0], F, T, C[0], 3, 1, 1), 0, &work);
-    conv2d_dims d1 = cdims(B, C[0], F, T, 4 * c->n_stems, 1, 1, 0);
-    work = mx(work, conv2d_workspace(&d1));
+    unit_init(n, &n->head, tfswa_conv_dims(B, C[0], F, T, C[0], 3, 1, 1), 0, &work);
+    conv2d_dims d1 = tfswa_conv_dims(B, C[0], F, T, 4 * c->n_stems, 1, 1, 0);
+    work = tfswa_max_size(work, conv2d_workspace(&d1));
     n->masks = get(n, (size_t)B * 4 * c->n_stems * F * T);
     n->conv_work = get(n, work);
     n->tl_scratch = get(n, scratch);
@@ -144,7 +136,7 @@ tfswa_tnet *tfswa_tnet_new(tfswa_model *m, int B, int T, int recompute)
         for (int i = 0; i < TFSWA_LEVELS; i++)
             for (int j = 0; j < 4; j++) {
                 tlayer_config tc = tfswa_tlayer_config(c, i, j);
-                act = mx(act, tlayer_act_size(&tc, B, f[i], t[i]));
+                act = tfswa_max_size(act, tlayer_act_size(&tc, B, f[i], t[i]));
             }
         for (int j = 0; j < 4; j++) {
             n->rx[j] = get(n, tok);
@@ -303,7 +295,7 @@ const float *tfswa_tnet_forward(tfswa_tnet *n, const float *const *X, int update
         cur = n->dec[i].out;
     }
     unit_forward(n, &n->head, &W->head, cur, update);
-    conv2d_dims d1 = cdims(B, c->dims[0], F, T, 4 * c->n_stems, 1, 1, 0);
+    conv2d_dims d1 = tfswa_conv_dims(B, c->dims[0], F, T, 4 * c->n_stems, 1, 1, 0);
     conv2d_forward(n->masks, n->head.a, W->out_w, W->out_b, &d1, n->conv_work);
     return n->masks;
 }
@@ -324,7 +316,7 @@ void tfswa_tnet_backward(tfswa_tnet *n, const float *dmasks, float *grad)
 #define SWAP() do { float *s_ = cur; cur = oth; oth = s_; } while (0)
     size_t s0 = (size_t)B * C[0] * F * T;
     ZERO(cur, s0);
-    conv2d_dims d1 = cdims(B, C[0], F, T, 4 * c->n_stems, 1, 1, 0);
+    conv2d_dims d1 = tfswa_conv_dims(B, C[0], F, T, 4 * c->n_stems, 1, 1, 0);
     conv2d_backward(cur, G.out_w, G.out_b, dmasks, n->head.a, W->out_w, &d1, n->conv_work);
     ZERO(oth, s0);
     unit_backward(n, &n->head, &W->head, &G.head, cur, oth);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn/layers.h"
 #include "nn/tlayer.h"
 
 #define TFSWA_LEVELS 4     /* 3 encoder stages + the bottom */
@@ -176,6 +177,14 @@ void tfswa_level_sizes(int F, int T, int f[TFSWA_LEVELS], int t[TFSWA_LEVELS]);
 double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6]);
 /* One transformer layer over B = 1, F x T tokens; *attn += the attention part. */
 double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn);
+
+static inline size_t tfswa_max_size(size_t a, size_t b) { return a > b ? a : b; }
+/* A square convolution's dims (k x k, stride s, padding p) for B images. */
+static inline conv2d_dims tfswa_conv_dims(int B, int Cin, int H, int W, int Cout, int k, int s, int p)
+{
+    conv2d_dims d = {.B = B, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
+    return d;
+}
 
 /* Buffers allocated one by one and freed together (activations of a
  * training or inference state); bytes counts them. */

@@ -146,8 +146,6 @@ struct tfswa_net_exec {
 
 static float *get(tfswa_net_exec *e, size_t floats) { return tfswa_allocs_get(&e->mem, floats, "model activations"); }
 
-static size_t mx(size_t a, size_t b) { return a > b ? a : b; }
-
 tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train)
 {
     if (B < 1 || T < 1)
@@ -172,7 +170,7 @@ tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train
         case TFSWA_OP_FEATURES: e->y[i] = get(e, BT * TFSWA_IN_CH * F); break;
         case TFSWA_OP_MASK: e->y[i] = get(e, BT * S4 * F); break;
         case TFSWA_OP_TLAYER:
-            scratch = mx(scratch, tlayer_scratch_size(&op->tc, B, n->K, T));
+            scratch = tfswa_max_size(scratch, tlayer_scratch_size(&op->tc, B, n->K, T));
             if (train)
                 e->act[i] = get(e, tlayer_act_size(&op->tc, B, n->K, T));
             /* fall through */
