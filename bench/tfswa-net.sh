@@ -1,7 +1,7 @@
 #!/bin/sh
 # tfswa-net inference speed and memory: seconds, peak resident memory and the
 # FLOP rate achieved to separate 3 s and a 3-minute track with the `tiny` and
-# `seed` presets (untrained weights: the cost does not depend on them), with
+# `seed` presets (or any preset named in CASES, e.g. band; untrained weights: the cost does not depend on them), with
 # 1 and 2 threads; ratios against the PyTorch 1.13 figures of this 2-core
 # machine (seed 3 s: 117 s, 17.9 GB; tiny 3 s: 14.8 s, 5 GB; DESIGN.md).
 # Wall seconds and CPU seconds (user + system: less disturbed by other
@@ -19,7 +19,9 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/tfswa-bench.XXXXXX")
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
 CH=${CHUNK:+--chunk $CHUNK}
 
-for p in tiny seed; do "$BIN/tfswa-net" --init -q -m "$W/$p.ckpt" --preset $p; done
+for p in $(for c in $CASES; do echo "${c%%:*}"; done | sort -u); do
+    "$BIN/tfswa-net" --init -q -m "$W/$p.ckpt" --preset $p
+done
 mkinput() { # seconds -> $W/in$1.ts (a stereo mixture spectrogram, 2048/512)
     [ -f "$W/in$1.ts" ] && return
     "$PYTHON" - "$1" "$W/wav$1.ts" <<'PY'

@@ -38,13 +38,18 @@ static void usage(void)
            "\n"
            "Making a checkpoint (refuses to overwrite an existing FILE without --force):\n"
            "      --init            write a new, untrained checkpoint to the --model FILE\n"
-           "      --preset P        seed (depths 2,2,6,2, dims 32,64,128,256, heads 8) or\n"
-           "                        tiny (depths 1,1,1,1, dims 16,32,64,128, heads 2); default seed\n"
+           "      --preset P        seed (depths 2,2,6,2, dims 32,64,128,256, heads 8),\n"
+           "                        tiny (depths 1,1,1,1, dims 16,32,64,128, heads 2) or\n"
+           "                        band (band-split: 38 bands x 40 features, depth 2, heads 5,\n"
+           "                        mlp-ratio 2, mask-hidden 96; 1.7 GFLOP/s of audio); default seed\n"
            "      --depths LIST     TFSWA blocks per stage: 4 integers (encoder 1-3, bottom)\n"
            "      --dims LIST       channels per stage: 4 integers\n"
            "      --heads N|LIST    attention heads (one for all stages, or 4)\n"
            "      --window N        W-MSA window in bins and frames, even (default 8)\n"
-           "      --mlp-ratio N     MLP hidden channels per channel (default 4)\n"
+           "      --mlp-ratio N     MLP hidden channels per channel (default 4; band 2)\n"
+           "      --bands LIST      band preset: band widths in bins, summing to n_fft/2+1 (default:\n"
+           "                        2 bins doubling every 6 bands, the last band takes the rest)\n"
+           "      --mask-hidden N   band preset: hidden features of the per-band mask MLP\n"
            "      --n-fft N         spectrogram FFT size the model expects (default 2048)\n"
            "      --hop N           spectrogram hop (default 512)\n"
            "      --rate HZ         sample rate (default 44100)\n"
@@ -68,7 +73,7 @@ static void usage(void)
 enum { MODE_SEPARATE, MODE_INIT, MODE_INFO };
 enum {
     O_INIT = 256, O_INFO, O_TRAIN, O_PRESET, O_DEPTHS, O_DIMS, O_HEADS, O_WINDOW, O_MLP, O_NFFT, O_HOP, O_RATE,
-    O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD
+    O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD, O_BANDS, O_MASKH
 };
 #define SHORTOPTS "m:j:qh"
 
@@ -99,7 +104,8 @@ int main(int argc, char **argv)
         {"n-fft", required_argument, 0, O_NFFT},  {"hop", required_argument, 0, O_HOP},
         {"rate", required_argument, 0, O_RATE},   {"stems", required_argument, 0, O_STEMS},
         {"seed", required_argument, 0, O_SEED},   {"stats", required_argument, 0, O_STATS},
-        {"mask", required_argument, 0, O_MASK},
+        {"mask", required_argument, 0, O_MASK},   {"bands", required_argument, 0, O_BANDS},
+        {"mask-hidden", required_argument, 0, O_MASKH},
         {"force", no_argument, 0, O_FORCE},       {"chunk", required_argument, 0, O_CHUNK},
         {"overlap", required_argument, 0, O_OVERLAP}, {"no-fold-bn", no_argument, 0, O_NOFOLD},
         {"threads", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
@@ -108,8 +114,8 @@ int main(int argc, char **argv)
     if (wants_train(argc, argv, opts))
         return train_main(argc, argv);
     const char *model = NULL, *preset = NULL, *depths = NULL, *dims = NULL, *heads = NULL, *stems = NULL, *mask = NULL,
-               *stats = NULL;
-    int window = 0, mlp = 0, nfft = 0, hop = 0, rate = 0, force = 0, mode = MODE_SEPARATE, modes = 0;
+               *stats = NULL, *bands = NULL;
+    int window = 0, mlp = 0, maskh = 0, nfft = 0, hop = 0, rate = 0, force = 0, mode = MODE_SEPARATE, modes = 0;
     int have_seed = 0, hyper = 0;
     uint64_t seed = 0;
     tfswa_sep_opts so = {.chunk_sec = 6.0, .overlap_sec = 1.0, .fold_bn = 1, .quiet = 0};
@@ -128,6 +134,8 @@ int main(int argc, char **argv)
         case O_NFFT: nfft = (int)tf_parse_long("--n-fft", optarg, 16, 65536), hyper = 1; break;
         case O_HOP: hop = (int)tf_parse_long("--hop", optarg, 1, 65536), hyper = 1; break;
         case O_RATE: rate = (int)tf_parse_long("--rate", optarg, 1, 1000000), hyper = 1; break;
+        case O_BANDS: bands = optarg, hyper = 1; break;
+        case O_MASKH: maskh = (int)tf_parse_long("--mask-hidden", optarg, 1, TFSWA_MAX_DIM), hyper = 1; break;
         case O_STEMS: stems = optarg; break;
         case O_MASK: mask = optarg; break;
         case O_SEED: seed = tf_parse_u64("--seed", optarg), have_seed = 1; break;
@@ -160,13 +168,19 @@ int main(int argc, char **argv)
             tf_usage_error("--init takes no input files");
         tfswa_config cfg;
         if (tfswa_preset(&cfg, preset ? preset : "seed") < 0)
-            tf_usage_error("--preset: unknown preset '%s' (seed, tiny)", preset);
+            tf_usage_error("--preset: unknown preset '%s' (seed, tiny, band)", preset);
         if (depths && tfswa_parse_ints(depths, cfg.depths, TFSWA_LEVELS) < 0)
             tf_usage_error("--depths: '%s' is not 4 comma-separated integers", depths);
         if (dims && tfswa_parse_ints(dims, cfg.dims, TFSWA_LEVELS) < 0)
             tf_usage_error("--dims: '%s' is not 4 comma-separated integers", dims);
         if (heads && tfswa_parse_ints(heads, cfg.heads, TFSWA_LEVELS) < 0)
             tf_usage_error("--heads: '%s' is not one or 4 comma-separated integers", heads);
+        if ((bands || maskh) && cfg.arch != TFSWA_ARCH_BAND)
+            tf_usage_error("--bands and --mask-hidden go with --preset band");
+        if (bands && tfswa_parse_bands(bands, &cfg) < 0)
+            tf_usage_error("--bands: '%s' is not a list of at most %d integers", bands, TFSWA_MAX_BANDS);
+        if (maskh)
+            cfg.mask_hidden = maskh;
         if (window)
             cfg.window = window;
         if (mlp)

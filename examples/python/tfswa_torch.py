@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The TFSWA-UNet in PyTorch, written from formats/checkpoint.md alone.
+"""The TFSWA-UNet and the band model in PyTorch, written from formats/checkpoint.md alone.
 
 Loads a tfswa checkpoint (a tensor stream read with tfswa_stream.py) into a
 torch.nn.Module whose state_dict names are the checkpoint's tensor names, and
@@ -69,10 +69,10 @@ class Attention(nn.Module):
 
 
 class Mlp(nn.Module):
-    def __init__(self, C, hidden):
+    def __init__(self, C, hidden, out=None):
         super().__init__()
         self.fc1 = nn.Linear(C, hidden)
-        self.fc2 = nn.Linear(hidden, C)
+        self.fc2 = nn.Linear(hidden, C if out is None else out)
 
     def forward(self, x):
         return self.fc2(F.gelu(self.fc1(x)))
@@ -190,7 +190,28 @@ class Norm(nn.Module):
         self.register_buffer("std", torch.ones(4, bins))
 
 
-class TFSWAUNet(nn.Module):
+class Separator(nn.Module):
+    """Masks to estimates (step 7): subclasses define masks(X) -> (4 S, F, T)."""
+
+    def forward(self, X):
+        """X complex (2, F, T) -> dict stem -> complex estimate (2, F, T) = mask * X."""
+        m = self.masks(X)
+        out = {}
+        for s, name in enumerate(self.stems):
+            if self.residual and s == len(self.stems) - 1:  # the rest of the mixture
+                out[name] = X - sum(out.values())
+                break
+            M = torch.complex(m[4 * s + 0::2][:2], m[4 * s + 1::2][:2])  # channels L, R
+            out[name] = M * X
+        return out
+
+
+def features(norm, X):
+    feat = torch.stack([X[0].real, X[0].imag, X[1].real, X[1].imag])  # re L, im L, re R, im R
+    return (feat - norm.mean[:, :, None]) / norm.std[:, :, None]
+
+
+class TFSWAUNet(Separator):
     def __init__(self, cfg):
         super().__init__()
         d, c, h = cfg["depths"], cfg["dims"], cfg["heads"]
@@ -210,9 +231,7 @@ class TFSWAUNet(nn.Module):
         T = X.shape[-1]
         if T < MIN_FRAMES:  # silent frames up to the minimum, cropped after
             X = F.pad(X, (0, MIN_FRAMES - T))
-        feat = torch.stack([X[0].real, X[0].imag, X[1].real, X[1].imag])  # re L, im L, re R, im R
-        x = ((feat - self.norm.mean[:, :, None]) / self.norm.std[:, :, None])[None]
-        x = self.stem(x)
+        x = self.stem(features(self.norm, X)[None])
         skips = []
         for i in range(3):
             x = self.enc[i].run_blocks(x)
@@ -226,17 +245,42 @@ class TFSWAUNet(nn.Module):
             x = self.dec[i].run_blocks(x)
         return self.head(x)[0, :, :, :T]
 
-    def forward(self, X):
-        """X complex (2, F, T) -> dict stem -> complex estimate (2, F, T) = mask * X."""
-        m = self.masks(X)
-        out = {}
-        for s, name in enumerate(self.stems):
-            if self.residual and s == len(self.stems) - 1:  # the rest of the mixture
-                out[name] = X - sum(out.values())
-                break
-            M = torch.complex(m[4 * s + 0::2][:2], m[4 * s + 1::2][:2])  # channels L, R
-            out[name] = M * X
-        return out
+
+class BandEmbed(nn.Module):
+    def __init__(self, w, D):
+        super().__init__()
+        self.norm = nn.LayerNorm(4 * w, eps=1e-5)
+        self.fc = nn.Linear(4 * w, D)
+
+
+class BandNet(Separator):
+    """arch band: per-band embedding, TFSWA blocks over (bands, frames), per-band mask MLP."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        D, w, S = cfg["dims"][0], cfg["bands"], len(cfg["stems"])
+        self.stems, self.widths = cfg["stems"], w
+        self.residual = False
+        self.norm = Norm(sum(w))
+        self.band = nn.ModuleList([BandEmbed(wk, D) for wk in w])
+        self.blocks = nn.ModuleList([Block(D, cfg["heads"][0], cfg["mlp_ratio"] * D, cfg["window"])
+                                     for _ in range(cfg["depths"][0])])
+        self.norm_out = nn.LayerNorm(D, eps=1e-5)
+        self.mask = nn.ModuleList([Mlp(D, cfg["mask_hidden"], 4 * S * wk) for wk in w])
+
+    def masks(self, X):
+        x = features(self.norm, X)  # (4, F, T)
+        T, S4 = x.shape[-1], 4 * len(self.stems)
+        edges = np.cumsum([0] + self.widths)
+        # band k's input at frame t: its bins j and channels ch, index 4 j + ch
+        h = torch.stack([e.fc(e.norm(x[:, b0:b1].permute(2, 1, 0).reshape(T, -1)))
+                         for e, b0, b1 in zip(self.band, edges[:-1], edges[1:])])[None]  # (1, K, T, D)
+        for b in self.blocks:
+            h = b(h)
+        h = self.norm_out(h)[0]
+        # band k's output index 4 S j + 4 s + 2 c + p: bin b0 + j, mask channel 4 s + 2 c + p
+        return torch.cat([m(h[k]).reshape(T, w, S4).permute(2, 1, 0)
+                          for k, (m, w) in enumerate(zip(self.mask, self.widths))], dim=1)  # (4 S, F, T)
 
 
 def load(path, dtype=torch.float32):
@@ -253,7 +297,14 @@ def load(path, dtype=torch.float32):
                mlp_ratio=int(attrs["mlp_ratio"]), n_fft=int(attrs["n_fft"]), stems=attrs["stems"].split(","))
     if attrs.get("mask", "unbounded") not in ("unbounded", "residual"):
         raise ValueError(f"{path}: mask kind {attrs['mask']} not supported")
-    model = TFSWAUNet(cfg)
+    arch = attrs.get("arch", "unet")
+    if arch == "band":
+        cfg.update(bands=ints("bands"), mask_hidden=int(attrs["mask_hidden"]))
+        model = BandNet(cfg)
+    elif arch == "unet":
+        model = TFSWAUNet(cfg)
+    else:
+        raise ValueError(f"{path}: arch {arch} not supported")
     model.residual = attrs.get("mask") == "residual"
     state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()
              if not k.startswith(("optim/", "train/"))}

@@ -14,7 +14,8 @@
 
 static const char *const CONFIG_KEYS[] = {
     "format", "checkpoint_version", "preset", "depths", "dims", "heads", "window", "mlp_ratio", "n_fft", "hop",
-    "rate", "stems", "seed", "in_channels", "mask", "bn_eps", "ln_eps", "n_params", NULL};
+    "rate", "stems", "seed", "in_channels", "mask", "bn_eps", "ln_eps", "n_params", "arch", "bands", "mask_hidden",
+    NULL};
 
 int tfswa_is_config_attr(const char *key)
 {
@@ -26,15 +27,23 @@ int tfswa_is_config_attr(const char *key)
 
 void tfswa_config_to_attrs(const tfswa_config *c, ts_record *r)
 {
-    char buf[512];
+    char buf[TFSWA_MAX_BANDS * 8];
     ts_attr_set(r, "format", TFSWA_CKPT_FORMAT);
     ts_attr_setf(r, "checkpoint_version", "%d", TFSWA_CKPT_VERSION);
     ts_attr_set(r, "preset", c->preset[0] ? c->preset : "custom");
-    tfswa_format_ints(buf, sizeof buf, c->depths, TFSWA_LEVELS);
+    const int band = c->arch == TFSWA_ARCH_BAND, nl = band ? 1 : TFSWA_LEVELS; /* band: one value each */
+    if (band) {
+        int w[TFSWA_MAX_BANDS], K = tfswa_band_widths(c, w);
+        ts_attr_set(r, "arch", "band");
+        tfswa_format_ints(buf, sizeof buf, w, K);
+        ts_attr_set(r, "bands", buf);
+        ts_attr_setf(r, "mask_hidden", "%d", c->mask_hidden);
+    }
+    tfswa_format_ints(buf, sizeof buf, c->depths, nl);
     ts_attr_set(r, "depths", buf);
-    tfswa_format_ints(buf, sizeof buf, c->dims, TFSWA_LEVELS);
+    tfswa_format_ints(buf, sizeof buf, c->dims, nl);
     ts_attr_set(r, "dims", buf);
-    tfswa_format_ints(buf, sizeof buf, c->heads, TFSWA_LEVELS);
+    tfswa_format_ints(buf, sizeof buf, c->heads, nl);
     ts_attr_set(r, "heads", buf);
     ts_attr_setf(r, "window", "%d", c->window);
     ts_attr_setf(r, "mlp_ratio", "%d", c->mlp_ratio);
@@ -89,6 +98,20 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
         get_int(r, "mlp_ratio", &c->mlp_ratio, err, len) < 0 || get_int(r, "n_fft", &c->n_fft, err, len) < 0 ||
         get_int(r, "hop", &c->hop, err, len) < 0)
         return -1;
+    const char *arch = ts_attr_get(r, "arch");
+    if (arch && strcmp(arch, "band") == 0) {
+        c->arch = TFSWA_ARCH_BAND;
+        const char *b = ts_attr_get(r, "bands");
+        if (!b)
+            return tf_fail(err, len, "attribute 'bands' is missing (a band model)");
+        if (tfswa_parse_bands(b, c) < 0)
+            return tf_fail(err, len, "attribute 'bands': '%.60s' is not a list of at most %d integers", b,
+                           TFSWA_MAX_BANDS);
+        if (get_int(r, "mask_hidden", &c->mask_hidden, err, len) < 0)
+            return -1;
+    } else if (arch && strcmp(arch, "unet") != 0) {
+        return tf_fail(err, len, "attribute 'arch': '%s' (this tfswa-net builds 'unet' and 'band')", arch);
+    }
     c->rate = 44100;
     if (ts_attr_get(r, "rate") && get_int(r, "rate", &c->rate, err, len) < 0)
         return -1;

@@ -1,5 +1,6 @@
 /* TFSWA-UNet inference forward pass (formats/checkpoint.md, "Forward pass"). */
 #include "model/forward.h"
+#include "model/net.h"
 #include "nn/layers.h"
 #include "nn/tlayer.h"
 #include "util/cli.h"
@@ -26,15 +27,8 @@ struct tfswa_runner {
     float *masks;      /* (4 S, F, tmax) */
     float *folded;     /* folded conv weights */
     conv_unit stem, down[3], up[3], head;
+    tfswa_net_exec *net; /* a band model: everything else unused */
 };
-
-static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
-
-static conv2d_dims dims(int Cin, int H, int W, int Cout, int k, int s, int p)
-{
-    conv2d_dims d = {.B = 1, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
-    return d;
-}
 
 /* Folds BN (eval) into a conv: scale_o = g_o / sqrt(var_o + eps),
  * w'[o] = w[o] scale_o, b'_o = (b_o - mean_o) scale_o + beta_o. For a
@@ -71,33 +65,37 @@ tfswa_runner *tfswa_runner_new(const tfswa_model *m, int tmax, int fold_bn)
     r->F = tfswa_bins(c);
     r->tmax = tmax;
     r->fold = fold_bn;
+    if (c->arch == TFSWA_ARCH_BAND) {
+        r->net = tfswa_net_exec_new(m, 1, tmax, 0);
+        return r;
+    }
     int f[TFSWA_LEVELS], t[TFSWA_LEVELS];
     tfswa_level_sizes(r->F, tmax, f, t);
     size_t act = 0, skip[3], convw = 0, tls = 0;
     for (int i = 0; i < TFSWA_LEVELS; i++) {
-        act = max_sz(act, (size_t)c->dims[i] * f[i] * t[i]);
+        act = tfswa_max_size(act, (size_t)c->dims[i] * f[i] * t[i]);
         for (int j = 0; j < 4; j++) {
             tlayer_config tc = tfswa_tlayer_config(c, i, j);
             if (c->depths[i] > 0)
-                tls = max_sz(tls, tlayer_scratch_size(&tc, 1, f[i], t[i]));
+                tls = tfswa_max_size(tls, tlayer_scratch_size(&tc, 1, f[i], t[i]));
         }
     }
     /* the head's output passes through a ping-pong buffer when frames are cropped */
-    act = max_sz(act, (size_t)4 * c->n_stems * r->F * tmax);
+    act = tfswa_max_size(act, (size_t)4 * c->n_stems * r->F * tmax);
     for (int i = 0; i < 3; i++)
         skip[i] = (size_t)c->dims[i] * f[i] * t[i];
-    conv2d_dims d = dims(TFSWA_IN_CH, f[0], t[0], c->dims[0], 7, 1, 3);
-    convw = max_sz(convw, conv2d_workspace(&d));
+    conv2d_dims d = tfswa_conv_dims(1, TFSWA_IN_CH, f[0], t[0], c->dims[0], 7, 1, 3);
+    convw = tfswa_max_size(convw, conv2d_workspace(&d));
     for (int i = 0; i < 3; i++) {
-        d = dims(c->dims[i], f[i], t[i], c->dims[i + 1], 4, 2, 1);
-        convw = max_sz(convw, conv2d_workspace(&d));
-        d = dims(c->dims[i + 1], f[i + 1], t[i + 1], c->dims[i], 4, 2, 1);
-        convw = max_sz(convw, convt2d_workspace(&d));
+        d = tfswa_conv_dims(1, c->dims[i], f[i], t[i], c->dims[i + 1], 4, 2, 1);
+        convw = tfswa_max_size(convw, conv2d_workspace(&d));
+        d = tfswa_conv_dims(1, c->dims[i + 1], f[i + 1], t[i + 1], c->dims[i], 4, 2, 1);
+        convw = tfswa_max_size(convw, convt2d_workspace(&d));
     }
-    d = dims(c->dims[0], f[0], t[0], c->dims[0], 3, 1, 1);
-    convw = max_sz(convw, conv2d_workspace(&d));
-    d = dims(c->dims[0], f[0], t[0], 4 * c->n_stems, 1, 1, 0);
-    convw = max_sz(convw, conv2d_workspace(&d));
+    d = tfswa_conv_dims(1, c->dims[0], f[0], t[0], c->dims[0], 3, 1, 1);
+    convw = tfswa_max_size(convw, conv2d_workspace(&d));
+    d = tfswa_conv_dims(1, c->dims[0], f[0], t[0], 4 * c->n_stems, 1, 1, 0);
+    convw = tfswa_max_size(convw, conv2d_workspace(&d));
     size_t nfeat = (size_t)TFSWA_IN_CH * r->F * tmax, nmask = (size_t)4 * c->n_stems * r->F * tmax;
     size_t nfold = 0;
     if (fold_bn) {
@@ -149,10 +147,14 @@ void tfswa_runner_free(tfswa_runner *r)
     if (!r)
         return;
     free(r->arena);
+    tfswa_net_exec_free(r->net);
     free(r);
 }
 
-size_t tfswa_runner_bytes(const tfswa_runner *r) { return r->floats * sizeof(float); }
+size_t tfswa_runner_bytes(const tfswa_runner *r)
+{
+    return r->net ? tfswa_net_exec_bytes(r->net) : r->floats * sizeof(float);
+}
 int    tfswa_runner_tmax(const tfswa_runner *r) { return r->tmax; }
 const tfswa_model *tfswa_runner_model(const tfswa_runner *r) { return r->m; }
 
@@ -216,28 +218,22 @@ const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_
     if (T < 1 || T > r->tmax || t0 < 0 || t0 + T > Ttot)
         tf_die("tfswa_forward: frames [%lld, %lld) outside [0, %lld) or longer than %d", (long long)t0,
                (long long)t0 + T, (long long)Ttot, r->tmax);
+    if (r->net)
+        return tfswa_net_forward(r->net, &X, Ttot, t0, T);
     const int Tr = T < TFSWA_MIN_FRAMES ? TFSWA_MIN_FRAMES : T; /* frames run */
-    /* features: (x - mean[c][f]) / std[c][f]; silent frames (x = 0) past T */
-#pragma omp parallel for schedule(static)
-    for (int cf = 0; cf < TFSWA_IN_CH * F; cf++) {
-        int ch = cf / F, f = cf % F, audio = ch / 2, part = ch % 2;
-        float mean = W->norm_mean[cf], sd = W->norm_std[cf];
-        const float *src = X + 2 * (((int64_t)audio * F + f) * Ttot + t0) + part;
-        float *dst = r->feat + (size_t)cf * Tr;
-        for (int t = 0; t < Tr; t++)
-            dst[t] = ((t < T ? src[2 * (int64_t)t] : 0.0f) - mean) / sd;
-    }
+    /* features; silent frames (x = 0) past T */
+    tfswa_features(r->feat, X, Ttot, t0, T, Tr, W->norm_mean, W->norm_std, F);
     int f[TFSWA_LEVELS], t[TFSWA_LEVELS];
     tfswa_level_sizes(F, Tr, f, t);
     float *P = r->buf[0], *Q = r->buf[1];
     /* stem */
-    conv2d_dims d = dims(TFSWA_IN_CH, F, Tr, c->dims[0], 7, 1, 3);
+    conv2d_dims d = tfswa_conv_dims(1, TFSWA_IN_CH, F, Tr, c->dims[0], 7, 1, 3);
     float *cur = conv_bn_gelu(r, &r->stem, P, Q, r->feat, &d, 0);
     float *free_ = cur == P ? Q : P;
     /* encoder */
     for (int i = 0; i < 3; i++) {
         run_blocks(r, W->enc[i], W->n_enc[i], i, cur, free_, r->skip[i], f[i], t[i]);
-        d = dims(c->dims[i], f[i], t[i], c->dims[i + 1], 4, 2, 1);
+        d = tfswa_conv_dims(1, c->dims[i], f[i], t[i], c->dims[i + 1], 4, 2, 1);
         cur = conv_bn_gelu(r, &r->down[i], P, Q, r->skip[i], &d, 0);
         free_ = cur == P ? Q : P;
     }
@@ -250,7 +246,7 @@ const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_
     }
     /* decoder */
     for (int i = 2; i >= 0; i--) {
-        d = dims(c->dims[i + 1], f[i + 1], t[i + 1], c->dims[i], 4, 2, 1);
+        d = tfswa_conv_dims(1, c->dims[i + 1], f[i + 1], t[i + 1], c->dims[i], 4, 2, 1);
         int Ho = convt2d_out_h(&d), Wo = convt2d_out_w(&d); /* 2 f[i+1] <= f[i] */
         float *y = conv_bn_gelu(r, &r->up[i], free_, cur, cur, &d, 1);
         /* y is free_ (folded) or cur (unfolded: BN wrote over the consumed input) */
@@ -263,9 +259,9 @@ const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_
         free_ = o;
     }
     /* head */
-    d = dims(c->dims[0], F, Tr, c->dims[0], 3, 1, 1);
+    d = tfswa_conv_dims(1, c->dims[0], F, Tr, c->dims[0], 3, 1, 1);
     cur = conv_bn_gelu(r, &r->head, free_, cur, cur, &d, 0);
-    d = dims(c->dims[0], F, Tr, 4 * c->n_stems, 1, 1, 0);
+    d = tfswa_conv_dims(1, c->dims[0], F, Tr, 4 * c->n_stems, 1, 1, 0);
     int S4 = 4 * c->n_stems;
     if (Tr == T) {
         conv2d_forward(r->masks, cur, W->out_w, W->out_b, &d, r->conv_work);

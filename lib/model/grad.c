@@ -1,5 +1,6 @@
 /* TFSWA-UNet training forward (BN on batch statistics) and backward pass. */
 #include "model/grad.h"
+#include "model/net.h"
 #include "nn/layers.h"
 #include "nn/tlayer.h"
 #include "util/cli.h"
@@ -38,35 +39,11 @@ struct tfswa_tnet {
     float *conv_work, *tl_scratch;
     float *gA, *gB, *dskip[3], *ut1, *ut2, *dtA, *dtB, *ftmp;
     float *rx[4], *ract[4]; /* recompute: a block's inner layer inputs + a dummy output, and acts */
-    size_t bytes;
-    void **allocs;
-    int n_allocs, cap_allocs;
+    tfswa_allocs mem;
+    tfswa_net_exec *net; /* a band model: everything else unused */
 };
 
-static float *get(tfswa_tnet *n, size_t floats)
-{
-    if (floats == 0)
-        floats = 1;
-    float *p = tf_malloc(floats * sizeof(float), "training activations");
-    if (n->n_allocs == n->cap_allocs) {
-        n->cap_allocs = n->cap_allocs ? 2 * n->cap_allocs : 64;
-        void **a = realloc(n->allocs, (size_t)n->cap_allocs * sizeof *a);
-        if (!a)
-            tf_die("out of memory (training activations)");
-        n->allocs = a;
-    }
-    n->allocs[n->n_allocs++] = p;
-    n->bytes += floats * sizeof(float);
-    return p;
-}
-
-static size_t mx(size_t a, size_t b) { return a > b ? a : b; }
-
-static conv2d_dims cdims(int B, int Cin, int H, int W, int Cout, int k, int s, int p)
-{
-    conv2d_dims d = {.B = B, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
-    return d;
-}
+static float *get(tfswa_tnet *n, size_t floats) { return tfswa_allocs_get(&n->mem, floats, "training activations"); }
 
 static void unit_init(tfswa_tnet *n, unit_t *u, conv2d_dims d, int transposed, size_t *work)
 {
@@ -79,7 +56,7 @@ static void unit_init(tfswa_tnet *n, unit_t *u, conv2d_dims d, int transposed, s
     u->a = get(n, sz);
     u->mean = get(n, (size_t)d.Cout);
     u->rstd = get(n, (size_t)d.Cout);
-    *work = mx(*work, transposed ? convt2d_workspace(&d) : conv2d_workspace(&d));
+    *work = tfswa_max_size(*work, transposed ? convt2d_workspace(&d) : conv2d_workspace(&d));
 }
 
 static size_t unit_size(const unit_t *u) { return (size_t)u->d.B * u->d.Cout * u->Ho * u->Wo; }
@@ -93,14 +70,14 @@ static void stage_init(tfswa_tnet *n, stage_t *s, int stage, int nl, size_t *scr
     s->F = n->f[stage];
     s->T = n->t[stage];
     size_t N = (size_t)n->B * s->F * s->T, sz = N * s->C;
-    *tok = mx(*tok, sz);
+    *tok = tfswa_max_size(*tok, sz);
     s->out = get(n, sz);
     s->xt = tf_calloc((size_t)nl + 1, sizeof *s->xt, "training activations");
     s->act = tf_calloc((size_t)nl + 1, sizeof *s->act, "training activations");
     for (int j = 0; j < 4; j++) {
         s->tc[j] = tfswa_tlayer_config(c, stage, j);
         if (nl > 0)
-            *scratch = mx(*scratch, tlayer_scratch_size(&s->tc[j], n->B, s->F, s->T));
+            *scratch = tfswa_max_size(*scratch, tlayer_scratch_size(&s->tc[j], n->B, s->F, s->T));
     }
     for (int l = 0; l < nl; l++) {
         if (!n->recompute || l % 4 == 0)
@@ -121,23 +98,27 @@ tfswa_tnet *tfswa_tnet_new(tfswa_model *m, int B, int T, int recompute)
     n->T = T;
     n->F = tfswa_bins(c);
     n->recompute = recompute;
+    if (c->arch == TFSWA_ARCH_BAND) { /* recompute: no effect, its activations are small */
+        n->net = tfswa_net_exec_new(m, B, T, 1);
+        return n;
+    }
     tfswa_level_sizes(n->F, T, n->f, n->t);
     const int F = n->F, *f = n->f, *t = n->t, *C = c->dims;
     size_t work = 0, scratch = 0, tok = 0;
     n->feat = get(n, (size_t)B * TFSWA_IN_CH * F * T);
-    unit_init(n, &n->stem, cdims(B, TFSWA_IN_CH, F, T, C[0], 7, 1, 3), 0, &work);
+    unit_init(n, &n->stem, tfswa_conv_dims(B, TFSWA_IN_CH, F, T, C[0], 7, 1, 3), 0, &work);
     for (int i = 0; i < 3; i++) {
         stage_init(n, &n->enc[i], i, m->w.n_enc[i], &scratch, &tok);
-        unit_init(n, &n->down[i], cdims(B, C[i], f[i], t[i], C[i + 1], 4, 2, 1), 0, &work);
+        unit_init(n, &n->down[i], tfswa_conv_dims(B, C[i], f[i], t[i], C[i + 1], 4, 2, 1), 0, &work);
     }
     stage_init(n, &n->mid, 3, m->w.n_mid, &scratch, &tok);
     for (int i = 2; i >= 0; i--) {
-        unit_init(n, &n->up[i], cdims(B, C[i + 1], f[i + 1], t[i + 1], C[i], 4, 2, 1), 1, &work);
+        unit_init(n, &n->up[i], tfswa_conv_dims(B, C[i + 1], f[i + 1], t[i + 1], C[i], 4, 2, 1), 1, &work);
         stage_init(n, &n->dec[i], i, m->w.n_dec[i], &scratch, &tok);
     }
-    unit_init(n, &n->head, cdims(B, C[0], F, T, C[0], 3, 1, 1), 0, &work);
-    conv2d_dims d1 = cdims(B, C[0], F, T, 4 * c->n_stems, 1, 1, 0);
-    work = mx(work, conv2d_workspace(&d1));
+    unit_init(n, &n->head, tfswa_conv_dims(B, C[0], F, T, C[0], 3, 1, 1), 0, &work);
+    conv2d_dims d1 = tfswa_conv_dims(B, C[0], F, T, 4 * c->n_stems, 1, 1, 0);
+    work = tfswa_max_size(work, conv2d_workspace(&d1));
     n->masks = get(n, (size_t)B * 4 * c->n_stems * F * T);
     n->conv_work = get(n, work);
     n->tl_scratch = get(n, scratch);
@@ -155,7 +136,7 @@ tfswa_tnet *tfswa_tnet_new(tfswa_model *m, int B, int T, int recompute)
         for (int i = 0; i < TFSWA_LEVELS; i++)
             for (int j = 0; j < 4; j++) {
                 tlayer_config tc = tfswa_tlayer_config(c, i, j);
-                act = mx(act, tlayer_act_size(&tc, B, f[i], t[i]));
+                act = tfswa_max_size(act, tlayer_act_size(&tc, B, f[i], t[i]));
             }
         for (int j = 0; j < 4; j++) {
             n->rx[j] = get(n, tok);
@@ -181,9 +162,8 @@ void tfswa_tnet_free(tfswa_tnet *n)
 {
     if (!n)
         return;
-    for (int i = 0; i < n->n_allocs; i++)
-        free(n->allocs[i]);
-    free(n->allocs);
+    tfswa_allocs_free(&n->mem);
+    tfswa_net_exec_free(n->net);
     stage_t *st[7] = {&n->enc[0], &n->enc[1], &n->enc[2], &n->mid, &n->dec[0], &n->dec[1], &n->dec[2]};
     for (int k = 0; k < 7; k++) {
         free(st[k]->xt);
@@ -192,7 +172,7 @@ void tfswa_tnet_free(tfswa_tnet *n)
     free(n);
 }
 
-size_t tfswa_tnet_bytes(const tfswa_tnet *n) { return n->bytes; }
+size_t tfswa_tnet_bytes(const tfswa_tnet *n) { return n->net ? tfswa_net_exec_bytes(n->net) : n->mem.bytes; }
 
 /* ---- units ---- */
 static void unit_forward(tfswa_tnet *n, unit_t *u, const tfswa_convbn *w, const float *x, int update)
@@ -289,17 +269,13 @@ const float *tfswa_tnet_forward(tfswa_tnet *n, const float *const *X, int update
     const tfswa_config *c = &m->cfg;
     tfswa_weights *W = &m->w;
     const int B = n->B, F = n->F, T = n->T;
-    n->X = X;
-#pragma omp parallel for schedule(static)
-    for (int bcf = 0; bcf < B * TFSWA_IN_CH * F; bcf++) {
-        int b = bcf / (TFSWA_IN_CH * F), cf = bcf % (TFSWA_IN_CH * F);
-        int ch = cf / F, f = cf % F, audio = ch / 2, part = ch % 2;
-        float mean = W->norm_mean[cf], sd = W->norm_std[cf];
-        const float *src = X[b] + 2 * ((int64_t)audio * F + f) * T + part;
-        float *dst = n->feat + (size_t)bcf * T;
-        for (int t = 0; t < T; t++)
-            dst[t] = (src[2 * (int64_t)t] - mean) / sd;
+    if (n->net) {
+        (void)update; /* no BatchNorm */
+        return tfswa_net_forward(n->net, X, n->T, 0, n->T);
     }
+    n->X = X;
+    for (int b = 0; b < B; b++)
+        tfswa_features(n->feat + (size_t)b * TFSWA_IN_CH * F * T, X[b], T, 0, T, T, W->norm_mean, W->norm_std, F);
     unit_forward(n, &n->stem, &W->stem, n->feat, update);
     const float *cur = n->stem.a;
     for (int i = 0; i < 3; i++) {
@@ -319,13 +295,17 @@ const float *tfswa_tnet_forward(tfswa_tnet *n, const float *const *X, int update
         cur = n->dec[i].out;
     }
     unit_forward(n, &n->head, &W->head, cur, update);
-    conv2d_dims d1 = cdims(B, c->dims[0], F, T, 4 * c->n_stems, 1, 1, 0);
+    conv2d_dims d1 = tfswa_conv_dims(B, c->dims[0], F, T, 4 * c->n_stems, 1, 1, 0);
     conv2d_forward(n->masks, n->head.a, W->out_w, W->out_b, &d1, n->conv_work);
     return n->masks;
 }
 
 void tfswa_tnet_backward(tfswa_tnet *n, const float *dmasks, float *grad)
 {
+    if (n->net) {
+        tfswa_net_backward(n->net, dmasks, grad);
+        return;
+    }
     tfswa_model *m = n->m;
     const tfswa_config *c = &m->cfg;
     tfswa_weights *W = &m->w, G;
@@ -336,7 +316,7 @@ void tfswa_tnet_backward(tfswa_tnet *n, const float *dmasks, float *grad)
 #define SWAP() do { float *s_ = cur; cur = oth; oth = s_; } while (0)
     size_t s0 = (size_t)B * C[0] * F * T;
     ZERO(cur, s0);
-    conv2d_dims d1 = cdims(B, C[0], F, T, 4 * c->n_stems, 1, 1, 0);
+    conv2d_dims d1 = tfswa_conv_dims(B, C[0], F, T, 4 * c->n_stems, 1, 1, 0);
     conv2d_backward(cur, G.out_w, G.out_b, dmasks, n->head.a, W->out_w, &d1, n->conv_work);
     ZERO(oth, s0);
     unit_backward(n, &n->head, &W->head, &G.head, cur, oth);

@@ -23,11 +23,24 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
     fprintf(out, "checkpoint    %s\n", path);
     fprintf(out, "format        tfswa-checkpoint version 1\n");
     fprintf(out, "preset        %s\n", c->preset);
-    tfswa_format_ints(b, sizeof b, c->depths, TFSWA_LEVELS);
+    const int band = c->arch == TFSWA_ARCH_BAND, nl = band ? 1 : TFSWA_LEVELS;
+    if (band) {
+        int w[TFSWA_MAX_BANDS], K = tfswa_band_widths(c, w);
+        fprintf(out, "arch          band: %d bands of", K);
+        for (int k = 0; k < K;) { /* runs of equal widths: "6 x 2, ..." */
+            int r = k;
+            while (r < K && w[r] == w[k])
+                r++;
+            fprintf(out, "%s %d x %d", k ? "," : "", r - k, w[k]);
+            k = r;
+        }
+        fprintf(out, " bins\nmask_hidden   %d\n", c->mask_hidden);
+    }
+    tfswa_format_ints(b, sizeof b, c->depths, nl);
     fprintf(out, "depths        %s\n", b);
-    tfswa_format_ints(b, sizeof b, c->dims, TFSWA_LEVELS);
+    tfswa_format_ints(b, sizeof b, c->dims, nl);
     fprintf(out, "dims          %s\n", b);
-    tfswa_format_ints(b, sizeof b, c->heads, TFSWA_LEVELS);
+    tfswa_format_ints(b, sizeof b, c->heads, nl);
     fprintf(out, "heads         %s\n", b);
     fprintf(out, "window        %d (shift %d)\n", c->window, c->window / 2);
     fprintf(out, "mlp_ratio     %d\n", c->mlp_ratio);
@@ -46,11 +59,14 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
     static const char *const MOD[][2] = {{"stem.", "stem"},     {"enc.0.", "encoder 1"}, {"enc.1.", "encoder 2"},
                                          {"enc.2.", "encoder 3"}, {"mid.", "bottom"},     {"dec.2.", "decoder 3"},
                                          {"dec.1.", "decoder 2"}, {"dec.0.", "decoder 1"}, {"head.", "head"},
-                                         {"norm.", "input norm"}};
-    for (size_t i = 0; i < sizeof MOD / sizeof MOD[0]; i++) {
+                                         {"norm.", "input norm"}, {NULL, NULL}};
+    static const char *const BAND_MOD[][2] = {{"band.", "band embed"}, {"blocks.", "blocks"},
+                                              {"norm_out.", "final norm"}, {"mask.", "mask head"},
+                                              {"norm.", "input norm"},  {NULL, NULL}};
+    for (const char *const(*mod)[2] = band ? BAND_MOD : MOD; (*mod)[0]; mod++) {
         size_t p, q;
-        count(m, MOD[i][0], &p, &q);
-        fprintf(out, "  %-11s %10zu parameters %8zu buffers\n", MOD[i][1], p, q);
+        count(m, (*mod)[0], &p, &q);
+        fprintf(out, "  %-11s %10zu parameters %8zu buffers\n", (*mod)[1], p, q);
     }
     double fps = (double)c->rate / c->hop;
     int T = (int)floor(chunk_sec * fps + 0.5);
@@ -62,8 +78,10 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
     fprintf(out, "FLOPs         %.3g GFLOP per second of audio (chunks of %d frames, %.2f s)\n", fl / sec * 1e-9, T,
             sec);
     static const char *const PART[6] = {"stem", "encoder", "bottom", "decoder", "head", "attention"};
+    static const char *const BAND_PART[6] = {"band embed", NULL, "blocks", NULL, "mask head", "attention"};
     for (int i = 0; i < 6; i++)
-        fprintf(out, "  %-11s %10.3g GFLOP/s of audio%s\n", PART[i], pm[i] / sec * 1e-9,
+        if (!band || BAND_PART[i])
+            fprintf(out, "  %-11s %10.3g GFLOP/s of audio%s\n", (band ? BAND_PART : PART)[i], pm[i] / sec * 1e-9,
                 i == 5 ? " (part of the above)" : "");
     if (extra && (extra->n_tensors || extra->n_attrs)) {
         fprintf(out, "training state: %d tensors", extra->n_tensors);

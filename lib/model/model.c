@@ -1,5 +1,6 @@
 /* TFSWA-UNet configuration, tensor layout, initialisation and FLOP count. */
 #include "model/model.h"
+#include "model/net.h"
 #include "util/cli.h"
 #include "util/rng.h"
 
@@ -27,12 +28,23 @@ int tfswa_preset(tfswa_config *c, const char *name)
         memcpy(c->dims, ch, sizeof ch);
         for (int i = 0; i < 4; i++)
             c->heads[i] = 2;
+    } else if (strcmp(name, "band") == 0) {
+        /* 38 bands x D 40, 2 TFSWA blocks, 5 heads of 8, MLP 2x, mask MLP 96:
+         * 1.7 GFLOP per second of audio in 6 s chunks (formats/checkpoint.md,
+         * "Band models") */
+        c->arch = TFSWA_ARCH_BAND;
+        for (int i = 0; i < 4; i++) {
+            c->depths[i] = 2;
+            c->dims[i] = 40;
+            c->heads[i] = 5;
+        }
+        c->mask_hidden = 96;
     } else {
         return -1;
     }
     snprintf(c->preset, sizeof c->preset, "%s", name);
     c->window = 8;
-    c->mlp_ratio = 4;
+    c->mlp_ratio = c->arch == TFSWA_ARCH_BAND ? 2 : 4;
     c->n_fft = 2048;
     c->hop = 512;
     c->rate = 44100;
@@ -52,6 +64,30 @@ int tfswa_config_check(const tfswa_config *c, char *err, size_t len)
             return tf_fail(err, len, "dims: %d outside [1, %d]", c->dims[i], TFSWA_MAX_DIM);
         if (c->heads[i] < 1 || c->dims[i] % c->heads[i] != 0)
             return tf_fail(err, len, "heads: %d does not divide the stage's %d channels", c->heads[i], c->dims[i]);
+    }
+    if (c->arch != TFSWA_ARCH_UNET && c->arch != TFSWA_ARCH_BAND)
+        return tf_fail(err, len, "arch: unknown architecture %d", c->arch);
+    if (c->arch == TFSWA_ARCH_BAND) {
+        for (int i = 1; i < TFSWA_LEVELS; i++)
+            if (c->depths[i] != c->depths[0] || c->dims[i] != c->dims[0] || c->heads[i] != c->heads[0])
+                return tf_fail(err, len, "a band model has one depth, one dims and one heads value");
+        if (c->mask_hidden < 1 || c->mask_hidden > TFSWA_MAX_DIM)
+            return tf_fail(err, len, "mask_hidden: %d outside [1, %d]", c->mask_hidden, TFSWA_MAX_DIM);
+        if (c->n_bands < 0 || c->n_bands > TFSWA_MAX_BANDS)
+            return tf_fail(err, len, "bands: %d bands (1 to %d)", c->n_bands, TFSWA_MAX_BANDS);
+        if (c->n_bands > 0 && c->n_fft >= 16) {
+            long sum = 0;
+            for (int k = 0; k < c->n_bands; k++) {
+                if (c->bands[k] < 1 || c->bands[k] > 65536)
+                    return tf_fail(err, len, "bands: width %d of band %d is not in [1, 65536]", c->bands[k], k);
+                sum += c->bands[k];
+            }
+            if (sum != tfswa_bins(c))
+                return tf_fail(err, len, "bands: the widths sum to %ld bins; n_fft %d has %d", sum, c->n_fft,
+                               tfswa_bins(c));
+        }
+    } else if (c->mask_hidden || c->n_bands) {
+        return tf_fail(err, len, "bands and mask_hidden belong to band models");
     }
     if (c->window < 2 || c->window > 64 || c->window % 2)
         return tf_fail(err, len, "window: %d is not an even number in [2, 64]", c->window);
@@ -109,6 +145,36 @@ int tfswa_parse_ints(const char *s, int *out, int n)
     return 0;
 }
 
+int tfswa_band_widths(const tfswa_config *c, int widths[TFSWA_MAX_BANDS])
+{
+    if (c->n_bands > 0) {
+        memcpy(widths, c->bands, sizeof(int) * (size_t)c->n_bands);
+        return c->n_bands;
+    }
+    int F = tfswa_bins(c), k = 0, sum = 0;
+    while (sum < F) {
+        int w = 2 << (k / 6);
+        if (sum + w > F || k == TFSWA_MAX_BANDS) { /* the rest joins the last band */
+            widths[k - 1] += F - sum;
+            break;
+        }
+        widths[k++] = w;
+        sum += w;
+    }
+    return k;
+}
+
+int tfswa_parse_bands(const char *s, tfswa_config *c)
+{
+    int k = 1;
+    for (const char *q = s; (q = strchr(q, ',')); q++)
+        k++;
+    if (k > TFSWA_MAX_BANDS || tfswa_parse_ints(s, c->bands, k) < 0)
+        return -1;
+    c->n_bands = k;
+    return 0;
+}
+
 void tfswa_format_ints(char *buf, size_t len, const int *v, int n)
 {
     size_t o = 0;
@@ -161,42 +227,46 @@ static void walk_convbn(walker *w, tfswa_convbn *cb, const char *prefix, int64_t
     tens(w, &cb->bn_var, 0, TFSWA_INIT_ONES, 0, 1, SH(cout), "%s.bn.running_var", prefix);
 }
 
+int tfswa_tlayer_tensors(const tlayer_config *tc, tfswa_ttensor out[13])
+{
+    const int64_t C = tc->C, H = tc->hidden, nb = (2 * (int64_t)tc->window - 1) * (2 * tc->window - 1);
+    const int c = tc->C, h = tc->hidden;
+#define TT(nm, r, s0, s1, in, fi, fld) \
+    out[n++] = (tfswa_ttensor){nm, r, {s0, s1}, TFSWA_INIT_##in, fi, offsetof(tlayer_params, fld)}
+    int n = 0;
+    TT("norm1.weight", 1, C, 0, ONES, 0, ln1_g);
+    TT("norm1.bias", 1, C, 0, ZEROS, 0, ln1_b);
+    TT("attn.qkv.weight", 2, 3 * C, C, KAIMING, c, qkv_w);
+    TT("attn.qkv.bias", 1, 3 * C, 0, FANIN_BIAS, c, qkv_b);
+    TT("attn.proj.weight", 2, C, C, KAIMING, c, proj_w);
+    TT("attn.proj.bias", 1, C, 0, FANIN_BIAS, c, proj_b);
+    if (tc->kind == TL_WINDOW || tc->kind == TL_SHIFTED)
+        TT("attn.relative_position_bias_table", 2, nb, tc->heads, TRUNC_NORMAL, 0, rel_bias);
+    TT("norm2.weight", 1, C, 0, ONES, 0, ln2_g);
+    TT("norm2.bias", 1, C, 0, ZEROS, 0, ln2_b);
+    TT("mlp.fc1.weight", 2, H, C, KAIMING, c, fc1_w);
+    TT("mlp.fc1.bias", 1, H, 0, FANIN_BIAS, c, fc1_b);
+    TT("mlp.fc2.weight", 2, C, H, KAIMING, h, fc2_w);
+    TT("mlp.fc2.bias", 1, C, 0, FANIN_BIAS, h, fc2_b);
+#undef TT
+    return n;
+}
+
 static const char *const KIND_NAME[4] = {"tsa", "fsa", "wmsa", "swmsa"};
 
 static void walk_blocks(walker *w, tlayer_params *p, int depth, const tfswa_config *c, int stage,
                         const char *prefix)
 {
-    int64_t C = c->dims[stage], H = (int64_t)c->mlp_ratio * C, win = c->window, nb = (2 * win - 1) * (2 * win - 1);
     for (int b = 0; b < depth; b++)
         for (int j = 0; j < 4; j++) {
-            tlayer_params *l = p ? &p[4 * b + j] : NULL;
-            tlayer_params dummy;
-            if (!l)
-                l = &dummy;
-            const char *k = KIND_NAME[j];
-            tens(w, &l->ln1_g, 1, TFSWA_INIT_ONES, 0, 1, SH(C), "%s.blocks.%d.%s.norm1.weight", prefix, b, k);
-            tens(w, &l->ln1_b, 1, TFSWA_INIT_ZEROS, 0, 1, SH(C), "%s.blocks.%d.%s.norm1.bias", prefix, b, k);
-            tens(w, &l->qkv_w, 1, TFSWA_INIT_KAIMING, (int)C, 2, SH(3 * C, C), "%s.blocks.%d.%s.attn.qkv.weight", prefix,
-              b, k);
-            tens(w, &l->qkv_b, 1, TFSWA_INIT_FANIN_BIAS, (int)C, 1, SH(3 * C), "%s.blocks.%d.%s.attn.qkv.bias", prefix,
-              b, k);
-            tens(w, &l->proj_w, 1, TFSWA_INIT_KAIMING, (int)C, 2, SH(C, C), "%s.blocks.%d.%s.attn.proj.weight", prefix,
-              b, k);
-            tens(w, &l->proj_b, 1, TFSWA_INIT_FANIN_BIAS, (int)C, 1, SH(C), "%s.blocks.%d.%s.attn.proj.bias", prefix, b,
-              k);
-            if (j >= 2)
-                tens(w, &l->rel_bias, 1, TFSWA_INIT_TRUNC_NORMAL, 0, 2, SH(nb, c->heads[stage]),
-                  "%s.blocks.%d.%s.attn.relative_position_bias_table", prefix, b, k);
-            else
-                l->rel_bias = NULL;
-            tens(w, &l->ln2_g, 1, TFSWA_INIT_ONES, 0, 1, SH(C), "%s.blocks.%d.%s.norm2.weight", prefix, b, k);
-            tens(w, &l->ln2_b, 1, TFSWA_INIT_ZEROS, 0, 1, SH(C), "%s.blocks.%d.%s.norm2.bias", prefix, b, k);
-            tens(w, &l->fc1_w, 1, TFSWA_INIT_KAIMING, (int)C, 2, SH(H, C), "%s.blocks.%d.%s.mlp.fc1.weight", prefix, b,
-              k);
-            tens(w, &l->fc1_b, 1, TFSWA_INIT_FANIN_BIAS, (int)C, 1, SH(H), "%s.blocks.%d.%s.mlp.fc1.bias", prefix, b, k);
-            tens(w, &l->fc2_w, 1, TFSWA_INIT_KAIMING, (int)H, 2, SH(C, H), "%s.blocks.%d.%s.mlp.fc2.weight", prefix, b,
-              k);
-            tens(w, &l->fc2_b, 1, TFSWA_INIT_FANIN_BIAS, (int)H, 1, SH(C), "%s.blocks.%d.%s.mlp.fc2.bias", prefix, b, k);
+            tlayer_params dummy, *l = p ? &p[4 * b + j] : &dummy;
+            l->rel_bias = NULL;
+            tlayer_config tc = tfswa_tlayer_config(c, stage, j);
+            tfswa_ttensor tt[13];
+            int n = tfswa_tlayer_tensors(&tc, tt);
+            for (int i = 0; i < n; i++)
+                tens(w, (float **)((char *)l + tt[i].field), 1, tt[i].init, tt[i].fan_in, tt[i].rank, tt[i].shape,
+                     "%s.blocks.%d.%s.%s", prefix, b, KIND_NAME[j], tt[i].name);
         }
 }
 
@@ -237,7 +307,12 @@ static void visit_build(walker *w, const char *name, int rank, const int64_t *sh
                         int fan_in, float **slot)
 {
     (void)slot;
-    tfswa_layout *L = w->L;
+    tfswa_layout_add(w->L, name, rank, shape, trainable, init, fan_in);
+}
+
+void tfswa_layout_add(tfswa_layout *L, const char *name, int rank, const int64_t *shape, int trainable, int init,
+                      int fan_in)
+{
     L->t = tf_realloc(L->t, (size_t)(L->n + 1) * sizeof *L->t, "model layout");
     tfswa_tensor *t = &L->t[L->n++];
     memset(t, 0, sizeof *t);
@@ -256,8 +331,21 @@ static void visit_build(walker *w, const char *name, int rank, const int64_t *sh
 void tfswa_layout_build(tfswa_layout *L, const tfswa_config *c)
 {
     memset(L, 0, sizeof *L);
+    if (c->arch == TFSWA_ARCH_BAND) {
+        tfswa_net n;
+        tfswa_net_build(&n, c);
+        *L = n.layout;
+        memset(&n.layout, 0, sizeof n.layout);
+        tfswa_net_free(&n);
+        return;
+    }
     walker w = {.visit = visit_build, .L = L};
     walk(&w, c, NULL);
+    tfswa_layout_finish(L);
+}
+
+void tfswa_layout_finish(tfswa_layout *L)
+{
     size_t off = 0;
     for (int pass = 1; pass >= 0; pass--)
         for (int i = 0; i < L->n; i++)
@@ -295,6 +383,14 @@ static void visit_bind(walker *w, const char *name, int rank, const int64_t *sha
 void tfswa_bind(tfswa_weights *W, const tfswa_config *c, float *base)
 {
     memset(W, 0, sizeof *W);
+    if (c->arch == TFSWA_ARCH_BAND) {
+        tfswa_layout L;
+        tfswa_layout_build(&L, c);
+        W->norm_mean = base + L.t[tfswa_layout_find(&L, "norm.mean")].offset;
+        W->norm_std = base + L.t[tfswa_layout_find(&L, "norm.std")].offset;
+        tfswa_layout_free(&L);
+        return;
+    }
     for (int i = 0; i < 3; i++) {
         W->n_enc[i] = W->n_dec[i] = 4 * c->depths[i];
         W->enc[i] = tf_calloc((size_t)W->n_enc[i] + 1, sizeof(tlayer_params), "model layers");
@@ -388,21 +484,31 @@ void tfswa_level_sizes(int F, int T, int f[TFSWA_LEVELS], int t[TFSWA_LEVELS])
 
 static double ceil_to(int x, int m) { return (double)((x + m - 1) / m * m); }
 
+double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn)
+{
+    double C = tc->C, H = tc->hidden, n = (double)F * T, win = tc->window;
+    double Fp = ceil_to(F, tc->window), Tp = ceil_to(T, tc->window);
+    double lin = 2 * n * (4 * C * C + 2 * C * H);
+    double a = tc->kind == TL_TIME ? 4 * n * T * C : tc->kind == TL_FREQ ? 4 * n * F * C : 4 * Fp * Tp * win * win * C;
+    *attn += a;
+    return lin + a;
+}
+
 static double blocks_flops(const tfswa_config *c, int s, int F, int T, double *attn)
 {
-    double C = c->dims[s], H = (double)c->mlp_ratio * C, n = (double)F * T, win = c->window, total = 0;
-    double Fp = ceil_to(F, c->window), Tp = ceil_to(T, c->window);
+    double total = 0, a = 0;
     for (int j = 0; j < 4; j++) {
-        double lin = 2 * n * (4 * C * C + 2 * C * H);
-        double a = j == 0 ? 4 * n * T * C : j == 1 ? 4 * n * F * C : 4 * Fp * Tp * win * win * C;
-        total += lin + a;
-        *attn += a * c->depths[s];
+        tlayer_config tc = tfswa_tlayer_config(c, s, j);
+        total += tfswa_tlayer_flops(&tc, F, T, &a);
     }
+    *attn += a * c->depths[s];
     return total * c->depths[s];
 }
 
 double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6])
 {
+    if (c->arch == TFSWA_ARCH_BAND)
+        return tfswa_net_flops(c, T, per_module);
     int f[TFSWA_LEVELS], t[TFSWA_LEVELS];
     tfswa_level_sizes(F, T, f, t);
     double pm[6] = {0};
@@ -421,4 +527,38 @@ double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6])
     if (per_module)
         memcpy(per_module, pm, sizeof pm);
     return pm[0] + pm[1] + pm[2] + pm[3] + pm[4];
+}
+
+void tfswa_features(float *dst, const float *X, int64_t Ttot, int64_t t0, int T, int Tr, const float *mean,
+                    const float *std, int F)
+{
+#pragma omp parallel for schedule(static)
+    for (int cf = 0; cf < TFSWA_IN_CH * F; cf++) {
+        int ch = cf / F, f = cf % F, audio = ch / 2, part = ch % 2;
+        float mu = mean[cf], sd = std[cf];
+        const float *src = X + 2 * (((int64_t)audio * F + f) * Ttot + t0) + part;
+        float *o = dst + (size_t)cf * Tr;
+        for (int t = 0; t < Tr; t++)
+            o[t] = ((t < T ? src[2 * (int64_t)t] : 0.0f) - mu) / sd;
+    }
+}
+
+float *tfswa_allocs_get(tfswa_allocs *a, size_t floats, const char *what)
+{
+    float *p = tf_malloc((floats ? floats : 1) * sizeof(float), what);
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 64;
+        a->p = tf_realloc(a->p, (size_t)a->cap * sizeof *a->p, what);
+    }
+    a->p[a->n++] = p;
+    a->bytes += (floats ? floats : 1) * sizeof(float);
+    return p;
+}
+
+void tfswa_allocs_free(tfswa_allocs *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->p[i]);
+    free(a->p);
+    memset(a, 0, sizeof *a);
 }

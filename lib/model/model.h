@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn/layers.h"
 #include "nn/tlayer.h"
 
 #define TFSWA_LEVELS 4     /* 3 encoder stages + the bottom */
@@ -24,12 +25,26 @@
 #define TFSWA_MAX_DIM 4096
 #define TFSWA_BN_EPS 1e-5f
 #define TFSWA_LN_EPS 1e-5f
+#define TFSWA_MAX_BANDS 256
+
+/* Architectures (the checkpoint's `arch` attribute):
+ *   TFSWA_ARCH_UNET  the TFSWA-UNet over full-resolution bins (presets seed, tiny)
+ *   TFSWA_ARCH_BAND  band-split: a per-band embedding of the complex bins, a flat
+ *                    stack of TFSWA blocks over the (bands x frames) grid and a
+ *                    per-band mask head (preset band; lib/model/net.h) */
+enum { TFSWA_ARCH_UNET = 0, TFSWA_ARCH_BAND = 1 };
 
 typedef struct {
-    char preset[32];                   /* "seed", "tiny" or "custom" */
-    int depths[TFSWA_LEVELS];          /* TFSWA blocks per stage (encoder 1..3, bottom) */
+    char preset[32];                   /* "seed", "tiny", "band" or "custom" */
+    int arch;                          /* TFSWA_ARCH_* */
+    /* unet: per stage (encoder 1..3, bottom). band: one value repeated in
+     * all four entries: blocks, features D per band, heads. */
+    int depths[TFSWA_LEVELS];          /* TFSWA blocks per stage */
     int dims[TFSWA_LEVELS];            /* channels per stage */
     int heads[TFSWA_LEVELS];           /* attention heads per stage */
+    int n_bands;                       /* band: 0 = tfswa_band_widths' default split, else bands[] */
+    int bands[TFSWA_MAX_BANDS];        /* band: widths in bins, low to high, summing to F */
+    int mask_hidden;                   /* band: hidden features of the per-band mask MLP */
     int window;                        /* W-MSA window (F and T), even, >= 2 */
     int mlp_ratio;                     /* MLP hidden = mlp_ratio * C */
     int n_fft, hop, rate;              /* the spectrogram the model expects */
@@ -39,12 +54,19 @@ typedef struct {
     int residual;                      /* mask kind: 0 unbounded, 1 residual (model/mask.h) */
 } tfswa_config;
 
-/* Fills c with a preset ("seed" or "tiny"; stems vocals,drums,bass,other,
+/* Fills c with a preset ("seed", "tiny" or "band"; stems vocals,drums,bass,other,
  * n_fft 2048, hop 512, rate 44100, seed 0). Returns 0, or -1 for an unknown name. */
 int tfswa_preset(tfswa_config *c, const char *name);
 /* Validates c. Returns 0, or -1 with a reason in err. */
 int tfswa_config_check(const tfswa_config *c, char *err, size_t errlen);
 static inline int tfswa_bins(const tfswa_config *c) { return c->n_fft / 2 + 1; }
+/* Band widths of a band model (c->bands, or when n_bands is 0 the default
+ * split of the F bins: widths 2, 4, 8, ... doubling every 6 bands, the
+ * last band extended to bin F - 1; for F = 1025: 6 x 2, 6 x 4, 6 x 8,
+ * 6 x 16, 6 x 32, 6 x 64, 128, 141 = 38 bands). Returns the number of bands. */
+int tfswa_band_widths(const tfswa_config *c, int widths[TFSWA_MAX_BANDS]);
+/* Parses a comma-separated list of band widths into c->bands, c->n_bands. 0 or -1. */
+int tfswa_parse_bands(const char *s, tfswa_config *c);
 /* "2,2,6,2"-style lists: parse into n ints (one value fills all); 0 or -1. */
 int tfswa_parse_ints(const char *s, int *out, int n);
 void tfswa_format_ints(char *buf, size_t len, const int *v, int n);
@@ -80,6 +102,11 @@ typedef struct {
 } tfswa_layout;
 
 void tfswa_layout_build(tfswa_layout *L, const tfswa_config *c);
+/* Building blocks of a layout: append a tensor (offset assigned by
+ * tfswa_layout_finish: parameters first, then buffers, each in order). */
+void tfswa_layout_add(tfswa_layout *L, const char *name, int rank, const int64_t *shape, int trainable, int init,
+                      int fan_in);
+void tfswa_layout_finish(tfswa_layout *L);
 void tfswa_layout_free(tfswa_layout *L);
 int  tfswa_layout_find(const tfswa_layout *L, const char *name); /* index or -1 */
 
@@ -101,7 +128,21 @@ typedef struct {
     int n_enc[3], n_mid, n_dec[3];     /* layers (4 * depth) */
 } tfswa_weights;
 
-/* Binds every pointer of W into base (n_total floats, layout of c). */
+/* The tensors of one transformer layer in checkpoint order (12, or 13 with
+ * the window kinds' bias table): name suffix ("norm1.weight", ...), shape,
+ * init, fan_in, and the tlayer_params field (byte offset) it binds. */
+typedef struct {
+    const char *name;
+    int rank;
+    int64_t shape[2];
+    int init, fan_in;
+    size_t field;
+} tfswa_ttensor;
+int tfswa_tlayer_tensors(const tlayer_config *tc, tfswa_ttensor out[13]);
+
+/* Binds every pointer of W into base (n_total floats, layout of c). A band
+ * model binds norm_mean and norm_std only (its ops find their tensors
+ * through the layout: lib/model/net.h). */
 void tfswa_bind(tfswa_weights *W, const tfswa_config *c, float *base);
 void tfswa_weights_free(tfswa_weights *W);
 /* The configuration of transformer layer j (0..3 within a block) at stage s. */
@@ -134,5 +175,31 @@ void tfswa_level_sizes(int F, int T, int f[TFSWA_LEVELS], int t[TFSWA_LEVELS]);
  * over F x T; per_module (may be NULL) receives 6 parts: stem, encoder,
  * bottom, decoder, head, attention-only (included in the others). */
 double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6]);
+/* One transformer layer over B = 1, F x T tokens; *attn += the attention part. */
+double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn);
+
+static inline size_t tfswa_max_size(size_t a, size_t b) { return a > b ? a : b; }
+/* A square convolution's dims (k x k, stride s, padding p) for B images. */
+static inline conv2d_dims tfswa_conv_dims(int B, int Cin, int H, int W, int Cout, int k, int s, int p)
+{
+    conv2d_dims d = {.B = B, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
+    return d;
+}
+
+/* Buffers allocated one by one and freed together (activations of a
+ * training or inference state); bytes counts them. */
+typedef struct {
+    void **p;
+    int n, cap;
+    size_t bytes;
+} tfswa_allocs;
+float *tfswa_allocs_get(tfswa_allocs *a, size_t floats, const char *what); /* floats >= 1 allocated */
+void   tfswa_allocs_free(tfswa_allocs *a);
+
+/* The normalised features (x - mean[ch][f]) / std[ch][f] of frames
+ * [t0, t0 + T) of X (2, F, Ttot) c64 into dst (4, F, Tr), frames past T
+ * silent (x = 0) up to Tr >= T. */
+void tfswa_features(float *dst, const float *X, int64_t Ttot, int64_t t0, int T, int Tr, const float *mean,
+                    const float *std, int F);
 
 #endif

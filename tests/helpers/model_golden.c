@@ -6,7 +6,12 @@
  * exercised), and OUTDIR/golden_in.ts, two records with a random `mixture`
  * c64 (2, 33, T) for T = 21 and T = 5 (shorter than the 8-frame minimum).
  * examples/python/tfswa_torch.py then computes golden_out.ts from these
- * (see tests/data/model/README). Deterministic: a fixed seed. */
+ * (see tests/data/model/README). Deterministic: a fixed seed.
+ *
+ * model_golden OUTDIR band: the same for a small band model
+ * (tests/data/model-band: n_fft 64, the default split of its 33 bins into
+ * 11 bands, D 8, heads 2, 2 blocks, window 4, mask_hidden 12), with the
+ * mask head's output weights drawn at full scale instead of 1/10. */
 #include <stdio.h>
 #include <string.h>
 
@@ -26,16 +31,22 @@ static int ends(const char *s, const char *suf)
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    if (argc != 2)
-        tf_usage_error("usage: model_golden OUTDIR");
+    const int band = argc == 3 && strcmp(argv[2], "band") == 0;
+    if (argc != 2 && !band)
+        tf_usage_error("usage: model_golden OUTDIR [band]");
     tfswa_config c;
-    tfswa_preset(&c, "tiny");
+    tfswa_preset(&c, band ? "band" : "tiny");
     snprintf(c.preset, sizeof c.preset, "custom");
     int dims[4] = {8, 8, 16, 16}, depths[4] = {1, 1, 1, 1};
+    if (band)
+        for (int i = 0; i < 4; i++)
+            dims[i] = 8, depths[i] = 2;
     memcpy(c.dims, dims, sizeof dims);
     memcpy(c.depths, depths, sizeof depths);
     for (int i = 0; i < 4; i++)
         c.heads[i] = 2;
+    if (band)
+        c.mask_hidden = 12;
     c.window = 4;
     c.mlp_ratio = 2;
     c.n_fft = 64;
@@ -53,10 +64,11 @@ int main(int argc, char **argv)
         const tfswa_tensor *t = &m.layout.t[i];
         float *p = m.data + t->offset;
         for (size_t k = 0; k < t->numel; k++) {
-            if (ends(t->name, "norm1.weight") || ends(t->name, "norm2.weight") || ends(t->name, "bn.weight"))
+            if (ends(t->name, "norm1.weight") || ends(t->name, "norm2.weight") || ends(t->name, "bn.weight") ||
+                ends(t->name, "norm.weight") || ends(t->name, "norm_out.weight"))
                 p[k] = (float)tf_rng_range(&rng, 0.5, 1.5);
             else if (ends(t->name, "norm1.bias") || ends(t->name, "norm2.bias") || ends(t->name, "bn.bias") ||
-                     ends(t->name, "bn.running_mean"))
+                     ends(t->name, "bn.running_mean") || ends(t->name, "norm.bias") || ends(t->name, "norm_out.bias"))
                 p[k] = (float)tf_rng_range(&rng, -0.5, 0.5);
             else if (ends(t->name, "bn.running_var"))
                 p[k] = (float)tf_rng_range(&rng, 0.5, 2.0);
@@ -66,6 +78,8 @@ int main(int argc, char **argv)
                 p[k] = (float)tf_rng_range(&rng, -1, 1);
             else if (strcmp(t->name, "norm.std") == 0)
                 p[k] = (float)tf_rng_range(&rng, 0.5, 2);
+            else if (t->init == TFSWA_INIT_KAIMING_SMALL)
+                p[k] *= 10;
         }
     }
     char path[4096], err[1024];

@@ -78,13 +78,14 @@ PY
 "$BIN/tsinfo" out.ts > out.txt || die "tsinfo"
 grep -q 'est/vocals  *c64 \[2, 33, 21\]' out.txt && grep -q 'est/other  *c64 \[2, 33, 5\]' out.txt \
     || die "est shapes: $(cat out.txt)"
-"$PYTHON" - "$D" <<'PY' || die "outputs"
+check_golden() { # golden-dir out.ts
+"$PYTHON" - "$@" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1] + "/../../../examples/python")
 import numpy as np, tfswa_stream as ts
 inp = list(ts.read(open(sys.argv[1] + "/golden_in.ts", "rb")))
 gold = list(ts.read(open(sys.argv[1] + "/golden_out.ts", "rb")))
-out = list(ts.read(open("out.ts", "rb")))
+out = list(ts.read(open(sys.argv[2], "rb")))
 assert len(out) == 2
 for (ia, it), (ga, gt), (oa, ot) in zip(inp, gold, out):
     assert oa == ia, "attributes changed"
@@ -94,6 +95,8 @@ for (ia, it), (ga, gt), (oa, ot) in zip(inp, gold, out):
         scale = np.abs(gt[k]).max()
         assert np.abs(ot[k] - gt[k]).max() <= 1e-4 * scale, k
 PY
+}
+check_golden "$D" out.ts || die "outputs"
 
 # chunked separation. It cannot equal the whole-track result, anywhere: time
 # attention makes every frame of a chunk depend on the whole chunk, so a
@@ -110,14 +113,15 @@ PY
 # 3 chunks of 8 without overlap (all weights 1, averaged where the evenly
 # spaced chunks still overlap). The 5-frame record is one chunk: exactly the
 # whole-track result.
-"$PYTHON" - "$N" "$D" <<'PY' || die "chunked outputs"
+check_chunked() { # golden-dir whole.ts: the golden model of golden-dir, whole.ts its unchunked output
+"$PYTHON" - "$N" "$@" <<'PY'
 import math, os, subprocess, sys
 sys.path.insert(0, os.environ["TOP"] + "/examples/python")
 import numpy as np, tfswa_stream as ts
-net, d = sys.argv[1], sys.argv[2]
+net, d, whole_ts = sys.argv[1], sys.argv[2], sys.argv[3]
 fps = 44100 / 16  # the golden model's rate and hop
 inp = list(ts.read(open(d + "/golden_in.ts", "rb")))
-whole = list(ts.read(open("out.ts", "rb")))
+whole = list(ts.read(open(whole_ts, "rb")))
 
 def plan(T, L, O):  # separate.h: starts and length of the chunks
     if T <= L:
@@ -170,6 +174,28 @@ for chunk, overlap, want_n in ((0.005, 0.002, 2), (0.0035, 0.001, 3), (0.003, 0,
             change = np.abs(c[k] - w[k]).max()
             assert (change > 1e-2 * scale) if T > L else (change == 0), (chunk, a["track"], k, change / scale)
 PY
+}
+check_chunked "$D" out.ts || die "chunked outputs"
+
+# the band model (arch band): --init, --info, separation equal to PyTorch's (BandNet), chunking
+G=$TOP/tests/data/model-band
+"$N" --init -q -m band.ckpt --preset band --n-fft 64 --hop 16 --dims 8 --heads 2 --window 4 --depths 1 \
+    --stems vocals,other || die "--init band"
+"$N" --info -m band.ckpt > binfo.txt || die "--info band"
+grep -q '^arch  *band: 11 bands of 6 x 2, 4 x 4, 1 x 5 bins' binfo.txt && grep -q '^dims  *8$' binfo.txt \
+    && grep -q '^  mask head ' binfo.txt || die "--info band: $(cat binfo.txt)"
+"$N" --init -q -m band2.ckpt --preset band || die "--init --preset band"
+"$N" --info -m band2.ckpt > binfo.txt || die "--info band preset"
+grep -q '^arch  *band: 38 bands of 6 x 2, 6 x 4, 6 x 8, 6 x 16, 6 x 32, 6 x 64, 1 x 128, 1 x 141 bins' binfo.txt \
+    && grep -q '^FLOPs  *1\.[0-9]* GFLOP per second' binfo.txt || die "--info band preset: $(cat binfo.txt)"
+"$N" -q -m "$G/golden.ckpt" "$G/golden_in.ts" > bout.ts || die "separate band"
+check_golden "$G" bout.ts || die "band outputs"
+check_chunked "$G" bout.ts || die "band chunked outputs"
+"$N" --init -q -m band3.ckpt --preset band --n-fft 64 --hop 16 --bands 1,2,30 --mask-hidden 5 --depths 0 || die "--bands"
+"$N" --info -m band3.ckpt | grep -q '^arch  *band: 3 bands of 1 x 1, 1 x 2, 1 x 30 bins' || die "--bands: info"
+"$N" --init -m x.ckpt --preset band --bands 1,2,3 > /dev/null 2> e.txt; [ $? -eq 2 ] && grep -q "1025" e.txt \
+    || die "bands not summing to the bins: $(cat e.txt)"
+"$N" --init -m x.ckpt --preset tiny --mask-hidden 8 > /dev/null 2>&1; [ $? -eq 2 ] || die "--mask-hidden with tiny: exit 2"
 
 # errors: name the file, the record and the tensor; exit 1
 "$PYTHON" - <<'PY' || die "python"

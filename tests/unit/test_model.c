@@ -19,11 +19,13 @@
 #include "util/cli.h"
 #include "util/rng.h"
 
+static const char *DATA_DIR = "model"; /* tests/data/<DATA_DIR>: model (U-Net) or model-band */
+
 static const char *data_path(const char *name)
 {
     static char buf[4096];
     const char *top = getenv("TOP");
-    snprintf(buf, sizeof buf, "%s/tests/data/model/%s", top && *top ? top : ".", name);
+    snprintf(buf, sizeof buf, "%s/tests/data/%s/%s", top && *top ? top : ".", DATA_DIR, name);
     return buf;
 }
 
@@ -204,6 +206,67 @@ static void compare(const float *a, const float *b, size_t n, double tol, const 
     }
     CHECK(err <= tol * mx + 1e-30 && mx > 0, "%s: max error %g at %zu (%g vs %g), scale %g", what, err, at,
           (double)a[at], (double)b[at], mx);
+}
+
+/* The band preset: its documented split, tensor names and shapes, a
+ * parameter count and a FLOP count made here from the widths alone. */
+static void test_band_layout(void)
+{
+    tfswa_config c;
+    CHECK(tfswa_preset(&c, "band") == 0 && c.arch == TFSWA_ARCH_BAND, "band preset");
+    char err[256];
+    CHECK(tfswa_config_check(&c, err, sizeof err) == 0, "band preset: %s", err);
+    int w[TFSWA_MAX_BANDS], K = tfswa_band_widths(&c, w), sum = 0;
+    static const int want_w[8] = {2, 4, 8, 16, 32, 64, 128, 141};
+    CHECK(K == 38, "band preset: %d bands", K);
+    for (int k = 0; k < K; k++) {
+        CHECK(w[k] == want_w[k < 36 ? k / 6 : k - 30], "band %d width %d", k, w[k]);
+        sum += w[k];
+    }
+    CHECK(sum == 1025, "band widths sum to %d", sum);
+    tfswa_layout L;
+    tfswa_layout_build(&L, &c);
+    const size_t D = (size_t)c.dims[0], Hm = (size_t)c.mask_hidden, S4 = 4 * (size_t)c.n_stems;
+    size_t want = 0;
+    for (int k = 0; k < K; k++)
+        want += 2 * 4 * (size_t)w[k] + 4 * (size_t)w[k] * D + D + D * Hm + Hm + Hm * S4 * w[k] + S4 * w[k];
+    for (int j = 0; j < 4; j++) {
+        tlayer_config tc = tfswa_tlayer_config(&c, 0, j);
+        want += (size_t)c.depths[0] * tlayer_num_params(&tc);
+    }
+    want += 2 * D;
+    CHECK(L.n_params == want, "band parameters %zu, independent count %zu", L.n_params, want);
+    CHECK(L.n_total - L.n_params == 8 * 1025, "band buffers %zu", L.n_total - L.n_params);
+    int i = tfswa_layout_find(&L, "band.0.fc.weight");
+    CHECK(i >= 0 && L.t[i].rank == 2 && L.t[i].shape[0] == (int64_t)D && L.t[i].shape[1] == 8, "band.0.fc.weight");
+    i = tfswa_layout_find(&L, "mask.37.fc2.bias");
+    CHECK(i >= 0 && L.t[i].shape[0] == (int64_t)S4 * 141 && L.t[i].init == TFSWA_INIT_MASK_BIAS, "mask.37.fc2.bias");
+    CHECK(tfswa_layout_find(&L, "blocks.1.swmsa.attn.relative_position_bias_table") >= 0 &&
+              tfswa_layout_find(&L, "blocks.2.tsa.norm1.weight") < 0 && tfswa_layout_find(&L, "norm_out.bias") >= 0,
+          "band block names");
+    /* FLOPs: every weight matrix once per token of its grid, plus attention */
+    const int T = 517; /* 6 s */
+    double want_fl = 0, Kp = ceil(K / 8.0) * 8, Tp = ceil(T / 8.0) * 8;
+    for (int k = 0; k < L.n; k++) {
+        const tfswa_tensor *x = &L.t[k];
+        if (x->rank < 2 || strstr(x->name, "relative_position") || strncmp(x->name, "norm.", 5) == 0)
+            continue;
+        want_fl += 2.0 * x->numel * T * (strncmp(x->name, "blocks.", 7) == 0 ? K : 1);
+    }
+    want_fl += c.depths[0] * (4.0 * K * T * T * D + 4.0 * K * T * K * D + 2 * 4 * Kp * Tp * 64 * D);
+    double pm[6], got = tfswa_flops(&c, 1025, T, pm);
+    CHECK(fabs(got - want_fl) <= 1e-9 * want_fl, "band FLOPs %.6g, independent %.6g", got, want_fl);
+    CHECK(fabs(pm[0] + pm[2] + pm[4] - got) <= 1e-9 * got && pm[1] == 0 && pm[3] == 0, "band FLOP parts");
+    double per_sec = got / (T * 512.0 / 44100);
+    CHECK(per_sec < 2e9, "band preset: %.3g FLOP per second of audio (budget 2 G)", per_sec);
+    tfswa_layout_free(&L);
+    /* configuration errors */
+    c.n_bands = 2;
+    c.bands[0] = 1000, c.bands[1] = 24;
+    CHECK(tfswa_config_check(&c, err, sizeof err) < 0 && strstr(err, "1024"), "bands not summing to F: %s", err);
+    tfswa_preset(&c, "band");
+    c.dims[2] = 8;
+    CHECK(tfswa_config_check(&c, err, sizeof err) < 0, "band with per-stage dims accepted");
 }
 
 static void test_golden(tfswa_model *m)
@@ -405,22 +468,29 @@ int main(void)
     test_flops();
     test_init();
     test_short();
-    tfswa_model m;
-    char err[1024];
-    int rc = tfswa_ckpt_load(data_path("golden.ckpt"), &m, NULL, err, sizeof err);
-    CHECK(rc == 0, "golden checkpoint: %s", err);
-    if (rc == 0) {
-        test_golden(&m);
-        const int T = 30, F = tfswa_bins(&m.cfg);
-        float *X = malloc(sizeof(float) * 4 * F * T);
-        tf_rng g;
-        tf_rng_seed(&g, 3);
-        for (int i = 0; i < 4 * F * T; i++)
-            X[i] = (float)tf_rng_normal(&g);
-        test_fold(&m, X, T);
-        test_chunks(&m, X, T);
-        free(X);
-        tfswa_model_free(&m);
+    test_band_layout();
+    static const char *const DIRS[2] = {"model", "model-band"};
+    for (int d = 0; d < 2; d++) {
+        DATA_DIR = DIRS[d];
+        tfswa_model m;
+        char err[1024];
+        int rc = tfswa_ckpt_load(data_path("golden.ckpt"), &m, NULL, err, sizeof err);
+        CHECK(rc == 0, "golden checkpoint: %s", err);
+        CHECK(rc != 0 || m.cfg.arch == (d ? TFSWA_ARCH_BAND : TFSWA_ARCH_UNET), "%s: architecture", DIRS[d]);
+        if (rc == 0) {
+            test_golden(&m);
+            const int T = 30, F = tfswa_bins(&m.cfg);
+            float *X = malloc(sizeof(float) * 4 * F * T);
+            tf_rng g;
+            tf_rng_seed(&g, 3);
+            for (int i = 0; i < 4 * F * T; i++)
+                X[i] = (float)tf_rng_normal(&g);
+            if (d == 0)
+                test_fold(&m, X, T);
+            test_chunks(&m, X, T);
+            free(X);
+            tfswa_model_free(&m);
+        }
     }
     return check_report("model");
 }

@@ -17,7 +17,14 @@
  *  3. recompute per block gives bit-identical gradients;
  *  4. the BN running statistics are not changed by update = 0 and are by 1;
  *  5. the mask product est = M * X and tfswa_estimate_backward are adjoint.
- * A broken backward (e.g. a dropped term) fails 1 and 2. */
+ * A broken backward (e.g. a dropped term) fails 1 and 2.
+ *
+ * Checks 1 and 2 run again on a small band model (lib/model/net.h: n_fft 32,
+ * bands 1,2,3,4,7, D 8, two blocks, window 4, T = 11 so that both grid axes
+ * are padded in the window layers), every tensor of every band included:
+ * its embedding (LayerNorm + Linear), the transformer layers, the final
+ * LayerNorm and the per-band mask MLP; and its recompute flag (no effect)
+ * must give identical gradients. */
 #include "check.h"
 #include "model/forward.h"
 #include "model/grad.h"
@@ -30,7 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { B = 2, T = 16 };
+enum { B = 2 };
+static int T;
 
 static tfswa_model M;
 static tfswa_tnet *NET;
@@ -65,25 +73,12 @@ static double fd_param(size_t idx, double h)
     return (4 * d[1] - d[0]) / 3;
 }
 
-int main(void)
+static void check_model(const tfswa_config *cfg, int frames)
 {
-    tf_set_threads(1); /* small problems: OpenMP threads would only spin */
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    tfswa_config c;
-    tfswa_preset(&c, "tiny");
-    snprintf(c.preset, sizeof c.preset, "custom");
-    int depths[4] = {1, 1, 1, 2};
-    for (int i = 0; i < 4; i++) {
-        c.depths[i] = depths[i];
-        c.dims[i] = 8;
-        c.heads[i] = 2;
-    }
-    c.window = 4;
-    c.mlp_ratio = 2;
-    c.n_fft = 32;
-    c.hop = 8;
-    c.n_stems = 2;
-    c.seed = 3;
+    const tfswa_config c = *cfg;
+    const int unet = c.arch == TFSWA_ARCH_UNET;
+    T = frames;
+    printf("%s model, %d frames\n", unet ? "U-Net" : "band", T);
     char err[256];
     CHECK(tfswa_config_check(&c, err, sizeof err) == 0, "config: %s", err);
     tfswa_model_alloc(&M, &c);
@@ -188,12 +183,17 @@ int main(void)
     CHECK(memcmp(m1, m2, sizeof(float) * NOUT) == 0, "recompute: forward differs");
     tfswa_tnet_backward(net2, R, g2);
     CHECK(memcmp(g, g2, sizeof(float) * nt) == 0, "recompute: gradients differ");
-    CHECK(tfswa_tnet_bytes(net2) < tfswa_tnet_bytes(NET), "recompute: %zu bytes, stored %zu",
-          tfswa_tnet_bytes(net2), tfswa_tnet_bytes(NET));
+    if (unet)
+        CHECK(tfswa_tnet_bytes(net2) < tfswa_tnet_bytes(NET), "recompute: %zu bytes, stored %zu",
+              tfswa_tnet_bytes(net2), tfswa_tnet_bytes(NET));
 
-    /* 4. update = 1 moves the running statistics towards the batch's */
+    /* 4. update = 1 moves the running statistics towards the batch's (the
+     * band model has none: its buffers stay) */
     tfswa_tnet_forward(net2, XS, 1);
-    CHECK(memcmp(buf0, M.data + np, sizeof(float) * (nt - np)) != 0, "update=1 left the running statistics");
+    if (unet)
+        CHECK(memcmp(buf0, M.data + np, sizeof(float) * (nt - np)) != 0, "update=1 left the running statistics");
+    else
+        CHECK(memcmp(buf0, M.data + np, sizeof(float) * (nt - np)) == 0, "band: update=1 changed buffers");
     CHECK(memcmp(buf0 + (nt - np) - 8 * F, M.data + nt - 8 * F, sizeof(float) * 8 * F) == 0,
           "update=1 changed norm.*");
 
@@ -242,5 +242,35 @@ int main(void)
     free(w0);
     free(v);
     free(buf0);
+}
+
+int main(void)
+{
+    tf_set_threads(1); /* small problems: OpenMP threads would only spin */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    static const int unet_depths[4] = {1, 1, 1, 2}, band_depths[4] = {2, 2, 2, 2};
+    static const int widths[] = {1, 2, 3, 4, 7};
+    for (int band = 0; band < 2; band++) {
+        tfswa_config c;
+        tfswa_preset(&c, band ? "band" : "tiny");
+        snprintf(c.preset, sizeof c.preset, "custom");
+        for (int i = 0; i < 4; i++) {
+            c.depths[i] = (band ? band_depths : unet_depths)[i];
+            c.dims[i] = 8;
+            c.heads[i] = 2;
+        }
+        c.window = 4;
+        c.mlp_ratio = 2;
+        c.n_fft = 32;
+        c.hop = 8;
+        c.n_stems = 2;
+        c.seed = band ? 5 : 3;
+        if (band) {
+            c.n_bands = 5;
+            memcpy(c.bands, widths, sizeof widths);
+            c.mask_hidden = 6;
+        }
+        check_model(&c, band ? 11 : 16);
+    }
     return check_report("model_backward");
 }

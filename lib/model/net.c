@@ -1,0 +1,407 @@
+/* The band-split TFSWA network: op list, layout, FLOPs, forward, backward (net.h). */
+#include "model/net.h"
+#include "nn/layers.h"
+#include "util/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const KIND_NAME[4] = {"tsa", "fsa", "wmsa", "swmsa"};
+
+#define SH(...) ((const int64_t[]){__VA_ARGS__})
+
+static int add_op(tfswa_net *n, tfswa_op_kind kind)
+{
+    n->ops = tf_realloc(n->ops, (size_t)(n->n_ops + 1) * sizeof *n->ops, "model ops");
+    tfswa_op *op = &n->ops[n->n_ops];
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    op->t0 = n->layout.n;
+    return n->n_ops++;
+}
+
+static void tensor(tfswa_net *n, int op, int trainable, int init, int fan_in, int rank, const int64_t *shape,
+                   const char *fmt, int k, const char *suffix)
+{
+    char name[96];
+    if (k >= 0)
+        snprintf(name, sizeof name, fmt, k, suffix);
+    else
+        snprintf(name, sizeof name, "%s", fmt);
+    tfswa_layout_add(&n->layout, name, rank, shape, trainable, init, fan_in);
+    n->ops[op].nt++;
+}
+
+void tfswa_net_build(tfswa_net *n, const tfswa_config *c)
+{
+    memset(n, 0, sizeof *n);
+    n->cfg = *c;
+    n->F = tfswa_bins(c);
+    n->D = c->dims[0];
+    n->S = c->n_stems;
+    n->Hm = c->mask_hidden;
+    int w[TFSWA_MAX_BANDS];
+    n->K = tfswa_band_widths(c, w);
+    for (int k = 0; k < n->K; k++) {
+        n->edge[k + 1] = n->edge[k] + w[k];
+        if (w[k] > n->wmax)
+            n->wmax = w[k];
+    }
+    const int64_t D = n->D, Hm = n->Hm, F = n->F;
+    int op = add_op(n, TFSWA_OP_FEATURES);
+    tensor(n, op, 0, TFSWA_INIT_ZEROS, 0, 2, SH(TFSWA_IN_CH, F), "norm.mean", -1, NULL);
+    tensor(n, op, 0, TFSWA_INIT_ONES, 0, 2, SH(TFSWA_IN_CH, F), "norm.std", -1, NULL);
+    op = add_op(n, TFSWA_OP_EMBED);
+    for (int k = 0; k < n->K; k++) {
+        int64_t in = 4 * (int64_t)w[k];
+        tensor(n, op, 1, TFSWA_INIT_ONES, 0, 1, SH(in), "band.%d.%s", k, "norm.weight");
+        tensor(n, op, 1, TFSWA_INIT_ZEROS, 0, 1, SH(in), "band.%d.%s", k, "norm.bias");
+        tensor(n, op, 1, TFSWA_INIT_KAIMING, (int)in, 2, SH(D, in), "band.%d.%s", k, "fc.weight");
+        tensor(n, op, 1, TFSWA_INIT_FANIN_BIAS, (int)in, 1, SH(D), "band.%d.%s", k, "fc.bias");
+    }
+    for (int b = 0; b < c->depths[0]; b++)
+        for (int j = 0; j < 4; j++) {
+            op = add_op(n, TFSWA_OP_TLAYER);
+            tlayer_config tc = tfswa_tlayer_config(c, 0, j);
+            n->ops[op].tc = tc;
+            tfswa_ttensor tt[13];
+            int nt = tfswa_tlayer_tensors(&tc, tt);
+            for (int i = 0; i < nt; i++) {
+                char name[96];
+                snprintf(name, sizeof name, "blocks.%d.%s.%s", b, KIND_NAME[j], tt[i].name);
+                tensor(n, op, 1, tt[i].init, tt[i].fan_in, tt[i].rank, tt[i].shape, name, -1, NULL);
+            }
+        }
+    op = add_op(n, TFSWA_OP_NORM);
+    tensor(n, op, 1, TFSWA_INIT_ONES, 0, 1, SH(D), "norm_out.weight", -1, NULL);
+    tensor(n, op, 1, TFSWA_INIT_ZEROS, 0, 1, SH(D), "norm_out.bias", -1, NULL);
+    op = add_op(n, TFSWA_OP_MASK);
+    for (int k = 0; k < n->K; k++) {
+        int64_t out = 4 * (int64_t)n->S * w[k];
+        tensor(n, op, 1, TFSWA_INIT_KAIMING, (int)D, 2, SH(Hm, D), "mask.%d.%s", k, "fc1.weight");
+        tensor(n, op, 1, TFSWA_INIT_FANIN_BIAS, (int)D, 1, SH(Hm), "mask.%d.%s", k, "fc1.bias");
+        /* starts near M = 1/S for every stem, as the U-Net's head.out */
+        tensor(n, op, 1, TFSWA_INIT_KAIMING_SMALL, (int)Hm, 2, SH(out, Hm), "mask.%d.%s", k, "fc2.weight");
+        tensor(n, op, 1, TFSWA_INIT_MASK_BIAS, n->S, 1, SH(out), "mask.%d.%s", k, "fc2.bias");
+    }
+    tfswa_layout_finish(&n->layout);
+}
+
+void tfswa_net_free(tfswa_net *n)
+{
+    free(n->ops);
+    tfswa_layout_free(&n->layout);
+    memset(n, 0, sizeof *n);
+}
+
+static double op_flops(const tfswa_net *n, const tfswa_op *op, int T, double *attn)
+{
+    double t = T;
+    switch (op->kind) {
+    case TFSWA_OP_FEATURES: return 0;
+    case TFSWA_OP_EMBED: return 2.0 * TFSWA_IN_CH * n->F * n->D * t;
+    case TFSWA_OP_TLAYER: return tfswa_tlayer_flops(&op->tc, n->K, T, attn);
+    case TFSWA_OP_NORM: return 0;
+    case TFSWA_OP_MASK: return (2.0 * n->D * n->Hm * n->K + 2.0 * n->Hm * 4 * n->S * n->F) * t;
+    }
+    return 0;
+}
+
+double tfswa_net_flops(const tfswa_config *c, int T, double parts[6])
+{
+    tfswa_net n;
+    tfswa_net_build(&n, c);
+    double pm[6] = {0}, total = 0;
+    static const int SLOT[] = {[TFSWA_OP_FEATURES] = 0, [TFSWA_OP_EMBED] = 0, [TFSWA_OP_TLAYER] = 2,
+                               [TFSWA_OP_NORM] = 2, [TFSWA_OP_MASK] = 4};
+    for (int i = 0; i < n.n_ops; i++) {
+        double f = op_flops(&n, &n.ops[i], T, &pm[5]);
+        pm[SLOT[n.ops[i].kind]] += f;
+        total += f;
+    }
+    if (parts)
+        memcpy(parts, pm, sizeof pm);
+    tfswa_net_free(&n);
+    return total;
+}
+
+/* ---- execution ---- */
+
+struct tfswa_net_exec {
+    const tfswa_model *m;
+    tfswa_net net;
+    int B, T, train;
+    float **y;                    /* output of each op (FEATURES: features, MASK: the masks) */
+    float **act;                  /* TLAYER: saved activations (train) */
+    float *emb_x, *emb_y;         /* EMBED: gathered inputs and their LayerNorm (train: all; else one band) */
+    float *emb_mean, *emb_rstd;   /* (B K T) (train) */
+    float *n_mean, *n_rstd;       /* NORM (train) */
+    float *m_pre, *m_h;           /* MASK: fc1 output and its GELU (train: all; else m_h for one band) */
+    float *m_out;                 /* MASK: one band's output (T, 4 S wmax) */
+    float *tl_scratch;
+    float *dA, *dB, *dh, *dband;  /* backward */
+    tfswa_allocs mem;
+};
+
+static float *get(tfswa_net_exec *e, size_t floats) { return tfswa_allocs_get(&e->mem, floats, "model activations"); }
+
+tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train)
+{
+    if (B < 1 || T < 1)
+        tf_die("band model: batch %d of %d frames", B, T);
+    tfswa_net_exec *e = tf_calloc(1, sizeof *e, "model activations");
+    e->m = m;
+    e->B = B;
+    e->T = T;
+    e->train = train;
+    tfswa_net *n = &e->net;
+    tfswa_net_build(n, &m->cfg);
+    const size_t BT = (size_t)B * T, F = (size_t)n->F, K = (size_t)n->K, D = (size_t)n->D, Hm = (size_t)n->Hm;
+    const size_t tok = BT * K * D, S4 = 4 * (size_t)n->S;
+    e->y = tf_calloc((size_t)n->n_ops, sizeof *e->y, "model activations");
+    e->act = tf_calloc((size_t)n->n_ops, sizeof *e->act, "model activations");
+    size_t scratch = 0;
+    float *pp[2] = {NULL, NULL};
+    int ping = 0;
+    for (int i = 0; i < n->n_ops; i++) {
+        tfswa_op *op = &n->ops[i];
+        switch (op->kind) {
+        case TFSWA_OP_FEATURES: e->y[i] = get(e, BT * TFSWA_IN_CH * F); break;
+        case TFSWA_OP_MASK: e->y[i] = get(e, BT * S4 * F); break;
+        case TFSWA_OP_TLAYER:
+            scratch = tfswa_max_size(scratch, tlayer_scratch_size(&op->tc, B, n->K, T));
+            if (train)
+                e->act[i] = get(e, tlayer_act_size(&op->tc, B, n->K, T));
+            /* fall through */
+        case TFSWA_OP_EMBED:
+        case TFSWA_OP_NORM:
+            if (train) {
+                e->y[i] = get(e, tok);
+            } else { /* inference: token outputs alternate between two buffers */
+                if (!pp[ping])
+                    pp[ping] = get(e, tok);
+                e->y[i] = pp[ping];
+                ping ^= 1;
+            }
+            break;
+        }
+    }
+    size_t band = train ? BT * TFSWA_IN_CH * F : (size_t)T * TFSWA_IN_CH * n->wmax;
+    e->emb_x = get(e, band);
+    e->emb_y = get(e, band);
+    e->m_h = get(e, train ? BT * K * Hm : (size_t)T * Hm);
+    e->m_out = get(e, (size_t)T * S4 * n->wmax);
+    e->tl_scratch = get(e, scratch);
+    if (train) {
+        e->emb_mean = get(e, BT * K);
+        e->emb_rstd = get(e, BT * K);
+        e->n_mean = get(e, BT * K);
+        e->n_rstd = get(e, BT * K);
+        e->m_pre = get(e, BT * K * Hm);
+        e->dA = get(e, tok);
+        e->dB = get(e, tok);
+        e->dh = get(e, (size_t)T * Hm);
+        e->dband = get(e, (size_t)T * TFSWA_IN_CH * n->wmax);
+    }
+    return e;
+}
+
+void tfswa_net_exec_free(tfswa_net_exec *e)
+{
+    if (!e)
+        return;
+    tfswa_allocs_free(&e->mem);
+    free(e->y);
+    free(e->act);
+    tfswa_net_free(&e->net);
+    free(e);
+}
+
+size_t tfswa_net_exec_bytes(const tfswa_net_exec *e) { return e->mem.bytes; }
+
+/* tensor i of op in the array base (weights or gradients) */
+static float *P(const tfswa_net *n, float *base, const tfswa_op *op, int i)
+{
+    return base + n->layout.t[op->t0 + i].offset;
+}
+
+static tlayer_params tparams(const tfswa_net *n, float *base, const tfswa_op *op)
+{
+    tlayer_params p;
+    memset(&p, 0, sizeof p);
+    tfswa_ttensor tt[13];
+    int nt = tfswa_tlayer_tensors(&op->tc, tt);
+    for (int i = 0; i < nt; i++)
+        *(float **)((char *)&p + tt[i].field) = P(n, base, op, i);
+    return p;
+}
+
+/* where example b, band k's rows start in the band buffers (train: all
+ * examples and bands; inference: one band at a time) */
+static size_t band_off(const tfswa_net_exec *e, int b, int k, int T)
+{
+    return e->train ? ((size_t)b * TFSWA_IN_CH * e->net.F + (size_t)TFSWA_IN_CH * e->net.edge[k]) * T : 0;
+}
+
+static void embed_forward(tfswa_net_exec *e, const tfswa_op *op, const float *feat, float *tok, int T)
+{
+    const tfswa_net *n = &e->net;
+    float *W = e->m->data;
+    const int F = n->F, K = n->K, D = n->D;
+    for (int b = 0; b < e->B; b++)
+        for (int k = 0; k < K; k++) {
+            const int b0 = n->edge[k], w = n->edge[k + 1] - b0, W4 = TFSWA_IN_CH * w;
+            float *x = e->emb_x + band_off(e, b, k, T), *y = e->emb_y + band_off(e, b, k, T);
+            const float *f = feat + (size_t)b * TFSWA_IN_CH * F * T;
+            for (int j = 0; j < w; j++)
+                for (int ch = 0; ch < TFSWA_IN_CH; ch++) {
+                    const float *src = f + ((size_t)ch * F + b0 + j) * T;
+                    for (int t = 0; t < T; t++)
+                        x[(size_t)t * W4 + TFSWA_IN_CH * j + ch] = src[t];
+                }
+            size_t row = ((size_t)b * K + k) * T;
+            layernorm_forward(y, e->train ? e->emb_mean + row : NULL, e->train ? e->emb_rstd + row : NULL, x,
+                              P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, W4, TFSWA_LN_EPS);
+            linear_forward(tok + row * D, y, P(n, W, op, 4 * k + 2), P(n, W, op, 4 * k + 3), T, W4, D);
+        }
+}
+
+static void embed_backward(tfswa_net_exec *e, const tfswa_op *op, const float *dtok, float *grad)
+{
+    const tfswa_net *n = &e->net;
+    float *W = e->m->data;
+    const int K = n->K, D = n->D, T = e->T;
+    for (int b = 0; b < e->B; b++)
+        for (int k = 0; k < K; k++) {
+            const int W4 = TFSWA_IN_CH * (n->edge[k + 1] - n->edge[k]);
+            const float *x = e->emb_x + band_off(e, b, k, T), *y = e->emb_y + band_off(e, b, k, T);
+            size_t row = ((size_t)b * K + k) * T;
+            linear_backward_set(e->dband, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), dtok + row * D, y,
+                                P(n, W, op, 4 * k + 2), T, W4, D);
+            layernorm_backward(NULL, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), e->dband, x,
+                               e->emb_mean + row, e->emb_rstd + row, P(n, W, op, 4 * k), T, W4);
+        }
+}
+
+static void mask_forward(tfswa_net_exec *e, const tfswa_op *op, const float *tok, float *masks, int T)
+{
+    const tfswa_net *n = &e->net;
+    float *W = e->m->data;
+    const int F = n->F, K = n->K, D = n->D, Hm = n->Hm, S4 = 4 * n->S;
+    for (int b = 0; b < e->B; b++)
+        for (int k = 0; k < K; k++) {
+            const int b0 = n->edge[k], w = n->edge[k + 1] - b0, O = S4 * w;
+            size_t row = ((size_t)b * K + k) * T;
+            float *pre = e->train ? e->m_pre + row * Hm : NULL, *h = e->m_h + (e->train ? row * Hm : 0);
+            linear_gelu_forward(h, pre, tok + row * D, P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, D, Hm);
+            linear_forward(e->m_out, h, P(n, W, op, 4 * k + 2), P(n, W, op, 4 * k + 3), T, Hm, O);
+            float *mb = masks + (size_t)b * S4 * F * T;
+            for (int j = 0; j < w; j++)
+                for (int ch = 0; ch < S4; ch++) {
+                    float *dst = mb + ((size_t)ch * F + b0 + j) * T;
+                    for (int t = 0; t < T; t++)
+                        dst[t] = e->m_out[(size_t)t * O + S4 * j + ch];
+                }
+        }
+}
+
+/* dtok (zeroed by the caller) += d/d tokens */
+static void mask_backward(tfswa_net_exec *e, const tfswa_op *op, const float *tok, const float *dmasks, float *dtok,
+                          float *grad)
+{
+    const tfswa_net *n = &e->net;
+    float *W = e->m->data;
+    const int F = n->F, K = n->K, D = n->D, Hm = n->Hm, S4 = 4 * n->S, T = e->T;
+    for (int b = 0; b < e->B; b++)
+        for (int k = 0; k < K; k++) {
+            const int b0 = n->edge[k], w = n->edge[k + 1] - b0, O = S4 * w;
+            size_t row = ((size_t)b * K + k) * T;
+            const float *db = dmasks + (size_t)b * S4 * F * T;
+            for (int j = 0; j < w; j++)
+                for (int ch = 0; ch < S4; ch++) {
+                    const float *src = db + ((size_t)ch * F + b0 + j) * T;
+                    for (int t = 0; t < T; t++)
+                        e->m_out[(size_t)t * O + S4 * j + ch] = src[t];
+                }
+            linear_backward_set(e->dh, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), e->m_out,
+                                e->m_h + row * Hm, P(n, W, op, 4 * k + 2), T, Hm, O);
+            gelu_backward_set(e->dh, e->dh, e->m_pre + row * Hm, (int64_t)T * Hm);
+            linear_backward(dtok + row * D, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), e->dh, tok + row * D,
+                            P(n, W, op, 4 * k), T, D, Hm);
+        }
+}
+
+const float *tfswa_net_forward(tfswa_net_exec *e, const float *const *X, int64_t Ttot, int64_t t0, int T)
+{
+    const tfswa_net *n = &e->net;
+    float *W = e->m->data;
+    if (T < 1 || T > e->T || (e->train && T != e->T) || t0 < 0 || t0 + T > Ttot)
+        tf_die("band model: frames [%lld, %lld) of %lld with a state for %d", (long long)t0, (long long)t0 + T,
+               (long long)Ttot, e->T);
+    const int64_t N = (int64_t)e->B * n->K * T;
+    for (int i = 0; i < n->n_ops; i++) {
+        const tfswa_op *op = &n->ops[i];
+        const float *x = i ? e->y[i - 1] : NULL;
+        float *y = e->y[i];
+        switch (op->kind) {
+        case TFSWA_OP_FEATURES:
+            for (int b = 0; b < e->B; b++)
+                tfswa_features(y + (size_t)b * TFSWA_IN_CH * n->F * T, X[b], Ttot, t0, T, T, P(n, W, op, 0),
+                               P(n, W, op, 1), n->F);
+            break;
+        case TFSWA_OP_EMBED: embed_forward(e, op, x, y, T); break;
+        case TFSWA_OP_TLAYER: {
+            tlayer_params p = tparams(n, W, op);
+            tlayer_forward(y, x, &p, &op->tc, e->B, n->K, T, e->act[i], e->tl_scratch);
+            break;
+        }
+        case TFSWA_OP_NORM:
+            layernorm_forward(y, e->n_mean, e->n_rstd, x, P(n, W, op, 0), P(n, W, op, 1), N, n->D, TFSWA_LN_EPS);
+            break;
+        case TFSWA_OP_MASK: mask_forward(e, op, x, y, T); break;
+        }
+    }
+    return e->y[n->n_ops - 1];
+}
+
+void tfswa_net_backward(tfswa_net_exec *e, const float *dmasks, float *grad)
+{
+    const tfswa_net *n = &e->net;
+    float *W = e->m->data;
+    if (!e->train)
+        tf_die("band model: backward pass without training state");
+    const int B = e->B, T = e->T;
+    const int64_t N = (int64_t)B * n->K * T;
+    const size_t tok = (size_t)N * n->D * sizeof(float);
+    float *dy = e->dA, *dx = e->dB; /* gradients of the current op's output and input */
+    for (int i = n->n_ops - 1; i >= 0; i--) {
+        const tfswa_op *op = &n->ops[i];
+        const float *x = i ? e->y[i - 1] : NULL;
+        int swap = 1;
+        switch (op->kind) {
+        case TFSWA_OP_FEATURES: swap = 0; break; /* the input needs no gradient */
+        case TFSWA_OP_EMBED: embed_backward(e, op, dy, grad); swap = 0; break;
+        case TFSWA_OP_TLAYER: {
+            tlayer_params p = tparams(n, W, op), g = tparams(n, grad, op);
+            memset(dx, 0, tok);
+            tlayer_backward(dx, &g, dy, x, &p, &op->tc, B, n->K, T, e->act[i], e->tl_scratch);
+            break;
+        }
+        case TFSWA_OP_NORM:
+            memset(dx, 0, tok);
+            layernorm_backward(dx, P(n, grad, op, 0), P(n, grad, op, 1), dy, x, e->n_mean, e->n_rstd,
+                               P(n, W, op, 0), N, n->D);
+            break;
+        case TFSWA_OP_MASK:
+            memset(dx, 0, tok);
+            mask_backward(e, op, x, dmasks, dx, grad);
+            break;
+        }
+        if (swap) {
+            float *s = dy;
+            dy = dx;
+            dx = s;
+        }
+    }
+}
