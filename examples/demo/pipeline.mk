@@ -30,6 +30,8 @@
 #              AUGMENT="--gain-prob 1 --swap-prob 0.5 --remix-prob 0.5" (Open-Unmix's recipe)
 #   TRAIN_EXTRA  more tfswa-net --train options
 #   BIN        where the tools are (default the top build/bin)
+#   SHIPPED    a checkpoint trained elsewhere (e.g. models/vocals-band.ckpt) to score beside
+#              the one trained here, when the file exists
 
 PIPELINE_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 TOP        ?= $(abspath $(PIPELINE_DIR)/../..)
@@ -56,6 +58,7 @@ VALID_SEGMENT ?= 6
 IRM_POWER  ?= 2
 SPLIT_TEST ?= test
 TRAIN_EXTRA ?=
+SHIPPED    ?=
 AUGMENT    ?=
 SCRIPTS    := $(TOP)/examples/demo
 
@@ -65,11 +68,17 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-# The embedded data set is made on demand; a real MUSDB18-HQ root must exist.
+# The embedded data sets are made on demand (the demo set, and the full set
+# of examples/data/full.mk); a real MUSDB18-HQ root must exist.
+FULL_DATA  := $(TOP)/examples/data/musdb-full
 ifeq ($(abspath $(MUSDB)),$(abspath $(DEMO_DATA)))
 DATA_DEP := $(DEMO_DATA)/.done
 $(DEMO_DATA)/.done:
 	$(MAKE) -C $(TOP)/examples/data
+else ifeq ($(abspath $(MUSDB)),$(abspath $(FULL_DATA)))
+DATA_DEP := $(FULL_DATA)/.done
+$(FULL_DATA)/.done:
+	$(MAKE) -C $(TOP)/examples/data full
 else
 DATA_DEP :=
 ifeq ($(wildcard $(MUSDB)/train $(MUSDB)/test),)
@@ -140,11 +149,22 @@ $(OUT)/scores/mixture/.done: $(DATA_DEP)
 	  | istft -q -j $(THREADS) | sdr -q -j $(THREADS) --json $(OUT)/scores/mixture > $(OUT)/scores/mixture.txt
 	touch $@
 
-SYSTEMS := model irm mixture
+# A model trained elsewhere (SHIPPED, e.g. the one in models/), scored on the
+# same test tracks beside the one trained here, when the file exists.
+SHIPPED_SYSTEM := $(if $(wildcard $(SHIPPED)),shipped)
+$(OUT)/scores/shipped/.done: $(SHIPPED) $(DATA_DEP)
+	rm -rf $(OUT)/scores/shipped
+	mkdir -p $(OUT)/scores/shipped
+	$(SLICE) --split $(SPLIT_TEST) $(MUSDB) | stft -q -j $(THREADS) | tfswa-net -q -m $(SHIPPED) -j $(THREADS) \
+	  | istft -q -j $(THREADS) | sdr -q -j $(THREADS) --json $(OUT)/scores/shipped > $(OUT)/scores/shipped.txt
+	touch $@
+
+SYSTEMS := model $(SHIPPED_SYSTEM) irm mixture
 $(OUT)/results.md: $(foreach s,$(SYSTEMS),$(OUT)/scores/$(s)/.done) $(SCRIPTS)/results.py
 	$(PYTHON) $(SCRIPTS)/results.py --title "$(RESULTS_TITLE)" \
 	  $$([ -s $(OUT)/logs/valid.csv ] && echo --valid-csv $(OUT)/logs/valid.csv) \
-	  "tfswa-net ($(PRESET))=$(OUT)/scores/model" \
+	  "tfswa-net ($(PRESET), trained here)=$(OUT)/scores/model" \
+	  $(if $(SHIPPED_SYSTEM),"shipped model ($(notdir $(SHIPPED)))=$(OUT)/scores/shipped") \
 	  "oracle IRM$(IRM_POWER)=$(OUT)/scores/irm" \
 	  "mixture=$(OUT)/scores/mixture" > $@.tmp
 	mv $@.tmp $@
