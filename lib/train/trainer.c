@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/resource.h>
 
 static volatile sig_atomic_t g_signal;
 static void on_signal(int s) { g_signal = s; }
@@ -67,7 +68,7 @@ typedef struct {
     stem_loss_ctx **loss; /* scratch, one per thread of the loss regions (which
                              run at most n_loss threads: num_threads) */
     int n_loss;
-    double t_start;
+    double t_start, cpu_start; /* this sitting's start: wall clock, process CPU seconds */
 } trainer;
 
 /* The team size of a region that uses the loss scratches: the usual one, but
@@ -377,6 +378,16 @@ static void valid_report(trainer *t, const train_options *o, const char *prefix,
 }
 
 /* Validates, logs (CSV, TensorBoard, stderr) and keeps the best model. */
+/* CPU seconds of this process so far, all threads (user + system). */
+static double cpu_now(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
 static void run_validation(trainer *t, const train_options *o, const valid_set *vsp, double *vsdr, int64_t epoch,
                            const char *best_path)
 {
@@ -386,7 +397,7 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
                 (long long)t->examples, vl);
         for (int s = 0; s < t->S; s++)
             fprintf(t->vcsv.f, ",%.4f", vsdr[s]);
-        fprintf(t->vcsv.f, "\n");
+        fprintf(t->vcsv.f, ",%.3f,%.3f\n", tf_now() - t->t_start, cpu_now() - t->cpu_start);
         flush_csv(&t->vcsv);
     }
     char what[64];
@@ -522,7 +533,8 @@ int train_run(const train_options *o)
             snprintf(hdr + l, sizeof hdr - l, ",loss/%s", c->stems[s]);
             snprintf(vh + lv, sizeof vh - lv, ",sdr/%s", c->stems[s]);
         }
-        strcat(hdr, ",time");
+        strcat(hdr, ",time,cpu");
+        strcat(vh, ",time,cpu");
         open_csv(&t->csv, o->log_dir, "train.csv", hdr);
         if (o->valid)
             open_csv(&t->vcsv, o->log_dir, "valid.csv", vh);
@@ -558,6 +570,7 @@ int train_run(const train_options *o)
     tf_progress prog;
     tf_progress_init(&prog, "train", (double)t->total, "steps", !o->quiet);
     t->t_start = tf_now();
+    t->cpu_start = cpu_now();
     double t_last = t->t_start;
     int64_t ex_last = t->examples;
     double speed = 0;
@@ -649,7 +662,7 @@ int train_run(const train_options *o)
                         (double)t->examples / o->epoch_size, (long long)t->examples, lr, mg, ml);
                 for (int s = 0; s < t->S; s++)
                     fprintf(t->csv.f, ",%.9g", acc_s[s] / acc_n);
-                fprintf(t->csv.f, ",%.3f\n", now - t->t_start);
+                fprintf(t->csv.f, ",%.3f,%.3f\n", now - t->t_start, cpu_now() - t->cpu_start);
                 flush_csv(&t->csv);
             }
             tb(t, "loss/train", ml);

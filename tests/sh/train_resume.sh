@@ -68,7 +68,8 @@ cp init.ckpt l.ckpt
 test -f l.ckpt.best
 # CSV lines and TensorBoard records with valid CRC-32C
 test "$(wc -l < logs/train.csv)" -eq 9
-head -n 1 logs/train.csv | grep -q '^step,epoch,examples,lr,grad_norm,loss,loss/vocals,loss/other,time$'
+head -n 1 logs/train.csv | grep -q '^step,epoch,examples,lr,grad_norm,loss,loss/vocals,loss/other,time,cpu$'
+head -n 1 logs/valid.csv | grep -q '^step,epoch,examples,loss,sdr/vocals,sdr/other,time,cpu$'
 # validation before the first step (step 0: the untrained model), then after each of the 2 epochs
 test "$(wc -l < logs/valid.csv)" -eq 4
 sed -n 2p logs/valid.csv | grep -q '^0,0,0,'
