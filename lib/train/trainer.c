@@ -562,6 +562,9 @@ int train_run(const train_options *o)
     double *acc_s = tf_calloc((size_t)t->S, sizeof(double), "losses");
     double acc_loss = 0, acc_gn = 0;
     int acc_n = 0;
+    /* the sitting's clocks (the logs' time and cpu columns, --time-limit) include its validations */
+    t->t_start = tf_now();
+    t->cpu_start = cpu_now();
     if (o->valid)
         validation_baseline(t, o, &vs);
     /* a new run is validated before its first step: the curves start at the untrained model */
@@ -569,9 +572,7 @@ int train_run(const train_options *o)
         run_validation(t, o, &vs, vsdr, 0, best_path);
     tf_progress prog;
     tf_progress_init(&prog, "train", (double)t->total, "steps", !o->quiet);
-    t->t_start = tf_now();
-    t->cpu_start = cpu_now();
-    double t_last = t->t_start;
+    double t_last = tf_now();
     int64_t ex_last = t->examples;
     double speed = 0;
     int status = 0;

@@ -74,6 +74,9 @@ head -n 1 logs/valid.csv | grep -q '^step,epoch,examples,loss,sdr/vocals,sdr/oth
 test "$(wc -l < logs/valid.csv)" -eq 4
 sed -n 2p logs/valid.csv | grep -q '^0,0,0,'
 sed -n 3p logs/valid.csv | grep -q '^4,1,8,'
+# time and cpu (the last two columns) count from the sitting's start and grow
+awk -F, 'NR > 1 { if ($(NF-1) < t || $NF < c) exit 1; t = $(NF-1); c = $NF }' logs/valid.csv \
+    || { echo "valid.csv: time or cpu decreasing within a sitting" >&2; cat logs/valid.csv >&2; exit 1; }
 # the best model: by the lowest validation loss (default), or with --best-by sdr by the
 # highest mean SDR over stems (validation every 2 steps here, so the two can differ)
 cp init.ckpt s.ckpt
