@@ -154,7 +154,7 @@ int main(void)
     float *Rf = malloc(sizeof(float) * nm);
     for (size_t i = 0; i < nm; i++)
         R[i] = Rf[i] = (float)tf_rng_normal(&rng);
-    double *w = malloc(sizeof(double) * nt), *ref = malloc(sizeof(double) * nm);
+    double *w = calloc(nt, sizeof(double)), *ref = calloc(nm, sizeof(double));
     for (size_t i = 0; i < nt; i++)
         w[i] = M.data[i];
 
