@@ -51,8 +51,9 @@ label.opl3     := OPL3 FM
 pkg.opl3       := opl3-soundfont
 
 # Songs (file names without .mid; README.md says why each excluded one is).
-# bass.SONG := CH makes channel CH the bass (re-voiced as GM 34, midisplit
-# --bass) in songs that play their bass line on a piano or guitar.
+# bass.SONG := CH... makes those channels the bass (re-voiced as GM 34,
+# midisplit --bass) in songs that play their bass line on a piano and a
+# guitar in unison (the piano an octave above in moo_redfarn).
 TRAIN ?= be_sharp_bw_redfarn 5432gone_redfarn no_work_song_redfarn say_what_redfarn \
          keep_on_rolling linns_basket flying_scotsman run_for_your_life the_fast_route \
          train_filled_with_cash careless_perc_redfarn tttheme2 ultimate_run chuggachugga \
@@ -61,9 +62,9 @@ VALID ?= mighty_giant_run modern_motion slow_neasy_redfarn moo_redfarn
 TEST  ?= $(DEMO_TEST)
 EXCLUDED := chemistry_lab coconut_run2 harp_harmony mosey_along_redfarn relax_song \
             wood_whistles ttsong_iii_imuh3
-bass.boogi_marabi_redfarn := 3
-bass.city_blues_redfarn   := 3
-bass.moo_redfarn          := 3
+bass.boogi_marabi_redfarn := 2 3
+bass.city_blues_redfarn   := 2 3
+bass.moo_redfarn          := 2 3
 
 ifneq ($(filter $(DEMO_TEST),$(TRAIN) $(VALID)),)
 $(error the demo's test songs ($(filter $(DEMO_TEST),$(TRAIN) $(VALID))) may only be in TEST)
@@ -75,19 +76,19 @@ ifneq ($(filter $(TEST),$(TRAIN)),)
 $(error test songs ($(filter $(TEST),$(TRAIN))) may not be in TRAIN)
 endif
 $(foreach f,$(SOUNDFONTS),$(if $(sf.$(f)),,$(error SOUNDFONTS: unknown '$(f)' (known: fluidr3 musescore csound opl3))))
-$(foreach f,$(SOUNDFONTS),$(if $(wildcard $(sf.$(f))),,$(error $(sf.$(f)): no such SoundFont; install $(pkg.$(f)) (`make deps` at the top) or leave $(f) out of SOUNDFONTS)))
+$(if $(filter-out plan clean,$(MAKECMDGOALS)$(if $(MAKECMDGOALS),,all)),$(foreach f,$(SOUNDFONTS),$(if $(wildcard $(sf.$(f))),,$(error $(sf.$(f)): no such SoundFont; install $(pkg.$(f)) (`make deps` at the top) or leave $(f) out of SOUNDFONTS))))
 
 # A track is SONG.SOUNDFONT.VARIANT (variant 0: the song as written). The
 # order renders one SoundFont after another, so an interrupted run leaves
 # whole SoundFonts behind it.
 VARIANT_IDS := $(shell seq 0 $(VARIANTS))
-ids = $(foreach f,$(SOUNDFONTS),$(foreach s,$(1),$(foreach v,$(2),$(s).$(f).$(v))))
-IDS := $(call ids,$(TRAIN),$(VARIANT_IDS)) $(call ids,$(VALID) $(TEST),0)
+ids = $(foreach s,$(2),$(foreach v,$(3),$(s).$(1).$(v)))
+IDS := $(foreach f,$(SOUNDFONTS),$(call ids,$(f),$(TRAIN),$(VARIANT_IDS)) $(call ids,$(f),$(VALID) $(TEST),0))
 STAMPS := $(IDS:%=$(OUT)/.stamps/%)
 part = $(word $(2),$(subst ., ,$(1)))
 split = $(if $(filter $(call part,$(1),1),$(TEST)),test,train)
 
-.PHONY: all plan clean
+.PHONY: all plan clean FORCE
 .DELETE_ON_ERROR:
 .SECONDEXPANSION:
 
@@ -102,7 +103,7 @@ plan:
 $(OUT)/.stamps/%: $(MIDIDIR)/$$(call part,$$*,1).mid $(TOOLS) render.sh
 	@mkdir -p $(OUT)/.stamps $(OUT)/.logs
 	@set -e; s=$(call part,$*,1) f=$(call part,$*,2) v=$(call part,$*,3); \
-	  t=0 p=100 opts="$(if $(bass.$(call part,$*,1)),--bass $(bass.$(call part,$*,1)))" \
+	  t=0 p=100 opts="$(foreach c,$(bass.$(call part,$*,1)),--bass $(c))" \
 	  name="$(name.$(call part,$*,1)) [$(label.$(call part,$*,2))"; \
 	  if [ "$$v" != 0 ]; then \
 	    h=$$(printf '%s' "$(SEED) $*" | cksum | cut -d' ' -f1); \
@@ -121,12 +122,15 @@ $(OUT)/.stamps/%: $(MIDIDIR)/$$(call part,$$*,1).mid $(TOOLS) render.sh
 	  printf '%s\t%s\t%s\t%s\t%s.%02d\t%s\t%s\n' "$$s" "$$f" "$$v" "$$t" $$((p / 100)) $$((p % 100)) \
 	    "$(call split,$*)" "$$name" > $@.tmp; mv $@.tmp $@
 
-$(OUT)/valid.txt: full.mk common.mk
-	@$(call lines,$@,$(foreach i,$(call ids,$(VALID),0),$(subst $(space),|,$(name.$(call part,$(i),1)) [$(label.$(call part,$(i),2))])))
+# valid.txt and tracks.tsv follow the settings (FORCE), but are rewritten only
+# when their content changes, so nothing downstream goes out of date for nothing
+$(OUT)/valid.txt: FORCE
+	@$(call lines,$@,$(foreach i,$(foreach f,$(SOUNDFONTS),$(call ids,$(f),$(VALID),0)),$(subst $(space),|,$(name.$(call part,$(i),1)) [$(label.$(call part,$(i),2))])))
 
-$(OUT)/tracks.tsv: $(STAMPS)
+$(OUT)/tracks.tsv: $(STAMPS) FORCE
 	@{ printf 'song\tsoundfont\tvariant\ttranspose\ttempo\tsplit\ttrack\n'; \
-	   $(foreach i,$(IDS),cat $(OUT)/.stamps/$(i);) } > $@.tmp && mv $@.tmp $@
+	   $(foreach i,$(IDS),cat $(OUT)/.stamps/$(i);) } > $@.tmp && \
+	  if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 $(OUT)/.done: $(STAMPS) $(OUT)/valid.txt $(OUT)/tracks.tsv
 	@touch $@
