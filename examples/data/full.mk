@@ -21,7 +21,7 @@
 #   VARIANTS    extra renderings of each train/ song in each SoundFont, each
 #               transposed by -3..+3 semitones (not 0) and played at 0.90 to
 #               1.10 times the tempo, both drawn from SEED, the song, the
-#               SoundFont and the variant number (default 0: none)
+#               SoundFont and the variant number (default 1; 0: none)
 #   SEED        seed of the variations (default 1)
 #   JOBS        fluidsynth processes per song at once (default 4)
 #   TRAIN, VALID, TEST, MIDIDIR, GAIN, FLUIDSYNTH, CC as in the Makefile.
@@ -29,7 +29,7 @@
 OUT        ?= musdb-full
 SOUNDFONTS ?= fluidr3 musescore csound opl3
 EXCERPT    ?= 0
-VARIANTS   ?= 0
+VARIANTS   ?= 1
 SEED       ?= 1
 JOBS       ?= 4
 BINDIR     := $(OUT)/.bin
@@ -103,14 +103,14 @@ plan:
 $(OUT)/.stamps/%: $(MIDIDIR)/$$(call part,$$*,1).mid $(TOOLS) render.sh
 	@mkdir -p $(OUT)/.stamps $(OUT)/.logs
 	@set -e; s=$(call part,$*,1) f=$(call part,$*,2) v=$(call part,$*,3); \
-	  t=0 p=100 opts="$(foreach c,$(bass.$(call part,$*,1)),--bass $(c))" \
+	  t=0 x=1.00 opts="$(foreach c,$(bass.$(call part,$*,1)),--bass $(c))" \
 	  name="$(name.$(call part,$*,1)) [$(label.$(call part,$*,2))"; \
 	  if [ "$$v" != 0 ]; then \
 	    h=$$(printf '%s' "$(SEED) $*" | cksum | cut -d' ' -f1); \
 	    t=$$((h % 6 - 3)); if [ $$t -ge 0 ]; then t=$$((t + 1)); fi; \
-	    p=$$((90 + 2 * (h / 6 % 11))); \
-	    opts="$$opts --transpose $$t --tempo $$((p / 100)).$$(printf %02d $$((p % 100)))"; \
-	    name="$$name, $$(printf %+d $$t) st, $$((p / 100)).$$(printf %02d $$((p % 100)))x"; \
+	    k=$$((90 + 2 * (h / 6 % 11))); x=$$(printf '%d.%02d' $$((k / 100)) $$((k % 100))); \
+	    opts="$$opts --transpose $$t --tempo $$x"; \
+	    name="$$name, $$(printf %+d $$t) st, $${x}x"; \
 	  fi; \
 	  name="$$name]"; dir="$(OUT)/$(call split,$*)/$$name"; \
 	  echo "full: rendering $* -> $$dir"; \
@@ -119,8 +119,8 @@ $(OUT)/.stamps/%: $(MIDIDIR)/$$(call part,$$*,1).mid $(TOOLS) render.sh
 	       sh render.sh $< "$$dir" $(lead.$(call part,$*,1)) 2>"$(OUT)/.logs/$*.log"; then \
 	    cat "$(OUT)/.logs/$*.log" >&2; exit 1; fi; \
 	  grep '^stemmix:' "$(OUT)/.logs/$*.log" || true; \
-	  printf '%s\t%s\t%s\t%s\t%s.%02d\t%s\t%s\n' "$$s" "$$f" "$$v" "$$t" $$((p / 100)) $$((p % 100)) \
-	    "$(call split,$*)" "$$name" > $@.tmp; mv $@.tmp $@
+	  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$$s" "$$f" "$$v" "$$t" "$$x" "$(call split,$*)" "$$name" > $@.tmp; \
+	  mv $@.tmp $@
 
 # valid.txt and tracks.tsv follow the settings (FORCE), but are rewritten only
 # when their content changes, so nothing downstream goes out of date for nothing
@@ -132,9 +132,19 @@ $(OUT)/tracks.tsv: $(STAMPS) FORCE
 	   $(foreach i,$(IDS),cat $(OUT)/.stamps/$(i);) } > $@.tmp && \
 	  if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
-$(OUT)/.done: $(STAMPS) $(OUT)/valid.txt $(OUT)/tracks.tsv
+# Tracks that earlier settings made and these do not (another song list,
+# fewer SoundFonts or variants) would still be read by musdb-slice: a song
+# moved to VALID would leak into training. So they stop the build.
+$(OUT)/.done: $(STAMPS) $(OUT)/valid.txt $(OUT)/tracks.tsv FORCE
+	@cd $(OUT) && ls -d train/* test/* 2>/dev/null | LC_ALL=C sort > .tracks.tmp && \
+	  tail -n +2 tracks.tsv | awk -F '\t' '{ print $$6 "/" $$7 }' | LC_ALL=C sort | \
+	  LC_ALL=C comm -23 .tracks.tmp - > .stale.tmp; rm -f .tracks.tmp; \
+	  if [ -s .stale.tmp ]; then \
+	    echo "full: $(OUT) holds tracks that these settings do not make (musdb-slice would read them):" >&2; \
+	    sed 's/^/  /' .stale.tmp >&2; rm -f .stale.tmp; \
+	    echo "full: remove them, or start over with 'make clean-full'" >&2; exit 1; fi; rm -f .stale.tmp
 	@touch $@
-	@echo "full: $(OUT): $$(ls $(OUT)/train | wc -l) train (of which $$(wc -l < $(OUT)/valid.txt) validation) and $$(ls $(OUT)/test 2>/dev/null | wc -l) test tracks, $$(du -sh $(OUT) | cut -f1)"
+	@echo "full: $(OUT): $$(ls $(OUT)/train 2>/dev/null | wc -l) train (of which $$(wc -l < $(OUT)/valid.txt) validation) and $$(ls $(OUT)/test 2>/dev/null | wc -l) test tracks, $$(du -sh $(OUT) | cut -f1)"
 
 clean:
 	rm -rf $(OUT)
