@@ -9,8 +9,8 @@
 #   musdb-full/tracks.tsv          one line per track: song, SoundFont, variant,
 #                                  transposition, tempo, split, track name
 #
-# Track names: "OpenMSX - <title> [<SoundFont>]", and for the optional MIDI
-# variations "OpenMSX - <title> [<SoundFont>, <+-N> st, <F>x]".
+# Track names: "OpenMSX - <title> [<SoundFont>]", and for the MIDI
+# variations (VARIANTS) "OpenMSX - <title> [<SoundFont>, <+-N> st, <F>x]".
 # `make full` in examples/data (or `make -f full.mk`) renders what is missing,
 # one song at a time, a track complete once its stamp exists (resumable);
 # `make clean-full` removes it. See README.md for the song list, the
