@@ -21,11 +21,14 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #   clang              the libFuzzer target of the stream reader
 #   valgrind           leak checks of the stream and DSP code in `make check`
 #   fluidsynth fluid-soundfont-gm openttd-openmsx   the embedded demo data set (rendered General MIDI)
+#   musescore-general-soundfont csound-soundfont opl3-soundfont   three more GM SoundFonts for the
+#                      opt-in full training set (make -C examples/data full): the same songs in other timbres
 #   gnuplot-nox        the demo's training curves and spectrogram pictures
 #   time               /usr/bin/time -v: peak memory in bench/ scripts and tests
 DEB_PKGS := gcc make pkg-config libsndfile1-dev libsamplerate0-dev librubberband-dev \
             libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy clang valgrind \
-            fluidsynth fluid-soundfont-gm openttd-openmsx gnuplot-nox time
+            fluidsynth fluid-soundfont-gm openttd-openmsx gnuplot-nox time \
+            musescore-general-soundfont csound-soundfont opl3-soundfont
 PKGS := sndfile samplerate rubberband kissfft-float zlib
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BLAS_OMP  := /usr/lib/$(MULTIARCH)/openblas-openmp

@@ -1,7 +1,8 @@
 /* midisplit: split a General MIDI Standard MIDI File into the four MUSDB
  * roles, one MIDI file per role, so that each can be rendered on its own.
  *
- *   midisplit [--lead CH] [--vocal-program P] [--info] IN.mid OUTPREFIX
+ *   midisplit [--lead CH] [--bass CH]... [--vocal-program P] [--bass-program P]
+ *             [--transpose N] [--tempo F] [--info] IN.mid OUTPREFIX
  *
  * writes OUTPREFIX.drums.mid, OUTPREFIX.bass.mid, OUTPREFIX.vocals.mid and
  * OUTPREFIX.other.mid (format 0, same division as the input).
@@ -9,7 +10,7 @@
  * Role of every note (decided at its note-on):
  *   drums   MIDI channel 10 (index 9)
  *   bass    the channel's current program is in the GM bass family
- *           (programs 33-40, 1-based)
+ *           (programs 33-40, 1-based), or the channel is named by --bass
  *   vocals  the note is on the lead channel (see below), or on a channel
  *           that doubles it, and not bass
  *   other   everything else
@@ -30,6 +31,17 @@
  * start with a lead note of the same pitch class) is part of the vocals too,
  * so the melody does not also sound in "other" in a second timbre.
  * --info prints the statistics behind these choices.
+ *
+ * --bass CH (repeatable) makes a channel the bass, for songs whose bass line
+ * is played on another instrument (a piano's left hand); in the bass file its
+ * program changes become --bass-program (default GM 34, Electric Bass
+ * (finger)), as the lead's become the vocal patch.
+ *
+ * Variation (for extra renderings of a song): --transpose N shifts every
+ * note outside channel 10 by N semitones (-12..12; a note shifted out of
+ * 0..127 is dropped), --tempo F plays the song F times as fast (0.5..2: every
+ * tempo event's microseconds per quarter note divided by F, and a tempo event
+ * added at tick 0 when the song has none there). Neither changes the roles.
  *
  * Standard C11 only; bad input is a clear error and exit status 1. */
 #include <errno.h>
@@ -176,6 +188,48 @@ static int is_note_off(const event *e)
     return (e->status & 0xf0) == 0x80 || ((e->status & 0xf0) == 0x90 && e->data[1] == 0);
 }
 static int is_bass_program(int p) { return p >= 32 && p <= 39; }   /* 0-based 32..39 = GM 33..40 */
+static int bass_ch[16];   /* --bass */
+static int is_bass(int ch, const int *program) { return bass_ch[ch] || is_bass_program(program[ch]); }
+
+/* --transpose: shift the notes of every channel but 10; drop those that
+ * leave 0..127 (on, off and aftertouch alike, so nothing hangs) */
+static void transpose(int semitones)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nevents; i++) {
+        event *e = &events[i];
+        unsigned type = e->status & 0xf0;
+        if (e->status < 0xf0 && (e->status & 0x0f) != 9 && (type == 0x80 || type == 0x90 || type == 0xa0)) {
+            int n = e->data[0] + semitones;
+            if (n < 0 || n > 127) { free(e->data); continue; }
+            e->data[0] = (uint8_t)n;
+        }
+        events[k++] = *e;
+    }
+    nevents = k;
+}
+
+/* --tempo: every tempo event F times faster, and one at tick 0 (before the
+ * merge's sort) when the song relies on the default 120 bpm there */
+static void scale_tempo(double f)
+{
+    int at0 = 0;
+    for (size_t i = 0; i < nevents; i++) {
+        event *e = &events[i];
+        if (e->status != 0xff || e->meta != 0x51) continue;
+        if (e->len != 3) die("%s", "tempo event of the wrong length");
+        at0 |= e->tick == 0;
+        double us = ((uint32_t)e->data[0] << 16 | (uint32_t)e->data[1] << 8 | e->data[2]) / f + 0.5;
+        uint32_t v = us < 1 ? 1 : us > 0xffffff ? 0xffffff : (uint32_t)us;
+        e->data[0] = (uint8_t)(v >> 16); e->data[1] = (uint8_t)(v >> 8); e->data[2] = (uint8_t)v;
+    }
+    if (!at0) {
+        uint32_t v = (uint32_t)(500000 / f + 0.5);
+        uint8_t d[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+        event *e = new_event();
+        e->status = 0xff; e->meta = 0x51; e->len = 3; e->data = copy_bytes(d, 3);
+    }
+}
 
 /* ---- writing ---- */
 typedef struct { uint8_t *p; size_t n, cap; } buf;
@@ -218,26 +272,50 @@ static void write_file(const char *path, const buf *trk, unsigned division)
 
 int main(int argc, char **argv)
 {
-    int lead = -1, vocal_prog = 53, info = 0;   /* 53 = GM 54 Voice Oohs */
+    int lead = -1, vocal_prog = 53, bass_prog = 33, info = 0, semitones = 0;   /* 53 = GM 54 Voice Oohs, 33 = GM 34 */
+    double tempo = 1;
     int a = 1;
     for (; a < argc && argv[a][0] == '-' && argv[a][1]; a++) {
         char *end;
-        if (!strcmp(argv[a], "--info")) info = 1;
-        else if (!strcmp(argv[a], "--lead") && a + 1 < argc) {
-            lead = (int)strtol(argv[++a], &end, 10) - 1;
-            if (*end || lead < 0 || lead > 15 || lead == 9) { fprintf(stderr, "%s: --lead: a channel 1-16 other than 10\n", prog); return 2; }
-        } else if (!strcmp(argv[a], "--vocal-program") && a + 1 < argc) {
-            vocal_prog = (int)strtol(argv[++a], &end, 10) - 1;
-            if (*end || vocal_prog < 0 || vocal_prog > 127) { fprintf(stderr, "%s: --vocal-program: a GM program 1-128\n", prog); return 2; }
-        } else if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
-            printf("Usage: midisplit [--lead CH] [--vocal-program P] [--info] IN.mid [OUTPREFIX]\n"
+        long v = 0;
+        const char *opt = argv[a];
+        int has_arg = strcmp(opt, "--info") && strcmp(opt, "--help") && strcmp(opt, "-h") && a + 1 < argc;
+        if (has_arg) {
+            errno = 0;
+            if (!strcmp(opt, "--tempo")) tempo = strtod(argv[a + 1], &end);
+            else v = strtol(argv[a + 1], &end, 10);
+            if (*end || end == argv[a + 1] || errno) v = tempo = -1000;   /* out of every range below */
+            a++;
+        }
+        if (!strcmp(opt, "--info")) info = 1;
+        else if (!strcmp(opt, "--lead") && has_arg) {
+            lead = (int)v - 1;
+            if (lead < 0 || lead > 15 || lead == 9) { fprintf(stderr, "%s: --lead: a channel 1-16 other than 10\n", prog); return 2; }
+        } else if (!strcmp(opt, "--bass") && has_arg) {
+            if (v < 1 || v > 16 || v == 10) { fprintf(stderr, "%s: --bass: a channel 1-16 other than 10\n", prog); return 2; }
+            bass_ch[v - 1] = 1;
+        } else if ((!strcmp(opt, "--vocal-program") || !strcmp(opt, "--bass-program")) && has_arg) {
+            if (v < 1 || v > 128) { fprintf(stderr, "%s: %s: a GM program 1-128\n", prog, opt); return 2; }
+            *(opt[2] == 'v' ? &vocal_prog : &bass_prog) = (int)v - 1;
+        } else if (!strcmp(opt, "--transpose") && has_arg) {
+            if (v < -12 || v > 12) { fprintf(stderr, "%s: --transpose: semitones -12..12\n", prog); return 2; }
+            semitones = (int)v;
+        } else if (!strcmp(opt, "--tempo") && has_arg) {
+            if (!(tempo >= 0.5 && tempo <= 2)) { fprintf(stderr, "%s: --tempo: a factor 0.5..2\n", prog); return 2; }
+        } else if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            printf("Usage: midisplit [OPTIONS] IN.mid [OUTPREFIX]\n"
                    "Split a General MIDI file into OUTPREFIX.{drums,bass,vocals,other}.mid.\n"
                    "  --lead CH            lead (\"vocals\") channel, 1-16 (default: chosen by rule)\n"
+                   "  --bass CH            make channel CH (1-16) the bass as well (repeatable)\n"
                    "  --vocal-program P    GM program (1-128) of the vocals (default 54, Voice Oohs)\n"
+                   "  --bass-program P     GM program (1-128) of --bass channels (default 34, Electric Bass (finger))\n"
+                   "  --transpose N        shift every note but the drums by N semitones (-12..12)\n"
+                   "  --tempo F            play F times as fast (0.5..2)\n"
                    "  --info               print per-channel statistics and the roles, write nothing\n");
             return 0;
-        } else { fprintf(stderr, "%s: unknown option '%s'\nTry 'midisplit --help'.\n", prog, argv[a]); return 2; }
+        } else { fprintf(stderr, "%s: unknown option or missing value '%s'\nTry 'midisplit --help'.\n", prog, opt); return 2; }
     }
+    if (lead >= 0 && bass_ch[lead]) { fprintf(stderr, "%s: --lead and --bass name the same channel\n", prog); return 2; }
     if (argc - a != (info ? 1 : 2)) { fprintf(stderr, "%s: expected IN.mid%s\nTry 'midisplit --help'.\n", prog, info ? "" : " OUTPREFIX"); return 2; }
     in_path = argv[a];
     const char *outprefix = info ? NULL : argv[a + 1];
@@ -270,6 +348,8 @@ int main(int argc, char **argv)
         pos += 8 + len;
     }
     free(file);
+    if (semitones) transpose(semitones);
+    if (tempo != 1) scale_tempo(tempo);
     qsort(events, nevents, sizeof *events, cmp_event);
 
     /* Pass 1: statistics per channel for the lead rule. */
@@ -289,7 +369,7 @@ int main(int argc, char **argv)
         if ((e->status & 0xf0) == 0xc0) program[ch] = e->data[0];
         else if (is_note_on(e)) {
             if (prog_at_first[ch] < 0) prog_at_first[ch] = program[ch];
-            if (ch != 9 && !is_bass_program(program[ch])) {
+            if (ch != 9 && !is_bass(ch, program)) {
                 int any = 0;
                 for (int k = 0; k < 128; k++) any |= sounding[ch][k] > 0;
                 notes[ch]++;
@@ -317,7 +397,7 @@ int main(int argc, char **argv)
         int ch = e->status & 0x0f;
         if ((e->status & 0xf0) == 0xc0) program[ch] = e->data[0];
         else if (is_note_on(e)) {
-            if (ch != 9 && !is_bass_program(program[ch]) && e->data[0] >= median) {
+            if (ch != 9 && !is_bass(ch, program) && e->data[0] >= median) {
                 int any = 0;
                 for (int k = 0; k < 128; k++) any |= sounding[ch][k] > 0;
                 lead_notes[ch] += !any;
@@ -353,7 +433,7 @@ int main(int argc, char **argv)
             if (e->status >= 0xf0) continue;
             int ch = e->status & 0x0f;
             if ((e->status & 0xf0) == 0xc0) program[ch] = e->data[0];
-            else if (is_note_on(e) && ch != 9 && ch != lead && !is_bass_program(program[ch])) {
+            else if (is_note_on(e) && ch != 9 && ch != lead && !is_bass(ch, program)) {
                 uint64_t k = e->tick << 4 | (uint64_t)(e->data[0] % 12);
                 match[ch] += bsearch(&k, keys, nlead, sizeof *keys, cmp_u64) != NULL;
             }
@@ -369,7 +449,7 @@ int main(int argc, char **argv)
         for (int c = 0; c < 16; c++) {
             if (prog_at_first[c] < 0) continue;
             const char *role = c == 9 ? "drums" : c == lead ? "vocals (lead)" :
-                               is_bass_program(prog_at_first[c]) ? "bass" :
+                               bass_ch[c] ? "bass (--bass)" : is_bass_program(prog_at_first[c]) ? "bass" :
                                vocal_ch[c] ? "vocals (doubles the lead)" : "other";
             printf("%4d  %7d  %5ld  %4ld  %10.1f  %10ld  %s\n", c + 1, prog_at_first[c] + 1, notes[c],
                    mono[c], notes[c] ? (double)pitchsum[c] / notes[c] : 0.0, lead_notes[c], role);
@@ -383,13 +463,21 @@ int main(int argc, char **argv)
     memset(program, 0, sizeof program);
     buf out[NROLES] = { { 0 } };
     uint64_t last[NROLES] = { 0 };
-    /* tick 0: the vocal patch on the lead channel(s) */
+    /* re-voiced channels: the vocal patch on the lead channel(s), the bass
+     * patch on --bass channels, each set at tick 0 in its role's file */
+    int voice[NROLES][16];
     for (int c = 0; c < 16; c++) {
-        if (!vocal_ch[c]) continue;
-        putvar(&out[R_VOCALS], 0);
-        put8(&out[R_VOCALS], 0xc0 | (unsigned)c);
-        put8(&out[R_VOCALS], (unsigned)vocal_prog);
+        for (int r = 0; r < NROLES; r++) voice[r][c] = -1;
+        if (vocal_ch[c]) voice[R_VOCALS][c] = vocal_prog;
+        if (bass_ch[c]) voice[R_BASS][c] = bass_prog;
     }
+    for (int r = 0; r < NROLES; r++)
+        for (int c = 0; c < 16; c++) {
+            if (voice[r][c] < 0) continue;
+            putvar(&out[r], 0);
+            put8(&out[r], 0xc0 | (unsigned)c);
+            put8(&out[r], (unsigned)voice[r][c]);
+        }
     long counts[NROLES] = { 0 };
     for (size_t i = 0; i < nevents; i++) {
         event *e = &events[i];
@@ -401,7 +489,7 @@ int main(int argc, char **argv)
             int ch = e->status & 0x0f, type = e->status & 0xf0;
             if (type == 0xc0) program[ch] = e->data[0];
             else if (is_note_on(e)) {
-                role = ch == 9 ? R_DRUMS : is_bass_program(program[ch]) ? R_BASS :
+                role = ch == 9 ? R_DRUMS : is_bass(ch, program) ? R_BASS :
                        vocal_ch[ch] ? R_VOCALS : R_OTHER;
                 note_role[ch][e->data[0]] = (unsigned char)role;
                 counts[role]++;
@@ -420,8 +508,8 @@ int main(int argc, char **argv)
                 put8(b, e->status); putvar(b, e->len); put(b, e->data, e->len);
             } else {
                 uint8_t d0 = e->data[0];
-                if (r == R_VOCALS && (e->status & 0xf0) == 0xc0 && vocal_ch[e->status & 0x0f])
-                    d0 = (uint8_t)vocal_prog;
+                if ((e->status & 0xf0) == 0xc0 && voice[r][e->status & 0x0f] >= 0)
+                    d0 = (uint8_t)voice[r][e->status & 0x0f];
                 put8(b, e->status); put8(b, d0);
                 if (e->len == 2) put8(b, e->data[1]);
             }

@@ -17,7 +17,8 @@
  * Processing, all deterministic (no dither, no random numbers):
  *  1. excerpt: the window of S seconds (default 30), on a whole-second grid,
  *     where most stems are active (per-second RMS above -30 dB of that stem's
- *     loudest second; vocals count double), the earliest on ties;
+ *     loudest second; vocals count double), the earliest on ties; S = 0
+ *     takes the whole song (as long as the longest render);
  *  2. levels (RMS over the excerpt): drums and bass brought within
  *     [-10, 0] dB of "other", then vocals within [-6, 0] dB of the
  *     accompaniment (drums+bass+other); a stem already there is untouched;
@@ -27,7 +28,9 @@
  *     above 0.99;
  *  5. rounding of each stem to 16 bits, then the integer sum.
  * Files are written under temporary names and renamed; mixture.wav last, so
- * its presence means the track is complete. */
+ * its presence means the track is complete. The report on stderr gives the
+ * gains and, per stem, the share of the excerpt's seconds where it is active
+ * (the rule of step 1). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -100,7 +103,13 @@ int main(int argc, char **argv)
     double seconds = 30, fade_ms = 20, peak = 0.89;
     int a = 1;
     for (; a + 1 < argc && argv[a][0] == '-'; a += 2) {
-        if (!strcmp(argv[a], "--seconds")) seconds = parse(argv[a], argv[a + 1], 1, 3600);
+        if (!strcmp(argv[a], "--seconds")) {
+            seconds = parse(argv[a], argv[a + 1], 0, 3600);
+            if (seconds > 0 && seconds < 1) {
+                fprintf(stderr, "stemmix: --seconds: '%s' is neither 0 (the whole song) nor in [1, 3600]\n", argv[a + 1]);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[a], "--fade")) fade_ms = parse(argv[a], argv[a + 1], 0, 1000);
         else if (!strcmp(argv[a], "--peak")) peak = parse(argv[a], argv[a + 1], 0.01, 0.95);
         else break;
@@ -109,7 +118,7 @@ int main(int argc, char **argv)
         printf("Usage: stemmix [--seconds S] [--fade MS] [--peak P] OUTDIR DRUMS BASS OTHER VOCALS\n"
                "Cut, level and quantise four stem renders into OUTDIR/{drums,bass,other,vocals,mixture}.wav\n"
                "(16-bit, mixture = exact integer sum of the stems).\n"
-               "  --seconds S   excerpt length (default 30)\n"
+               "  --seconds S   excerpt length (default 30; 0: the whole song)\n"
                "  --fade MS     fade-in/out length in ms (default 20)\n"
                "  --peak P      mixture peak, fraction of full scale (default 0.89)\n");
         return 0;
@@ -125,7 +134,7 @@ int main(int argc, char **argv)
         in[s] = read_stereo(argv[a + 1 + s], &len[s]);
         if (len[s] > total) total = len[s];
     }
-    long win = (long)(seconds * RATE + 0.5);
+    long win = seconds > 0 ? (long)(seconds * RATE + 0.5) : total;
     long nsec = total / RATE;
     if (win > total) die(argv[a + 1], "song shorter than the excerpt");
 
@@ -150,6 +159,11 @@ int main(int argc, char **argv)
                     score += s == VOCALS ? 2 : 1;
         if (score > best) { best = score; best_start = st; }
     }
+    long active[NSTEMS] = { 0 }, counted = 0;   /* whole seconds of the excerpt */
+    for (long k = best_start; k < best_start + wsec && k < nsec; k++, counted++)
+        for (int s = 0; s < NSTEMS; s++)
+            active[s] += maxrms[s] > 0 && rms[s * (nsec + 1) + k] > maxrms[s] * 0.0316;
+    if (!counted) counted = 1;
     free(rms);
     long off = best_start * RATE;
 
@@ -233,8 +247,10 @@ int main(int argc, char **argv)
     }
     write_pcm16(outdir, "mixture", q[NSTEMS], win);
     free(q[NSTEMS]);
-    fprintf(stderr, "stemmix: %s: excerpt %ld-%ld s, drums %+.1f dB, bass %+.1f dB, vocals %+.1f dB, gain %.3f\n",
+    fprintf(stderr, "stemmix: %s: excerpt %ld-%ld s, drums %+.1f dB, bass %+.1f dB, vocals %+.1f dB, gain %.3f; "
+            "active drums %.0f%% bass %.0f%% other %.0f%% vocals %.0f%%\n",
             outdir, best_start, best_start + wsec, 20 * log10(gains[DRUMS]), 20 * log10(gains[BASS]),
-            20 * log10(gains[VOCALS]), gain);
+            20 * log10(gains[VOCALS]), gain, 100.0 * active[DRUMS] / counted, 100.0 * active[BASS] / counted,
+            100.0 * active[OTHER] / counted, 100.0 * active[VOCALS] / counted);
     return 0;
 }
