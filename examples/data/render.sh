@@ -21,10 +21,11 @@ trap 'exit 130' INT TERM
 fail=0
 # shellcheck disable=SC2086 # SPLIT_OPTS is a list of words
 "$MIDISPLIT" ${lead:+--lead "$lead"} ${SPLIT_OPTS:-} "$midi" "$tmp/part"
-pids= n=0
+pids='' n=0
 for r in drums bass other vocals; do
   if [ "$n" -ge "${JOBS:-4}" ]; then
     # at most JOBS at once: wait for the oldest (renders take similar times)
+    # shellcheck disable=SC2086 # pids is a list of words
     set -- $pids; wait "$1" || fail=1; shift; pids=$*
   fi
   # reverb and chorus stay at fluidsynth's defaults: both are deterministic

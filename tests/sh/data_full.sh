@@ -46,8 +46,8 @@ done
 
 # 2. a small render: layout, names, lists, exact sums
 o="$T/full"
-args="OUT=$o TRAIN=5432gone_redfarn VALID=train_filled_with_cash TEST=ttsong_iv_imuh3 EXCERPT=3"
-fmk $args SOUNDFONTS="opl3 csound" VARIANTS=0 > "$T/make1.log" 2>&1 || { cat "$T/make1.log"; fail "make -f full.mk"; }
+small() { fmk OUT="$o" TRAIN=5432gone_redfarn VALID=train_filled_with_cash TEST=ttsong_iv_imuh3 EXCERPT=3 "$@"; }
+small SOUNDFONTS="opl3 csound" VARIANTS=0 > "$T/make1.log" 2>&1 || { cat "$T/make1.log"; fail "make -f full.mk"; }
 ls "$o/train" > "$T/train.ls"; ls "$o/test" > "$T/test.ls"
 cat > "$T/train.want" <<'EOF'
 OpenMSX - 5 4 3 2 Gone [Csound GM]
@@ -88,7 +88,7 @@ PY
 # 3. resume: VARIANTS=1 adds one variant track per train song and SoundFont,
 #    and renders nothing else; settings that make fewer tracks than the folder
 #    holds stop with the list of those tracks (musdb-slice would read them)
-fmk $args SOUNDFONTS=opl3 VARIANTS=1 > "$T/make2.log" 2>&1 && fail "SOUNDFONTS=opl3 accepted the Csound GM tracks"
+small SOUNDFONTS=opl3 VARIANTS=1 > "$T/make2.log" 2>&1 && fail "SOUNDFONTS=opl3 accepted the Csound GM tracks"
 grep -q "^  train/OpenMSX - 5 4 3 2 Gone \[Csound GM\]$" "$T/make2.log" || { cat "$T/make2.log"; fail "stale tracks not listed"; }
 head -n 1 "$T/valid.want" | cmp -s "$o/valid.txt" - || { cat "$o/valid.txt"; fail "valid.txt with one SoundFont"; }
 [ "$(grep -c '^full: rendering' "$T/make2.log")" = 1 ] || { cat "$T/make2.log"; fail "the second run did not render exactly the one variant"; }
