@@ -1,0 +1,26 @@
+/* The process-wide matrix-product precision (nn/precision.h): state and its
+ * setter and getters only, no kernels (this file is compiled once, for
+ * every CPU; the kernels are in bf16.c and linear.c). */
+#include "nn/precision.h"
+
+#include <stdatomic.h>
+
+static nn_precision matmul_precision = NN_FP32;
+int nn_bf16_portable = 0;
+
+void nn_set_matmul_precision(nn_precision p) { matmul_precision = p == NN_BF16 ? NN_BF16 : NN_FP32; }
+
+nn_precision nn_matmul_precision(void) { return matmul_precision; }
+
+int nn_bf16_hardware(void)
+{
+    static atomic_int has = -1; /* the CPU does not change: ask once (any thread may) */
+    int h = atomic_load_explicit(&has, memory_order_relaxed);
+    if (h < 0) {
+        __builtin_cpu_init();
+        h = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512f");
+        atomic_store_explicit(&has, h, memory_order_relaxed);
+    }
+    return h && !nn_bf16_portable;
+}
