@@ -24,3 +24,9 @@ int nn_bf16_hardware(void)
     }
     return h && !nn_bf16_portable;
 }
+
+const char *nn_bf16_path(void)
+{
+    return nn_bf16_hardware() ? "bf16 products on this CPU's AVX512_BF16 instructions"
+                              : "portable bf16 path (this CPU has no AVX512_BF16): bf16 results, float32 speed or less";
+}

@@ -34,6 +34,8 @@ nn_precision nn_matmul_precision(void);
 /* 1 when NN_BF16 runs the AVX512_BF16 kernels (the CPU has AVX512_BF16,
  * AVX512BW and AVX512VL, and nn_bf16_portable is 0), else 0. */
 int nn_bf16_hardware(void);
+/* Which NN_BF16 path runs, in words (for --amp's messages and --help). */
+const char *nn_bf16_path(void);
 /* Tests and benchmarks: 1 forces the portable bf16 path. */
 extern int nn_bf16_portable;
 
