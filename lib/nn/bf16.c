@@ -95,6 +95,23 @@ typedef struct {
     const float *res;  /* HEP_RES */
 } htile;
 
+/* 16 sums x (lanes m) into c: C = x + bias, C += x, or C = res + x + bias. */
+static inline __attribute__((always_inline)) BF16_TARGET void ep16(float *c, __m512 x, __mmask16 m, int ep,
+                                                                   const float *bias, const float *res)
+{
+    if (ep == HEP_ACC) {
+        x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, c));
+    } else {
+        if (bias)
+            x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, bias));
+        if (ep == HEP_RES)
+            x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, res), x);
+    }
+    _mm512_mask_storeu_ps(c, m, x);
+}
+
+static inline __mmask16 mask16(int n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << (n > 0 ? n : 0)) - 1u); }
+
 static inline __attribute__((always_inline)) BF16_TARGET void htile_kernel(const int R, const int V, const htile *t)
 {
     __m512 acc[HMR][2];
@@ -126,19 +143,9 @@ static inline __attribute__((always_inline)) BF16_TARGET void htile_kernel(const
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
         for (int v = 0; v < V; v++) {
-            const __mmask16 m = v == V - 1 ? ml : (__mmask16)0xffff;
             const int64_t off = r * t->crs + 16 * v;
-            float *c = t->C + off;
-            __m512 x = acc[r][v];
-            if (t->ep == HEP_ACC) {
-                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, c));
-            } else {
-                if (t->bias)
-                    x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, t->bias + 16 * v));
-                if (t->ep == HEP_RES)
-                    x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, t->res + off), x);
-            }
-            _mm512_mask_storeu_ps(c, m, x);
+            ep16(t->C + off, acc[r][v], v == V - 1 ? ml : (__mmask16)0xffff, t->ep, t->bias ? t->bias + 16 * v : NULL,
+                 t->res ? t->res + off : NULL);
         }
 }
 
@@ -157,11 +164,11 @@ static const htk_fn htk_table[HMR][2] = {
 
 static inline void run_htile(int R, const htile *t) { htk_table[R - 1][t->nc > 16](t); }
 
-/* rows of src (rows x K floats, row stride sld) -> bf16 rows of K + (K & 1)
- * elements (the pad 0) at dst (row stride dld elements, dld >= K + (K & 1)). */
-static BF16_TARGET void pack_rows(uint16_t *dst, int64_t dld, const float *src, int64_t sld, int64_t rows, int K)
+/* rows of src (rows x K floats, row stride sld) -> bf16 rows of Kp >= K
+ * elements (Kp even; the pad 0) at dst (row stride dld elements >= Kp). */
+static BF16_TARGET void pack_rows(uint16_t *dst, int64_t dld, const float *src, int64_t sld, int64_t rows, int K,
+                                  int Kp)
 {
-    const int Kp = K + (K & 1);
     for (int64_t r = 0; r < rows; r++) {
         const float *s = src + r * sld;
         uint16_t *d = dst + r * dld;
@@ -190,68 +197,218 @@ static BF16_TARGET void pack_pairs(uint32_t *dst, const float *r0, const float *
     }
 }
 
+/* ------------------------------------------------------------------ AMX-BF16 tiles */
+
+#define AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/* Tile registers: 0-3 the sums of a 32 x 32 block (2 x 2 tiles of 16 x 16
+ * floats), 4-5 two 16-row slices of A (16 rows x 32 bf16, 16 pairs), 6-7 two
+ * 16-column slices of B (16 pairs x 16 columns). Configured per thread. */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} amx_config;
+
+static AMX_TARGET void amx_begin(void)
+{
+    amx_config c;
+    memset(&c, 0, sizeof c);
+    c.palette = 1;
+    for (int i = 0; i < 8; i++)
+        c.colsb[i] = 64, c.rows[i] = 16;
+    _tile_loadconfig(&c);
+}
+
+static AMX_TARGET void amx_end(void) { _tile_release(); }
+
+/* s (4 tiles of 16 x 16 floats, tile (i, j) at s + (2 i + j) 256) = A B over
+ * KT steps of 32 k: A bf16 rows (lda elements apart, 16 or 32 of them: two_r),
+ * B pairs (bps apart, 16 pairs a step; 16 or 32 columns: two_c). */
+static AMX_TARGET void amx_block(float *s, const uint16_t *A, int64_t lda, const uint32_t *B, int64_t bps, int64_t KT,
+                                 int two_r, int two_c)
+{
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int64_t kt = 0; kt < KT; kt++) {
+        const uint16_t *a = A + kt * 32;
+        const uint32_t *b = B + kt * 16 * bps;
+        _tile_loadd(4, a, lda * 2);
+        _tile_loadd(6, b, bps * 4);
+        _tile_dpbf16ps(0, 4, 6);
+        if (two_c) {
+            _tile_loadd(7, b + 16, bps * 4);
+            _tile_dpbf16ps(1, 4, 7);
+        }
+        if (two_r) {
+            _tile_loadd(5, a + 16 * lda, lda * 2);
+            _tile_dpbf16ps(2, 5, 6);
+            if (two_c)
+                _tile_dpbf16ps(3, 5, 7);
+        }
+    }
+    _tile_stored(0, s, 64);
+    _tile_stored(1, s + 256, 64);
+    _tile_stored(2, s + 512, 64);
+    _tile_stored(3, s + 768, 64);
+}
+
+/* The block's sums s (R <= 32 rows, nc <= 32 columns) into C through ep. */
+static AMX_TARGET void amx_epilogue(float *C, int64_t crs, const float *s, int R, int nc, int ep, const float *bias,
+                                    const float *res)
+{
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < 2 && 16 * v < nc; v++) {
+            const int64_t off = r * crs + 16 * v;
+            ep16(C + off, _mm512_loadu_ps(s + (2 * (r / 16) + v) * 256 + (r % 16) * 16), mask16(nc - 16 * v), ep,
+                 bias ? bias + 16 * v : NULL, res ? res + off : NULL);
+        }
+}
+
+/* ------------------------------------------------------------------ the products */
+
 /* Rows per parallel work item of the forward and dx products. */
 #define HROWS_PER_ITEM (HMR * 12)
 
+static int64_t round_up(int64_t v, int m) { return (v + m - 1) / m * m; }
+
 /* C (n x ncols, row stride crs) <- A (n x K floats, row stride lda, rounded
- * to bf16 per item) times Bp (pairs, (K + 1) / 2 x bps, columns padded to
- * whole vectors), through epilogue ep. */
+ * to bf16 per item) times Bp (pairs, bps apart, columns padded to whole
+ * vectors; with amx (K + 1) / 2 rounded up to 16 pairs, the pad 0), through
+ * epilogue ep. */
 static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, int K, const uint32_t *Bp,
-                           int64_t bps, int64_t n, int ncols, int ep, const float *bias, const float *res)
+                           int64_t bps, int64_t n, int ncols, int ep, const float *bias, const float *res, int amx)
 {
-    const int P = (K + 1) / 2;
+    const int P = (K + 1) / 2, Kp = amx ? (int)round_up(K, 32) : 2 * P;
     const int64_t items = (n + HROWS_PER_ITEM - 1) / HROWS_PER_ITEM;
 #pragma omp parallel if (n * (int64_t)(K + ncols) > 65536)
     {
-        uint32_t *ab = tf_malloc((size_t)HROWS_PER_ITEM * (size_t)P * sizeof(uint32_t), "bf16 rows");
+        uint32_t *ab32 = tf_calloc((size_t)HROWS_PER_ITEM * (size_t)Kp / 2, sizeof(uint32_t), "bf16 rows");
+        uint16_t *ab = (uint16_t *)ab32; /* rows of Kp bf16: Kp / 2 pairs */
+        float *s = amx ? tf_malloc(1024 * sizeof(float), "tile sums") : NULL;
+        if (amx)
+            amx_begin();
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; it++) {
             int64_t r0 = it * HROWS_PER_ITEM, r1 = r0 + HROWS_PER_ITEM < n ? r0 + HROWS_PER_ITEM : n;
-            pack_rows((uint16_t *)ab, 2 * (int64_t)P, A + r0 * lda, lda, r1 - r0, K);
+            pack_rows(ab, Kp, A + r0 * lda, lda, r1 - r0, K, Kp);
+            if (amx) { /* 32 x 32 blocks; the rows of a partial last tile read zeros */
+                memset(ab + (r1 - r0) * Kp, 0, (size_t)(round_up(r1 - r0, 16) - (r1 - r0)) * Kp * sizeof(uint16_t));
+                for (int c0 = 0; c0 < ncols; c0 += 32)
+                    for (int64_t r = r0; r < r1; r += 32) {
+                        const int R = r1 - r < 32 ? (int)(r1 - r) : 32, nc = ncols - c0 < 32 ? ncols - c0 : 32;
+                        amx_block(s, ab + (r - r0) * Kp, Kp, Bp + c0, bps, Kp / 32, R > 16, nc > 16);
+                        amx_epilogue(C + r * crs + c0, crs, s, R, nc, ep, bias ? bias + c0 : NULL,
+                                     res ? res + r * crs + c0 : NULL);
+                    }
+                continue;
+            }
             for (int c0 = 0; c0 < ncols; c0 += HNC)
                 for (int64_t r = r0; r < r1; r += HMR) {
                     int R = r1 - r < HMR ? (int)(r1 - r) : HMR;
-                    htile t = {.A = ab + (r - r0) * P, .ars = P, .aps = 1, .B = Bp + c0, .bps = bps, .P = P,
-                               .C = C + r * crs + c0, .crs = crs, .nc = ncols - c0 < HNC ? ncols - c0 : HNC,
+                    htile t = {.A = ab32 + (r - r0) * P, .ars = P, .aps = 1, .B = Bp + c0, .bps = bps,
+                               .P = P, .C = C + r * crs + c0, .crs = crs, .nc = ncols - c0 < HNC ? ncols - c0 : HNC,
                                .ep = ep, .bias = bias ? bias + c0 : NULL, .res = res ? res + r * crs + c0 : NULL};
                     run_htile(R, &t);
                 }
         }
-        free(ab);
+        if (amx)
+            amx_end();
+        free(ab32);
+        free(s);
     }
 }
 
-static int round16(int c) { return (c + 15) & ~15; }
+/* B of the forward and dx products: pairs over k of the weights, Bp[p, c] =
+ * (w[c ks + 2p kk], w[c ks + (2p + 1) kk]) for k < K, c < ncols; zero-padded
+ * to bps = ncols rounded up to 16 columns and, with amx, to 16-pair steps. */
+static uint32_t *pack_weights(const float *w, int64_t ks, int64_t kk, int K, int ncols, int amx, int64_t *bps)
+{
+    const int64_t P = (K + 1) / 2, rows = amx ? round_up(P, 16) : P, ld = round_up(ncols, 16);
+    uint32_t *bp = tf_calloc((size_t)rows * (size_t)ld, sizeof(uint32_t), "bf16 weights");
+    for (int64_t p = 0; p < P; p++)
+        for (int c = 0; c < ncols; c++)
+            bp[p * ld + c] = pair_of(w[c * ks + 2 * p * kk], 2 * p + 1 < K ? w[c * ks + (2 * p + 1) * kk] : 0.0f);
+    *bps = ld;
+    return bp;
+}
 
 void nn_bf16_linear_fwd(float *y, const float *res, const float *x, const float *w, const float *b, int64_t n,
                         int in, int out)
 {
-    /* W^T as pairs over in: Bp[p, o] = (w[o, 2p], w[o, 2p + 1]), columns padded to 16 */
-    const int P = (in + 1) / 2, outp = round16(out);
-    uint32_t *wt = tf_calloc((size_t)P * (size_t)outp, sizeof(uint32_t), "bf16 weights");
-    for (int o = 0; o < out; o++)
-        for (int p = 0; p < P; p++)
-            wt[(size_t)p * outp + o] =
-                pair_of(w[(size_t)o * in + 2 * p], 2 * p + 1 < in ? w[(size_t)o * in + 2 * p + 1] : 0.0f);
-    rows_gemm_bf16(y, out, x, in, in, wt, outp, n, out, res ? HEP_RES : HEP_SET, b, res);
+    const int amx = nn_bf16_amx();
+    int64_t bps;
+    uint32_t *wt = pack_weights(w, in, 1, in, out, amx, &bps); /* W^T: k = i, column o at w[o in + i] */
+    rows_gemm_bf16(y, out, x, in, in, wt, bps, n, out, res ? HEP_RES : HEP_SET, b, res, amx);
     free(wt);
 }
 
 void nn_bf16_linear_dx(float *dx, int set, const float *dy, const float *w, int64_t n, int in, int out)
 {
-    /* W as pairs over out: Bp[p, i] = (w[2p, i], w[2p + 1, i]) */
-    const int P = (out + 1) / 2, inp = round16(in);
-    uint32_t *wp = tf_calloc((size_t)P * (size_t)inp, sizeof(uint32_t), "bf16 weights");
-    for (int p = 0; p < P; p++)
-        for (int i = 0; i < in; i++)
-            wp[(size_t)p * inp + i] =
-                pair_of(w[(size_t)(2 * p) * in + i], 2 * p + 1 < out ? w[(size_t)(2 * p + 1) * in + i] : 0.0f);
-    rows_gemm_bf16(dx, in, dy, out, out, wp, inp, n, in, set ? HEP_SET : HEP_ACC, NULL, NULL);
+    const int amx = nn_bf16_amx();
+    int64_t bps;
+    uint32_t *wp = pack_weights(w, 1, in, out, in, amx, &bps); /* W: k = o, column i at w[o in + i] */
+    rows_gemm_bf16(dx, in, dy, out, out, wp, bps, n, in, set ? HEP_SET : HEP_ACC, NULL, NULL, amx);
     free(wp);
+}
+
+/* dW += dy^T x on AMX: per chunk of 1024 tokens, A = dy^T as bf16 rows along
+ * the tokens (pairs of dy packed, then transposed), B = x as pairs of tokens;
+ * 32 x 32 blocks of dW per thread. The pad (tokens past n, rows past out,
+ * columns past in) is 0. */
+static void amx_dw(float *dw, const float *dy, const float *x, int64_t n, int in, int out)
+{
+    enum { CHUNK = 1024, PC = CHUNK / 2 };
+    const int64_t outp = round_up(out, 16), inp = round_up(in, 16);
+    uint32_t *dp = tf_malloc((size_t)PC * (size_t)out * sizeof(uint32_t), "bf16 dy pairs");
+    uint32_t *at = tf_calloc((size_t)outp * PC, sizeof(uint32_t), "bf16 dy rows");
+    uint32_t *xp = tf_calloc((size_t)PC * (size_t)inp, sizeof(uint32_t), "bf16 x pairs");
+    const int nrb = (out + 31) / 32, ncb = (in + 31) / 32, nblocks = nrb * ncb;
+#pragma omp parallel if (n * (int64_t)(in + out) > 65536)
+    {
+        float *s = tf_malloc(1024 * sizeof(float), "tile sums");
+        amx_begin();
+        for (int64_t t0 = 0; t0 < n; t0 += CHUNK) {
+            const int64_t K = n - t0 < CHUNK ? n - t0 : CHUNK, P = (K + 1) / 2, P16 = round_up(P, 16);
+#pragma omp for schedule(static)
+            for (int64_t p = 0; p < P16; p++) {
+                const int64_t k = t0 + 2 * p;
+                const int two = 2 * p + 1 < K;
+                if (p < P) {
+                    pack_pairs(dp + p * out, dy + k * out, two ? dy + (k + 1) * out : NULL, out);
+                    pack_pairs(xp + p * inp, x + k * in, two ? x + (k + 1) * in : NULL, in);
+                } else {
+                    memset(xp + p * inp, 0, (size_t)inp * sizeof(uint32_t));
+                }
+            }
+#pragma omp for schedule(static)
+            for (int o = 0; o < out; o++)
+                for (int64_t p = 0; p < P16; p++)
+                    at[o * PC + p] = p < P ? dp[p * out + o] : 0;
+#pragma omp for schedule(static)
+            for (int bi = 0; bi < nblocks; bi++) {
+                const int o0 = bi / ncb * 32, i0 = bi % ncb * 32;
+                const int R = out - o0 < 32 ? out - o0 : 32, nc = in - i0 < 32 ? in - i0 : 32;
+                amx_block(s, (const uint16_t *)(at + o0 * PC), 2 * PC, xp + i0, inp, P16 / 16, R > 16, nc > 16);
+                amx_epilogue(dw + (int64_t)o0 * in + i0, in, s, R, nc, HEP_ACC, NULL, NULL);
+            }
+        }
+        amx_end();
+        free(s);
+    }
+    free(dp);
+    free(at);
+    free(xp);
 }
 
 void nn_bf16_linear_dw(float *dw, const float *dy, const float *x, int64_t n, int in, int out)
 {
+    if (nn_bf16_amx()) {
+        amx_dw(dw, dy, x, n, in, out);
+        return;
+    }
     int64_t chunk = (int64_t)nn_linear_chunk / (in + out);
     chunk = chunk < 64 ? 64 : chunk > 1024 ? 1024 : chunk & ~(int64_t)1;
     const int64_t maxp = chunk / 2;
@@ -284,6 +441,6 @@ void nn_bf16_linear_dw(float *dw, const float *dy, const float *x, int64_t n, in
 /* Tests: the packing against the portable conversion (n floats). */
 void nn_bf16_pack_test(uint16_t *rows, uint32_t *pairs, const float *x, const float *x2, int n)
 {
-    pack_rows(rows, n + (n & 1), x, n, 1, n);
+    pack_rows(rows, n + (n & 1), x, n, 1, n, n + (n & 1));
     pack_pairs(pairs, x, x2, n);
 }

@@ -10,7 +10,9 @@
  *   LayerNorm, softmax, attention, convolutions and losses. db (the bias
  *   gradient) is the float32 column sum of dy.
  *
- * Two implementations of NN_BF16, chosen at run time:
+ * Three implementations of NN_BF16, chosen at run time:
+ * - AMX-BF16 (CPUs with AMX and AVX512_BF16): tiles of 16 x 16 fp32 sums of
+ *   products of bf16 pairs (tdpbf16ps; the same numerics as vdpbf16ps).
  * - AVX512_BF16 (CPUs that have it: vcvtne2ps2bf16 packs, vdpbf16ps
  *   multiplies pairs and accumulates in float32). The hardware treats bf16
  *   subnormal inputs as zero (DAZ) and sums pairs of products, so its
@@ -34,10 +36,13 @@ nn_precision nn_matmul_precision(void);
 /* 1 when NN_BF16 runs the AVX512_BF16 kernels (the CPU has AVX512_BF16,
  * AVX512BW and AVX512VL, and nn_bf16_portable is 0), else 0. */
 int nn_bf16_hardware(void);
+/* 1 when, besides, the products run on AMX-BF16 tiles (the CPU has AMX-TILE
+ * and AMX-BF16, Linux grants the tile data state, nn_bf16_no_amx is 0). */
+int nn_bf16_amx(void);
 /* Which NN_BF16 path runs, in words (for --amp's messages and --help). */
 const char *nn_bf16_path(void);
-/* Tests and benchmarks: 1 forces the portable bf16 path. */
-extern int nn_bf16_portable;
+/* Tests and benchmarks: 1 forces the portable bf16 path; 1 leaves AMX out. */
+extern int nn_bf16_portable, nn_bf16_no_amx;
 
 /* bfloat16 conversions (portable C). fp32 -> bf16 rounds to nearest, ties
  * to even; subnormals are rounded like any number; +-inf stay inf; a NaN

@@ -360,7 +360,7 @@ static void cmp_paths(const lcase *c, const lout *a, const lout *b, const char *
 
 static int same(const float *a, const float *b, int64_t n) { return memcmp(a, b, (size_t)n * sizeof(float)) == 0; }
 
-static void test_linear_bf16(int64_t n, int in, int out, int hw)
+static void test_linear_bf16(int64_t n, int in, int out, int hw, int amx)
 {
     lcase c;
     lcase_make(&c, n, in, out);
@@ -370,12 +370,18 @@ static void test_linear_bf16(int64_t n, int in, int out, int hw)
     nn_bf16_portable = 1;
     run_linear(&port, &c);
     check_linear(&c, &port, "bf16 portable");
-    if (hw) {
+    for (int k = hw ? 0 : 2; k < 2; k++) { /* AVX512_BF16, AMX-BF16 */
+        if (k == 1 && !amx)
+            break;
+        const char *name = k ? "bf16 AMX-BF16" : "bf16 AVX512_BF16";
+        char vs[64];
+        snprintf(vs, sizeof vs, "%s vs portable", name);
         nn_bf16_portable = 0;
-        CHECK(nn_bf16_hardware(), "the hardware path is not selected");
+        nn_bf16_no_amx = !k;
+        CHECK(nn_bf16_hardware() && nn_bf16_amx() == k, "%s: not selected", name);
         run_linear(&hard, &c);
-        check_linear(&c, &hard, "bf16 AVX512_BF16");
-        cmp_paths(&c, &hard, &port, "bf16 AVX512_BF16 vs portable");
+        check_linear(&c, &hard, name);
+        cmp_paths(&c, &hard, &port, vs);
         /* the same results with 1 thread as with 2 */
         lout one;
         int th = omp_get_max_threads();
@@ -384,11 +390,12 @@ static void test_linear_bf16(int64_t n, int in, int out, int hw)
         omp_set_num_threads(th);
         CHECK(same(one.y, hard.y, ny) && same(one.yres, hard.yres, ny) && same(one.g, hard.g, ny) &&
                   same(one.dx, hard.dx, nx) && same(one.dw, hard.dw, nw) && same(one.db, hard.db, out),
-              "bf16 AVX512_BF16 %lldx%d->%d: results depend on the thread count", (long long)n, in, out);
+              "%s %lldx%d->%d: results depend on the thread count", name, (long long)n, in, out);
         lout_free(&one);
         lout_free(&hard);
     }
     nn_bf16_portable = 0;
+    nn_bf16_no_amx = 0;
     /* bf16 mode is in effect: somewhere the fp32 result differs from it by
      * more than the bf16 tolerance (the inputs' rounding is visible) */
     nn_set_matmul_precision(NN_FP32);
@@ -411,8 +418,9 @@ int main(void)
     nn_set_matmul_precision(NN_FP32);
     CHECK(nn_matmul_precision() == NN_FP32, "the default precision is not fp32");
     test_conversion();
-    int hw = nn_bf16_hardware();
-    fprintf(stderr, "test_bf16: this CPU %s AVX512_BF16: %s\n", hw ? "has" : "has no",
+    int hw = nn_bf16_hardware(), amx = nn_bf16_amx();
+    fprintf(stderr, "test_bf16: this CPU %s AVX512_BF16%s: %s\n", hw ? "has" : "has no",
+            amx ? " and AMX-BF16" : hw ? " (no usable AMX-BF16)" : "",
             hw ? "hardware kernels tested against the portable path" : "portable path only");
     if (hw)
         test_pack();
@@ -421,11 +429,11 @@ int main(void)
         {250, 40, 8}, {37, 7, 130},  {611, 64, 16}, {3001, 16, 64}, {2048, 64, 256}, {517, 256, 64}, {300, 33, 31},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        test_linear_bf16(shapes[i][0], shapes[i][1], shapes[i][2], hw);
+        test_linear_bf16(shapes[i][0], shapes[i][1], shapes[i][2], hw, amx);
     /* the fp32 kernels' own paths (own / OpenBLAS) under the portable bf16 path */
     for (int mode = 1; mode <= 2; mode++) {
         nn_linear_mode = mode;
-        test_linear_bf16(211, 24, 40, 0);
+        test_linear_bf16(211, 24, 40, 0, 0);
         nn_linear_mode = 0;
     }
     return check_report("test_bf16");
