@@ -250,9 +250,12 @@ static AMX_TARGET void amx_block(float *s, const uint16_t *A, int64_t lda, const
         }
     }
     _tile_stored(0, s, 64);
-    _tile_stored(1, s + 256, 64);
-    _tile_stored(2, s + 512, 64);
-    _tile_stored(3, s + 768, 64);
+    if (two_c)
+        _tile_stored(1, s + 256, 64);
+    if (two_r)
+        _tile_stored(2, s + 512, 64);
+    if (two_r && two_c)
+        _tile_stored(3, s + 768, 64);
 }
 
 /* The block's sums s (R <= 32 rows, nc <= 32 columns) into C through ep. */
@@ -354,14 +357,16 @@ void nn_bf16_linear_dx(float *dx, int set, const float *dy, const float *w, int6
     free(wp);
 }
 
-/* dW += dy^T x on AMX: per chunk of 1024 tokens, A = dy^T as bf16 rows along
- * the tokens (pairs of dy packed, then transposed), B = x as pairs of tokens;
+/* dW += dy^T x on AMX: per chunk of tokens (1024 to 8192, 2^18 floats of dy
+ * and x: few barriers for few channels), A = dy^T as bf16 rows along the
+ * tokens (pairs of dy packed, then transposed), B = x as pairs of tokens;
  * 32 x 32 blocks of dW per thread. The pad (tokens past n, rows past out,
  * columns past in) is 0. */
 static void amx_dw(float *dw, const float *dy, const float *x, int64_t n, int in, int out)
 {
-    enum { CHUNK = 1024, PC = CHUNK / 2 };
-    const int64_t outp = round_up(out, 16), inp = round_up(in, 16);
+    int64_t CHUNK = ((int64_t)1 << 18) / (in + out) / 32 * 32;
+    CHUNK = CHUNK < 1024 ? 1024 : CHUNK > 8192 ? 8192 : CHUNK;
+    const int64_t PC = CHUNK / 2, outp = round_up(out, 16), inp = round_up(in, 16);
     uint32_t *dp = tf_malloc((size_t)PC * (size_t)out * sizeof(uint32_t), "bf16 dy pairs");
     uint32_t *at = tf_calloc((size_t)outp * PC, sizeof(uint32_t), "bf16 dy rows");
     uint32_t *xp = tf_calloc((size_t)PC * (size_t)inp, sizeof(uint32_t), "bf16 x pairs");

@@ -96,8 +96,8 @@ int main(int argc, char **argv)
     }
     bf16_mode = getenv("LINEAR_BF16") && atoi(getenv("LINEAR_BF16"));
     if (bf16_mode)
-        printf("GFLOP/s per CPU second, fp32 / bf16 %s (speed-up of bf16), %d thread(s), %lld tokens\n",
-               nn_bf16_hardware() ? "AVX512_BF16" : "portable (no AVX512_BF16)", threads, (long long)n);
+        printf("GFLOP/s per CPU second, fp32 / bf16 (speed-up of bf16), %d thread(s), %lld tokens; bf16: %s\n",
+               threads, (long long)n, nn_bf16_path());
     else
         printf("GFLOP/s per CPU second, own kernels / OpenBLAS (speed-up of own), %d thread(s), %lld tokens\n",
            threads, (long long)n);
