@@ -1,8 +1,9 @@
 #!/bin/sh
 # tfswa-net --amp (bf16 matrix products of the linear layers, nn/precision.h)
 # against float32, on this machine in one run: seconds to separate 3 s of
-# audio with the `tiny` model and seconds per training step (batch 1, 3 s,
-# 4 stems), each without and with --amp, the speed ratio, and what --amp
+# audio with the `tiny` model (and the `seed` model: PRESETS) and seconds per
+# training step (tiny, batch 1, 3 s, 4 stems), each without and with --amp,
+# the speed ratios, and what --amp
 # does to the output: the SDR of the --amp estimate against the float32
 # estimate (waveforms through istft; per stem, 10 log10 |ref|^2 / |ref -
 # est|^2, ref the float32 estimate), for an untrained model (MODEL= a
@@ -10,7 +11,8 @@
 # Wall and CPU seconds (user + system; the latter steadier on a shared
 # machine); the best of REPS runs. Never fails on time. Environment: BIN
 # (default build/bin), THREADS (default 2), REPS (default 3), STEPS (timed
-# training steps, default 2), MODEL (a checkpoint; default an untrained tiny).
+# training steps, default 2), PRESETS (separation; default "tiny seed"),
+# MODEL (a checkpoint for the SDR and training; default an untrained tiny).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-$TOP/build/bin}
@@ -18,6 +20,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 THREADS=${THREADS:-2}
 REPS=${REPS:-3}
 STEPS=${STEPS:-2}
+PRESETS=${PRESETS:-"tiny seed"}
 W=$(mktemp -d "${TMPDIR:-/tmp}/tfswa-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 trap 'exit 130' INT TERM
@@ -61,12 +64,20 @@ best() {
     echo "$b"
 }
 
-printf '%-34s %9s %9s\n' "" "wall s" "cpu s"
-for amp in "" --amp; do
-    r=$(best "$BIN/tfswa-net" -q -j "$THREADS" -m "$W/m.ckpt" $amp "$W/in.ts")
-    "$BIN/istft" -q "$W/out" > "$W/sep${amp:-fp32}.ts"
-    echo "$r" > "$W/inf${amp:-fp32}"
-    printf '%-34s %9.2f %9.2f\n' "separate 3 s (tiny) ${amp:-float32}" $r
+printf '%-36s %9s %9s\n' "" "wall s" "cpu s"
+for p in $PRESETS; do
+    m=$W/m.ckpt
+    [ $p = tiny ] || { m=$W/$p.ckpt; "$BIN/tfswa-net" --init -q -m "$m" --preset $p; }
+    for amp in "" --amp; do
+        r=$(best "$BIN/tfswa-net" -q -j "$THREADS" -m "$m" $amp "$W/in.ts")
+        [ $p = tiny ] && "$BIN/istft" -q "$W/out" > "$W/sep${amp:-fp32}.ts"
+        echo "$r" > "$W/inf$p${amp:-fp32}"
+        printf '%-36s %9.2f %9.2f\n' "separate 3 s ($p) ${amp:-float32}" $r
+    done
+    read iw ic < "$W/inf${p}fp32"
+    read aw ac < "$W/inf$p--amp"
+    awk -v p=$p -v iw=$iw -v ic=$ic -v aw=$aw -v ac=$ac 'BEGIN {
+        printf "  speed-up of --amp, separation (%s): %.2fx wall, %.2fx cpu\n", p, iw / aw, ic / ac }'
 done
 
 # one training step: (1 + STEPS) steps minus 1 step, over the same example
@@ -82,18 +93,15 @@ for amp in "" --amp; do
     read w1 c1 < "$W/tr1"
     read wn cn < "$W/tr$((STEPS + 1))"
     awk -v W="$W" -v a="${amp:-float32}" -v w1=$w1 -v c1=$c1 -v wn=$wn -v cn=$cn -v k=$STEPS 'BEGIN {
-        w = (wn - w1) / k; c = (cn - c1) / k; printf "%-34s %9.2f %9.2f\n", "training step (tiny, 3 s) " a, w, c;
+        w = (wn - w1) / k; c = (cn - c1) / k; printf "%-36s %9.2f %9.2f\n", "training step (tiny, 3 s) " a, w, c;
         print w, c > (W "/step" (a == "float32" ? "fp32" : "amp")) }'
     tail -n 1 "$W/log$((STEPS + 1))$amp/train.csv" | awk -F, -v a="${amp:-float32}" '{ print "  loss after the run (" a "): " $6 }'
 done
 
-read iw ic < "$W/inffp32"
-read aw ac < "$W/inf--amp"
 read sw sc < "$W/stepfp32"
 read tw tc < "$W/stepamp"
-awk -v iw=$iw -v ic=$ic -v aw=$aw -v ac=$ac -v sw=$sw -v sc=$sc -v tw=$tw -v tc=$tc 'BEGIN {
-    printf "speed-up of --amp: separation %.2fx wall, %.2fx cpu; training step %.2fx wall, %.2fx cpu\n",
-        iw / aw, ic / ac, sw / tw, sc / tc }'
+awk -v sw=$sw -v sc=$sc -v tw=$tw -v tc=$tc 'BEGIN {
+    printf "  speed-up of --amp, training step (tiny): %.2fx wall, %.2fx cpu\n", sw / tw, sc / tc }'
 
 "$PYTHON" - "$W/sepfp32.ts" "$W/sep--amp.ts" <<'PY'
 import os, sys

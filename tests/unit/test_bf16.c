@@ -208,7 +208,17 @@ typedef struct {
     double *dx, *tdx, *dw, *tdw, *db, *tdb; /* gradients plus priors, tolerances */
 } lcase;
 
-static double R(float v) { return (double)nn_bf16_round(v); }
+/* s = sum_k R(a[k ak]) R(b[k bk]) over K terms in double, with the operands
+ * rounded to bf16; abs = sum_k |the products|. */
+static void dot_bf16(const float *a, int64_t ak, const float *b, int64_t bk, int64_t K, double *s, double *abs)
+{
+    double S = 0, A = 0;
+    for (int64_t k = 0; k < K; k++) {
+        double p = (double)nn_bf16_round(a[k * ak]) * (double)nn_bf16_round(b[k * bk]);
+        S += p, A += fabs(p);
+    }
+    *s = S, *abs = A;
+}
 
 static void lcase_make(lcase *c, int64_t n, int in, int out)
 {
@@ -223,11 +233,8 @@ static void lcase_make(lcase *c, int64_t n, int in, int out)
     c->db = malloc((size_t)out * sizeof(double)), c->tdb = malloc((size_t)out * sizeof(double));
     for (int64_t t = 0; t < n; t++)
         for (int o = 0; o < out; o++) {
-            double s = 0, a = 0;
-            for (int i = 0; i < in; i++) {
-                double p = R(c->x[t * in + i]) * R(c->w[(int64_t)o * in + i]);
-                s += p, a += fabs(p);
-            }
+            double s, a;
+            dot_bf16(c->x + t * in, 1, c->w + (int64_t)o * in, 1, in, &s, &a);
             double bb = c->b[o], rr = c->res[t * out + o];
             c->z[t * out + o] = s + bb;
             c->tz[t * out + o] = (in + 4) * U * (a + fabs(bb)) + 1e-37;
@@ -236,21 +243,15 @@ static void lcase_make(lcase *c, int64_t n, int in, int out)
         }
     for (int64_t t = 0; t < n; t++)
         for (int i = 0; i < in; i++) {
-            double s = 0, a = 0;
-            for (int o = 0; o < out; o++) {
-                double p = R(c->dy[t * out + o]) * R(c->w[(int64_t)o * in + i]);
-                s += p, a += fabs(p);
-            }
+            double s, a;
+            dot_bf16(c->dy + t * out, 1, c->w + i, in, out, &s, &a);
             c->dx[t * in + i] = s;
             c->tdx[t * in + i] = (out + 4) * U * (a + fabs(c->p_dx[t * in + i])) + 1e-37;
         }
     for (int o = 0; o < out; o++) {
         for (int i = 0; i < in; i++) {
-            double s = 0, a = 0;
-            for (int64_t t = 0; t < n; t++) {
-                double p = R(c->dy[t * out + o]) * R(c->x[t * in + i]);
-                s += p, a += fabs(p);
-            }
+            double s, a;
+            dot_bf16(c->dy + o, out, c->x + i, in, n, &s, &a);
             c->dw[(int64_t)o * in + i] = s;
             c->tdw[(int64_t)o * in + i] = (n + 4) * U * (a + fabs(c->p_dw[(int64_t)o * in + i])) + 1e-37;
         }
