@@ -26,8 +26,9 @@
  * vpermw interleaving the two converted rows. Every output element is
  * summed by one thread in a fixed order: results do not depend on the
  * thread count. */
-#include "nn/precision.h"
+#include "nn/layers.h"
 #include "nn/layers_impl.h"
+#include "nn/precision.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -280,9 +281,11 @@ static int64_t round_up(int64_t v, int m) { return (v + m - 1) / m * m; }
 /* C (n x ncols, row stride crs) <- A (n x K floats, row stride lda, rounded
  * to bf16 per item) times Bp (pairs, bps apart, columns padded to whole
  * vectors; with amx (K + 1) / 2 rounded up to 16 pairs, the pad 0), through
- * epilogue ep. */
+ * epilogue ep; unless gy is NULL, then gy = GELU(C) per item of rows while
+ * they are in cache (crs = ncols). */
 static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, int K, const uint32_t *Bp,
-                           int64_t bps, int64_t n, int ncols, int ep, const float *bias, const float *res, int amx)
+                           int64_t bps, int64_t n, int ncols, int ep, const float *bias, const float *res, int amx,
+                           float *gy)
 {
     const int P = (K + 1) / 2, Kp = amx ? (int)round_up(K, 32) : 2 * P;
     const int64_t items = (n + HROWS_PER_ITEM - 1) / HROWS_PER_ITEM;
@@ -306,16 +309,18 @@ static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, i
                         amx_epilogue(C + r * crs + c0, crs, s, R, nc, ep, bias ? bias + c0 : NULL,
                                      res ? res + r * crs + c0 : NULL);
                     }
-                continue;
+            } else {
+                for (int c0 = 0; c0 < ncols; c0 += HNC)
+                    for (int64_t r = r0; r < r1; r += HMR) {
+                        int R = r1 - r < HMR ? (int)(r1 - r) : HMR;
+                        htile t = {.A = ab32 + (r - r0) * P, .ars = P, .aps = 1, .B = Bp + c0, .bps = bps,
+                                   .P = P, .C = C + r * crs + c0, .crs = crs, .nc = ncols - c0 < HNC ? ncols - c0 : HNC,
+                                   .ep = ep, .bias = bias ? bias + c0 : NULL, .res = res ? res + r * crs + c0 : NULL};
+                        run_htile(R, &t);
+                    }
             }
-            for (int c0 = 0; c0 < ncols; c0 += HNC)
-                for (int64_t r = r0; r < r1; r += HMR) {
-                    int R = r1 - r < HMR ? (int)(r1 - r) : HMR;
-                    htile t = {.A = ab32 + (r - r0) * P, .ars = P, .aps = 1, .B = Bp + c0, .bps = bps,
-                               .P = P, .C = C + r * crs + c0, .crs = crs, .nc = ncols - c0 < HNC ? ncols - c0 : HNC,
-                               .ep = ep, .bias = bias ? bias + c0 : NULL, .res = res ? res + r * crs + c0 : NULL};
-                    run_htile(R, &t);
-                }
+            if (gy)
+                gelu_forward(gy + r0 * crs, C + r0 * crs, (r1 - r0) * crs);
         }
         if (amx)
             amx_end();
@@ -338,13 +343,13 @@ static uint32_t *pack_weights(const float *w, int64_t ks, int64_t kk, int K, int
     return bp;
 }
 
-void nn_bf16_linear_fwd(float *y, const float *res, const float *x, const float *w, const float *b, int64_t n,
-                        int in, int out)
+void nn_bf16_linear_fwd(float *y, float *gy, const float *res, const float *x, const float *w, const float *b,
+                        int64_t n, int in, int out)
 {
     const int amx = nn_bf16_amx();
     int64_t bps;
     uint32_t *wt = pack_weights(w, in, 1, in, out, amx, &bps); /* W^T: k = i, column o at w[o in + i] */
-    rows_gemm_bf16(y, out, x, in, in, wt, bps, n, out, res ? HEP_RES : HEP_SET, b, res, amx);
+    rows_gemm_bf16(y, out, x, in, in, wt, bps, n, out, res ? HEP_RES : HEP_SET, b, res, amx, gy);
     free(wt);
 }
 
@@ -353,7 +358,7 @@ void nn_bf16_linear_dx(float *dx, int set, const float *dy, const float *w, int6
     const int amx = nn_bf16_amx();
     int64_t bps;
     uint32_t *wp = pack_weights(w, 1, in, out, in, amx, &bps); /* W: k = o, column i at w[o in + i] */
-    rows_gemm_bf16(dx, in, dy, out, out, wp, bps, n, in, set ? HEP_SET : HEP_ACC, NULL, NULL, amx);
+    rows_gemm_bf16(dx, in, dy, out, out, wp, bps, n, in, set ? HEP_SET : HEP_ACC, NULL, NULL, amx, NULL);
     free(wp);
 }
 
@@ -366,10 +371,15 @@ static void amx_dw(float *dw, const float *dy, const float *x, int64_t n, int in
 {
     int64_t CHUNK = ((int64_t)1 << 18) / (in + out) / 32 * 32;
     CHUNK = CHUNK < 1024 ? 1024 : CHUNK > 8192 ? 8192 : CHUNK;
-    const int64_t PC = CHUNK / 2, outp = round_up(out, 16), inp = round_up(in, 16);
+    /* buffers for min(CHUNK, n) tokens; the pads (rows of at past out, columns of xp past in) are
+     * zeroed once: the packing never writes them */
+    const int64_t PC = (n < CHUNK ? round_up(n, 32) : CHUNK) / 2, outp = round_up(out, 16), inp = round_up(in, 16);
     uint32_t *dp = tf_malloc((size_t)PC * (size_t)out * sizeof(uint32_t), "bf16 dy pairs");
-    uint32_t *at = tf_calloc((size_t)outp * PC, sizeof(uint32_t), "bf16 dy rows");
-    uint32_t *xp = tf_calloc((size_t)PC * (size_t)inp, sizeof(uint32_t), "bf16 x pairs");
+    uint32_t *at = tf_malloc((size_t)outp * PC * sizeof(uint32_t), "bf16 dy rows");
+    uint32_t *xp = tf_malloc((size_t)PC * (size_t)inp * sizeof(uint32_t), "bf16 x pairs");
+    memset(at + out * PC, 0, (size_t)(outp - out) * PC * sizeof(uint32_t));
+    for (int64_t p = 0; p < PC && inp > in; p++)
+        memset(xp + p * inp + in, 0, (size_t)(inp - in) * sizeof(uint32_t));
     const int nrb = (out + 31) / 32, ncb = (in + 31) / 32, nblocks = nrb * ncb;
 #pragma omp parallel if (n * (int64_t)(in + out) > 65536)
     {
@@ -385,7 +395,7 @@ static void amx_dw(float *dw, const float *dy, const float *x, int64_t n, int in
                     pack_pairs(dp + p * out, dy + k * out, two ? dy + (k + 1) * out : NULL, out);
                     pack_pairs(xp + p * inp, x + k * in, two ? x + (k + 1) * in : NULL, in);
                 } else {
-                    memset(xp + p * inp, 0, (size_t)inp * sizeof(uint32_t));
+                    memset(xp + p * inp, 0, (size_t)in * sizeof(uint32_t));
                 }
             }
 #pragma omp for schedule(static)

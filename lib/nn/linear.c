@@ -356,10 +356,12 @@ static void linear_fwd(float *y, const float *res, float *pre, int gelu, const f
     if (nn_matmul_precision() != NN_BF16 || n <= 0 || out <= 0 || in <= 0) {
         linear_fwd32(y, res, pre, gelu, x, w, b, n, in, out);
     } else if (nn_bf16_hardware()) {
-        float *z = gelu && pre ? pre : y;
-        nn_bf16_linear_fwd(z, res, x, w, b, n, in, out);
-        if (gelu)
-            gelu_forward(y, z, n * out);
+        if (gelu && pre) /* pre = x W^T + b, y = GELU(pre) */
+            nn_bf16_linear_fwd(pre, y, NULL, x, w, b, n, in, out);
+        else if (gelu) /* in place: y = x W^T + b, then y = GELU(y) */
+            nn_bf16_linear_fwd(y, y, NULL, x, w, b, n, in, out);
+        else
+            nn_bf16_linear_fwd(y, NULL, res, x, w, b, n, in, out);
     } else {
         float *xr = bf16_copy(x, n * in), *wr = bf16_copy(w, (int64_t)in * out);
         linear_fwd32(y, res, pre, gelu, xr, wr, b, n, in, out);

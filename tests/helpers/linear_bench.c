@@ -13,8 +13,9 @@
  * says which one linear_forward/backward pick by default. Also the column
  * sum (nn_colsum_acc) in GB/s.
  * With LINEAR_BF16=1 instead: the default fp32 kernels against the bf16
- * precision (nn/precision.h; the AVX512_BF16 kernels where the CPU has
- * them, else the portable path), GFLOP/s per CPU second and the ratio. */
+ * precision (nn/precision.h; AMX or AVX512_BF16 kernels where the CPU has
+ * them, else the portable path; LINEAR_BF16=2 leaves AMX out), GFLOP/s per
+ * CPU second and the ratio. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,8 @@ int main(int argc, char **argv)
         for (int i = 3; i < argc && nc < 16; i++)
             cs[nc++] = atoi(argv[i]);
     }
-    bf16_mode = getenv("LINEAR_BF16") && atoi(getenv("LINEAR_BF16"));
+    bf16_mode = getenv("LINEAR_BF16") ? atoi(getenv("LINEAR_BF16")) : 0;
+    nn_bf16_no_amx = bf16_mode == 2; /* LINEAR_BF16=2: the AVX512_BF16 kernels without AMX */
     if (bf16_mode)
         printf("GFLOP/s per CPU second, fp32 / bf16 (speed-up of bf16), %d thread(s), %lld tokens; bf16: %s\n",
                threads, (long long)n, nn_bf16_path());
