@@ -223,16 +223,28 @@ static AMX_TARGET void amx_begin(void)
 
 static AMX_TARGET void amx_end(void) { _tile_release(); }
 
-/* s (4 tiles of 16 x 16 floats, tile (i, j) at s + (2 i + j) 256) = A B over
- * KT steps of 32 k: A bf16 rows (lda elements apart, 16 or 32 of them: two_r),
- * B pairs (bps apart, 16 pairs a step; 16 or 32 columns: two_c). */
-static AMX_TARGET void amx_block(float *s, const uint16_t *A, int64_t lda, const uint32_t *B, int64_t bps, int64_t KT,
-                                 int two_r, int two_c)
+/* out = init + A B for a block of 16 or 32 rows (two_r) by 16 or 32 columns
+ * (two_c) of floats, rows out_rs floats apart (init: init_rs apart, 0 for
+ * one row repeated, e.g. a bias; NULL for 0), over KT steps of 32 k: A bf16
+ * rows (lda elements apart), B pairs (bps apart, 16 pairs a step). */
+static AMX_TARGET void amx_block(float *out, int64_t out_rs, const float *init, int64_t init_rs, const uint16_t *A,
+                                 int64_t lda, const uint32_t *B, int64_t bps, int64_t KT, int two_r, int two_c)
 {
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+    const int64_t is = init_rs * 4, os = out_rs * 4;
+    if (init) { /* tile (i, j) of the block at + 16 (i rs + j) */
+        _tile_loadd(0, init, is);
+        if (two_c)
+            _tile_loadd(1, init + 16, is);
+        if (two_r)
+            _tile_loadd(2, init + 16 * init_rs, is);
+        if (two_r && two_c)
+            _tile_loadd(3, init + 16 * init_rs + 16, is);
+    } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+    }
     for (int64_t kt = 0; kt < KT; kt++) {
         const uint16_t *a = A + kt * 32;
         const uint32_t *b = B + kt * 16 * bps;
@@ -250,25 +262,46 @@ static AMX_TARGET void amx_block(float *s, const uint16_t *A, int64_t lda, const
                 _tile_dpbf16ps(3, 5, 7);
         }
     }
-    _tile_stored(0, s, 64);
+    _tile_stored(0, out, os);
     if (two_c)
-        _tile_stored(1, s + 256, 64);
+        _tile_stored(1, out + 16, os);
     if (two_r)
-        _tile_stored(2, s + 512, 64);
+        _tile_stored(2, out + 16 * out_rs, os);
     if (two_r && two_c)
-        _tile_stored(3, s + 768, 64);
+        _tile_stored(3, out + 16 * out_rs + 16, os);
 }
 
-/* The block's sums s (R <= 32 rows, nc <= 32 columns) into C through ep. */
+/* The block's sums s (32 x 32, R <= 32 rows, nc <= 32 columns) into C through ep. */
 static AMX_TARGET void amx_epilogue(float *C, int64_t crs, const float *s, int R, int nc, int ep, const float *bias,
                                     const float *res)
 {
     for (int r = 0; r < R; r++)
         for (int v = 0; v < 2 && 16 * v < nc; v++) {
             const int64_t off = r * crs + 16 * v;
-            ep16(C + off, _mm512_loadu_ps(s + (2 * (r / 16) + v) * 256 + (r % 16) * 16), mask16(nc - 16 * v), ep,
-                 bias ? bias + 16 * v : NULL, res ? res + off : NULL);
+            ep16(C + off, _mm512_loadu_ps(s + r * 32 + 16 * v), mask16(nc - 16 * v), ep, bias ? bias + 16 * v : NULL,
+                 res ? res + off : NULL);
         }
+}
+
+/* One 32 x 32 block (R rows, nc columns) of C through ep: whole 16 x 16 tiles
+ * straight from and to C (the sums start from C, res or the bias; with
+ * post_bias the bias of HEP_RES is left to the caller), partial ones through
+ * the scratch s (1024 floats). */
+static AMX_TARGET void amx_gemm_block(float *C, int64_t crs, int R, int nc, int ep, const float *bias,
+                                      const float *res, int post_bias, const uint16_t *A, int64_t lda,
+                                      const uint32_t *B, int64_t bps, int64_t KT, float *s)
+{
+    const int two_r = R > 16, two_c = nc > 16;
+    if (R % 16 || nc % 16) {
+        amx_block(s, 32, NULL, 0, A, lda, B, bps, KT, two_r, two_c);
+        amx_epilogue(C, crs, s, R, nc, ep, post_bias ? NULL : bias, res);
+    } else if (ep == HEP_ACC) {
+        amx_block(C, crs, C, crs, A, lda, B, bps, KT, two_r, two_c);
+    } else if (ep == HEP_RES) {
+        amx_block(C, crs, res, crs, A, lda, B, bps, KT, two_r, two_c);
+    } else {
+        amx_block(C, crs, bias, 0, A, lda, B, bps, KT, two_r, two_c);
+    }
 }
 
 /* ------------------------------------------------------------------ the products */
@@ -287,7 +320,7 @@ static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, i
                            int64_t bps, int64_t n, int ncols, int ep, const float *bias, const float *res, int amx,
                            float *gy)
 {
-    const int P = (K + 1) / 2, Kp = amx ? (int)round_up(K, 32) : 2 * P;
+    const int P = (K + 1) / 2, Kp = amx ? (int)round_up(K, 32) : 2 * P, post_bias = ep == HEP_RES && bias;
     const int64_t items = (n + HROWS_PER_ITEM - 1) / HROWS_PER_ITEM;
 #pragma omp parallel if (n * (int64_t)(K + ncols) > 65536)
     {
@@ -305,9 +338,16 @@ static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, i
                 for (int c0 = 0; c0 < ncols; c0 += 32)
                     for (int64_t r = r0; r < r1; r += 32) {
                         const int R = r1 - r < 32 ? (int)(r1 - r) : 32, nc = ncols - c0 < 32 ? ncols - c0 : 32;
-                        amx_block(s, ab + (r - r0) * Kp, Kp, Bp + c0, bps, Kp / 32, R > 16, nc > 16);
-                        amx_epilogue(C + r * crs + c0, crs, s, R, nc, ep, bias ? bias + c0 : NULL,
-                                     res ? res + r * crs + c0 : NULL);
+                        amx_gemm_block(C + r * crs + c0, crs, R, nc, ep, bias ? bias + c0 : NULL,
+                                       res ? res + r * crs + c0 : NULL, post_bias, ab + (r - r0) * Kp, Kp, Bp + c0,
+                                       bps, Kp / 32, s);
+                    }
+                if (post_bias) /* C = (res + S) + bias */
+                    for (int64_t r = r0; r < r1; r++) {
+                        float *c = C + r * crs;
+#pragma omp simd
+                        for (int j = 0; j < ncols; j++)
+                            c[j] += bias[j];
                     }
             } else {
                 for (int c0 = 0; c0 < ncols; c0 += HNC)
@@ -406,8 +446,8 @@ static void amx_dw(float *dw, const float *dy, const float *x, int64_t n, int in
             for (int bi = 0; bi < nblocks; bi++) {
                 const int o0 = bi / ncb * 32, i0 = bi % ncb * 32;
                 const int R = out - o0 < 32 ? out - o0 : 32, nc = in - i0 < 32 ? in - i0 : 32;
-                amx_block(s, (const uint16_t *)(at + o0 * PC), 2 * PC, xp + i0, inp, P16 / 16, R > 16, nc > 16);
-                amx_epilogue(dw + (int64_t)o0 * in + i0, in, s, R, nc, HEP_ACC, NULL, NULL);
+                amx_gemm_block(dw + (int64_t)o0 * in + i0, in, R, nc, HEP_ACC, NULL, NULL, 0,
+                               (const uint16_t *)(at + o0 * PC), 2 * PC, xp + i0, inp, P16 / 16, s);
             }
         }
         amx_end();
