@@ -218,6 +218,10 @@ static AMX_TARGET void amx_begin(void)
     c.palette = 1;
     for (int i = 0; i < 8; i++)
         c.colsb[i] = 64, c.rows[i] = 16;
+    /* GCC 12's _tile_loadconfig tells the compiler it reads 8 bytes of c, and
+     * -march=x86-64 builds dropped the stores of colsb and rows as dead
+     * (ldtilecfg then faulted): say that all of c is read. */
+    __asm__ volatile("" : : "m"(c) : "memory");
     _tile_loadconfig(&c);
 }
 
@@ -231,6 +235,9 @@ static AMX_TARGET void amx_block(float *out, int64_t out_rs, const float *init, 
                                  int64_t lda, const uint32_t *B, int64_t bps, int64_t KT, int two_r, int two_c)
 {
     const int64_t is = init_rs * 4, os = out_rs * 4;
+    /* GCC 12's _tile_loadd does not tell the compiler it reads memory: the
+     * packing's stores must be done before the loads below */
+    __asm__ volatile("" : : : "memory");
     if (init) { /* tile (i, j) of the block at + 16 (i rs + j) */
         _tile_loadd(0, init, is);
         if (two_c)
