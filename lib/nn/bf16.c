@@ -409,60 +409,74 @@ void nn_bf16_linear_dx(float *dx, int set, const float *dy, const float *w, int6
     free(wp);
 }
 
-/* dW += dy^T x on AMX: per chunk of tokens (1024 to 8192, 2^18 floats of dy
- * and x: few barriers for few channels), A = dy^T as bf16 rows along the
+/* dW += dy^T x on AMX. The tokens in chunks of 1024 (the buffers stay small:
+ * no fresh pages per call); the chunks dealt round-robin to AMX_DW_GROUPS groups
+ * (a fixed number: the sums do not depend on the thread count), each group
+ * summing its chunks into its own partial dW with no barrier, the partials
+ * then added to dW in group order. Per chunk: A = dy^T as bf16 rows along the
  * tokens (pairs of dy packed, then transposed), B = x as pairs of tokens;
- * 32 x 32 blocks of dW per thread. The pad (tokens past n, rows past out,
- * columns past in) is 0. */
+ * 32 x 32 blocks. The pad (tokens past n, rows past out, columns past in) is 0. */
+#define AMX_DW_GROUPS 4
 static void amx_dw(float *dw, const float *dy, const float *x, int64_t n, int in, int out)
 {
-    int64_t CHUNK = ((int64_t)1 << 18) / (in + out) / 32 * 32;
-    CHUNK = CHUNK < 1024 ? 1024 : CHUNK > 8192 ? 8192 : CHUNK;
-    /* buffers for min(CHUNK, n) tokens; the pads (rows of at past out, columns of xp past in) are
-     * zeroed once: the packing never writes them */
+    const int64_t CHUNK = 1024, nchunks = (n + CHUNK - 1) / CHUNK, G = nchunks < AMX_DW_GROUPS ? nchunks : AMX_DW_GROUPS;
     const int64_t PC = (n < CHUNK ? round_up(n, 32) : CHUNK) / 2, outp = round_up(out, 16), inp = round_up(in, 16);
-    uint32_t *dp = tf_malloc((size_t)PC * (size_t)out * sizeof(uint32_t), "bf16 dy pairs");
-    uint32_t *at = tf_malloc((size_t)outp * PC * sizeof(uint32_t), "bf16 dy rows");
-    uint32_t *xp = tf_malloc((size_t)PC * (size_t)inp * sizeof(uint32_t), "bf16 x pairs");
-    memset(at + out * PC, 0, (size_t)(outp - out) * PC * sizeof(uint32_t));
-    for (int64_t p = 0; p < PC && inp > in; p++)
-        memset(xp + p * inp + in, 0, (size_t)(inp - in) * sizeof(uint32_t));
-    const int nrb = (out + 31) / 32, ncb = (in + 31) / 32, nblocks = nrb * ncb;
-#pragma omp parallel if (n * (int64_t)(in + out) > 65536)
-    {
+    const int64_t nw = (int64_t)out * in;
+    float *part = G > 1 ? tf_calloc((size_t)(G * nw), sizeof(float), "dW partial sums") : NULL;
+    const int nrb = (out + 31) / 32, ncb = (in + 31) / 32;
+#pragma omp parallel for schedule(static) if (G > 1 && n * (int64_t)(in + out) > 65536)
+    for (int64_t g = 0; g < G; g++) {
+        /* buffers for PC pairs; the pads (rows of at past out, columns of xp past in) zeroed once:
+         * the packing never writes them */
+        uint32_t *dp = tf_malloc((size_t)PC * (size_t)out * sizeof(uint32_t), "bf16 dy pairs");
+        uint32_t *at = tf_malloc((size_t)(outp * PC) * sizeof(uint32_t), "bf16 dy rows");
+        uint32_t *xp = tf_malloc((size_t)(PC * inp) * sizeof(uint32_t), "bf16 x pairs");
         float *s = tf_malloc(1024 * sizeof(float), "tile sums");
+        memset(at + out * PC, 0, (size_t)((outp - out) * PC) * sizeof(uint32_t));
+        for (int64_t p = 0; p < PC && inp > in; p++)
+            memset(xp + p * inp + in, 0, (size_t)(inp - in) * sizeof(uint32_t));
+        float *acc = G > 1 ? part + g * nw : dw;
         amx_begin();
-        for (int64_t t0 = 0; t0 < n; t0 += CHUNK) {
+        for (int64_t t0 = g * CHUNK; t0 < n; t0 += G * CHUNK) {
             const int64_t K = n - t0 < CHUNK ? n - t0 : CHUNK, P = (K + 1) / 2, P16 = round_up(P, 16);
-#pragma omp for schedule(static)
-            for (int64_t p = 0; p < P16; p++) {
+            for (int64_t p = 0; p < P; p++) {
                 const int64_t k = t0 + 2 * p;
                 const int two = 2 * p + 1 < K;
-                if (p < P) {
-                    pack_pairs(dp + p * out, dy + k * out, two ? dy + (k + 1) * out : NULL, out);
-                    pack_pairs(xp + p * inp, x + k * in, two ? x + (k + 1) * in : NULL, in);
-                } else {
-                    memset(xp + p * inp, 0, (size_t)in * sizeof(uint32_t));
-                }
+                pack_pairs(dp + p * out, dy + k * out, two ? dy + (k + 1) * out : NULL, out);
+                pack_pairs(xp + p * inp, x + k * in, two ? x + (k + 1) * in : NULL, in);
             }
-#pragma omp for schedule(static)
-            for (int o = 0; o < out; o++)
-                for (int64_t p = 0; p < P16; p++)
-                    at[o * PC + p] = p < P ? dp[p * out + o] : 0;
-#pragma omp for schedule(static)
-            for (int bi = 0; bi < nblocks; bi++) {
+            for (int64_t p = P; p < P16; p++)
+                memset(xp + p * inp, 0, (size_t)in * sizeof(uint32_t));
+            for (int o = 0; o < out; o++) {
+                uint32_t *row = at + o * PC;
+                for (int64_t p = 0; p < P; p++)
+                    row[p] = dp[p * out + o];
+                for (int64_t p = P; p < P16; p++)
+                    row[p] = 0;
+            }
+            for (int bi = 0; bi < nrb * ncb; bi++) {
                 const int o0 = bi / ncb * 32, i0 = bi % ncb * 32;
                 const int R = out - o0 < 32 ? out - o0 : 32, nc = in - i0 < 32 ? in - i0 : 32;
-                amx_gemm_block(dw + (int64_t)o0 * in + i0, in, R, nc, HEP_ACC, NULL, NULL, 0,
+                amx_gemm_block(acc + (int64_t)o0 * in + i0, in, R, nc, HEP_ACC, NULL, NULL, 0,
                                (const uint16_t *)(at + o0 * PC), 2 * PC, xp + i0, inp, P16 / 16, s);
             }
         }
         amx_end();
+        free(dp);
+        free(at);
+        free(xp);
         free(s);
     }
-    free(dp);
-    free(at);
-    free(xp);
+    if (part) {
+#pragma omp parallel for schedule(static) if (nw > 65536)
+        for (int64_t e = 0; e < nw; e++) {
+            float v = dw[e];
+            for (int64_t g = 0; g < G; g++)
+                v += part[g * nw + e];
+            dw[e] = v;
+        }
+        free(part);
+    }
 }
 
 void nn_bf16_linear_dw(float *dw, const float *dy, const float *x, int64_t n, int in, int out)
