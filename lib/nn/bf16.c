@@ -238,14 +238,19 @@ static AMX_TARGET void amx_block(float *out, int64_t out_rs, const float *init, 
     /* GCC 12's _tile_loadd does not tell the compiler it reads memory: the
      * packing's stores must be done before the loads below */
     __asm__ volatile("" : : : "memory");
-    if (init) { /* tile (i, j) of the block at + 16 (i rs + j) */
-        _tile_loadd(0, init, is);
-        if (two_c)
-            _tile_loadd(1, init + 16, is);
-        if (two_r)
-            _tile_loadd(2, init + 16 * init_rs, is);
-        if (two_r && two_c)
-            _tile_loadd(3, init + 16 * init_rs + 16, is);
+/* op (a tile load or store) on the block's tiles 0-3: tile (i, j) at p + 16 (i rs + j) */
+#define C_TILES(op, p, rs, bytes)                                                                                   \
+    do {                                                                                                            \
+        op(0, (p), (bytes));                                                                                        \
+        if (two_c)                                                                                                  \
+            op(1, (p) + 16, (bytes));                                                                               \
+        if (two_r)                                                                                                  \
+            op(2, (p) + 16 * (rs), (bytes));                                                                        \
+        if (two_r && two_c)                                                                                         \
+            op(3, (p) + 16 * (rs) + 16, (bytes));                                                                   \
+    } while (0)
+    if (init) {
+        C_TILES(_tile_loadd, init, init_rs, is);
     } else {
         _tile_zero(0);
         _tile_zero(1);
@@ -269,13 +274,8 @@ static AMX_TARGET void amx_block(float *out, int64_t out_rs, const float *init, 
                 _tile_dpbf16ps(3, 5, 7);
         }
     }
-    _tile_stored(0, out, os);
-    if (two_c)
-        _tile_stored(1, out + 16, os);
-    if (two_r)
-        _tile_stored(2, out + 16 * out_rs, os);
-    if (two_r && two_c)
-        _tile_stored(3, out + 16 * out_rs + 16, os);
+    C_TILES(_tile_stored, out, out_rs, os);
+#undef C_TILES
 }
 
 /* The block's sums s (32 x 32, R <= 32 rows, nc <= 32 columns) into C through ep. */
