@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "model/separate.h"
 #include "nn/kernels.h"
+#include "nn/precision.h"
 #include "stream/ts.h"
 #include "train/trainer.h"
 #include "util/cli.h"
@@ -35,6 +36,8 @@ static void usage(void)
            "  -q, --quiet           no progress on standard error\n"
            "      --no-fold-bn      apply BatchNorm on its own instead of folded into the convolutions\n"
            "                        (slower; equal up to rounding; for checking)\n"
+           "      --amp             the linear layers' matrix products on bfloat16 operands (float32 sums);\n"
+           "                        here: %s\n"
            "\n"
            "Making a checkpoint (refuses to overwrite an existing FILE without --force):\n"
            "      --init            write a new, untrained checkpoint to the --model FILE\n"
@@ -67,13 +70,13 @@ static void usage(void)
            "\n"
            "Kernels: %s (this CPU runs: %s; TFSWA_KERNELS=portable|avx2|avx512 forces one; tfswa(7)).\n"
            "Exit status: 0 ok, 1 runtime error, 2 usage error. See tfswa-checkpoint(5), stft(1), istft(1).\n",
-           tf_progname, tf_progname, tf_progname, nn_kernels(), nn_kernels_available());
+           tf_progname, tf_progname, tf_progname, nn_bf16_path(), nn_kernels(), nn_kernels_available());
 }
 
 enum { MODE_SEPARATE, MODE_INIT, MODE_INFO };
 enum {
     O_INIT = 256, O_INFO, O_TRAIN, O_PRESET, O_DEPTHS, O_DIMS, O_HEADS, O_WINDOW, O_MLP, O_NFFT, O_HOP, O_RATE,
-    O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD, O_BANDS, O_MASKH
+    O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD, O_BANDS, O_MASKH, O_AMP
 };
 #define SHORTOPTS "m:j:qh"
 
@@ -109,14 +112,15 @@ int main(int argc, char **argv)
         {"force", no_argument, 0, O_FORCE},       {"chunk", required_argument, 0, O_CHUNK},
         {"overlap", required_argument, 0, O_OVERLAP}, {"no-fold-bn", no_argument, 0, O_NOFOLD},
         {"threads", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},            {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'},            {"amp", no_argument, 0, O_AMP},
+        {0, 0, 0, 0},
     };
     if (wants_train(argc, argv, opts))
         return train_main(argc, argv);
     const char *model = NULL, *preset = NULL, *depths = NULL, *dims = NULL, *heads = NULL, *stems = NULL, *mask = NULL,
                *stats = NULL, *bands = NULL;
     int window = 0, mlp = 0, maskh = 0, nfft = 0, hop = 0, rate = 0, force = 0, mode = MODE_SEPARATE, modes = 0;
-    int have_seed = 0, hyper = 0;
+    int have_seed = 0, hyper = 0, amp = 0;
     uint64_t seed = 0;
     tfswa_sep_opts so = {.chunk_sec = 6.0, .overlap_sec = 1.0, .fold_bn = 1, .quiet = 0};
     int have_overlap = 0, c;
@@ -144,6 +148,7 @@ int main(int argc, char **argv)
         case O_CHUNK: so.chunk_sec = tf_parse_double("--chunk", optarg, 0.001, 86400); break;
         case O_OVERLAP: so.overlap_sec = tf_parse_double("--overlap", optarg, 0, 86400), have_overlap = 1; break;
         case O_NOFOLD: so.fold_bn = 0; break;
+        case O_AMP: amp = 1; break;
         case 'j': tf_set_threads((int)tf_parse_long("--threads", optarg, 0, 1024)); break;
         case 'q': so.quiet = 1; break;
         case 'h': usage(); return 0;
@@ -156,6 +161,13 @@ int main(int argc, char **argv)
         tf_usage_error("no model: give the checkpoint with -m FILE");
     if (mode != MODE_INIT && (preset || hyper || stems || mask || have_seed || stats || force))
         tf_usage_error("--preset, hyper-parameters, --stems, --mask, --seed, --stats and --force go with --init");
+    if (amp && mode != MODE_SEPARATE)
+        tf_usage_error("--amp goes with separation and --train");
+    if (amp) { /* nn/precision.h */
+        nn_set_matmul_precision(NN_BF16);
+        if (!nn_bf16_hardware())
+            tf_warn("--amp: %s", nn_bf16_path());
+    }
     if (so.overlap_sec >= so.chunk_sec) {
         if (have_overlap)
             tf_usage_error("--overlap %g must be shorter than --chunk %g", so.overlap_sec, so.chunk_sec);

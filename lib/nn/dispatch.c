@@ -75,6 +75,7 @@ static int lookup(const char *name)
 }
 
 const char *nn_kernels(void) { return level_name[current]; }
+int nn_kernels_avx512(void) { return current == LV_AVX512; }
 
 int nn_kernels_supported(const char *name)
 {
@@ -99,6 +100,11 @@ const char *nn_kernels_available(void)
 
 static int lookup(const char *name) { return name && (!strcmp(name, "native") || !strcmp(name, "auto")) ? 0 : -1; }
 const char *nn_kernels(void) { return "native"; }
+#if defined(__AVX512F__)
+int nn_kernels_avx512(void) { return 1; }
+#else
+int nn_kernels_avx512(void) { return 0; }
+#endif
 int nn_kernels_supported(const char *name) { return lookup(name) == 0; }
 int nn_kernels_select(const char *name) { return lookup(name); }
 const char *nn_kernels_available(void) { return "native"; }

@@ -26,6 +26,9 @@ int nn_kernels_supported(const char *name);
 /* Switches to a level ("auto": the best supported). 0, or -1 if the name is
  * unknown or the CPU cannot run it (nothing changes then). */
 int nn_kernels_select(const char *name);
+/* 1 when the running level is compiled for AVX-512 (avx512, or a native
+ * build for an AVX-512 CPU): the bf16 hardware kernels exist only there. */
+int nn_kernels_avx512(void);
 /* The levels this CPU runs, best last, separated by spaces (a static string). */
 const char *nn_kernels_available(void);
 

@@ -34,6 +34,19 @@ extern int nn_linear_mode;
 /* Floats of (dy, x) per token chunk of the own dW pass (default 2^16). */
 extern int nn_linear_chunk;
 
+/* The AVX512_BF16 products of NN_BF16 mode (bf16.c; call only where
+ * nn_bf16_hardware() is 1). Operands rounded to bf16, sums in fp32:
+ * fwd: y = [res +] x W^T + b (res may be y; b may be NULL) and, unless gy
+ *      is NULL, gy = GELU(y) (gy may be y);
+ * dx:  dx = dy W (set) or dx += dy W;  dw: dW += dy^T x. in, out >= 1. */
+void nn_bf16_linear_fwd(float *y, float *gy, const float *res, const float *x, const float *w, const float *b,
+                        int64_t n, int in, int out);
+void nn_bf16_linear_dx(float *dx, int set, const float *dy, const float *w, int64_t n, int in, int out);
+void nn_bf16_linear_dw(float *dw, const float *dy, const float *x, int64_t n, int in, int out);
+/* Tests: x (n floats) packed by the kernels' converter as one bf16 row
+ * (rows, n + (n & 1) elements) and as pairs with x2 (pairs, n; x2 may be NULL). */
+void nn_bf16_pack_test(uint16_t *rows, uint32_t *pairs, const float *x, const float *x2, int n);
+
 /* GELU on 8 lanes (AVX2 + FMA builds): the approximations of act.c (see
  * there), shared with the fused epilogues of linear.c. */
 #if defined(__AVX2__) && defined(__FMA__)

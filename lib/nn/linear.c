@@ -26,6 +26,7 @@
  * the benchmark. Without AVX2 + FMA everything goes to OpenBLAS. */
 #include "nn/layers.h"
 #include "nn/layers_impl.h"
+#include "nn/precision.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -286,8 +287,8 @@ static int use_own(int op, int in, int out)
 
 /* ------------------------------------------------------------------ public API */
 
-/* y = [res +] x W^T + b, or GELU of it (pre: the pre-activation). */
-static void linear_fwd(float *y, const float *res, float *pre, int gelu, const float *x, const float *w,
+/* y = [res +] x W^T + b, or GELU of it (pre: the pre-activation), in fp32. */
+static void linear_fwd32(float *y, const float *res, float *pre, int gelu, const float *x, const float *w,
                        const float *b, int64_t n, int in, int out)
 {
     if (n <= 0 || out <= 0)
@@ -334,6 +335,39 @@ static void linear_fwd(float *y, const float *res, float *pre, int gelu, const f
         gelu_forward(y, z, n * out);
 }
 
+/* x rounded to bf16, as floats (the portable NN_BF16 path); NULL for NULL. */
+static float *bf16_copy(const float *x, int64_t n)
+{
+    if (!x)
+        return NULL;
+    float *r = tf_malloc((size_t)n * sizeof(float), "bf16 operands");
+    nn_bf16_round_array(r, x, n);
+    return r;
+}
+
+/* The fp32 products, or in NN_BF16 mode the products of the operands rounded
+ * to bf16 (nn/precision.h): AVX512_BF16 kernels where the CPU has them,
+ * else the fp32 kernels on rounded copies. */
+static void linear_fwd(float *y, const float *res, float *pre, int gelu, const float *x, const float *w,
+                       const float *b, int64_t n, int in, int out)
+{
+    if (nn_matmul_precision() != NN_BF16 || n <= 0 || out <= 0 || in <= 0) {
+        linear_fwd32(y, res, pre, gelu, x, w, b, n, in, out);
+    } else if (nn_bf16_hardware()) {
+        if (gelu && pre) /* pre = x W^T + b, y = GELU(pre) */
+            nn_bf16_linear_fwd(pre, y, NULL, x, w, b, n, in, out);
+        else if (gelu) /* in place: y = x W^T + b, then y = GELU(y) */
+            nn_bf16_linear_fwd(y, y, NULL, x, w, b, n, in, out);
+        else
+            nn_bf16_linear_fwd(y, NULL, res, x, w, b, n, in, out);
+    } else {
+        float *xr = bf16_copy(x, n * in), *wr = bf16_copy(w, (int64_t)in * out);
+        linear_fwd32(y, res, pre, gelu, xr, wr, b, n, in, out);
+        free(xr);
+        free(wr);
+    }
+}
+
 void linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int in, int out)
 {
     linear_fwd(y, NULL, NULL, 0, x, w, b, n, in, out);
@@ -351,7 +385,7 @@ void linear_gelu_forward(float *y, float *pre, const float *x, const float *w, c
     linear_fwd(y, NULL, pre, 1, x, w, b, n, in, out);
 }
 
-static void linear_bwd(float *dx, int set, float *dw, float *db, const float *dy, const float *x, const float *w,
+static void linear_bwd32(float *dx, int set, float *dw, float *db, const float *dy, const float *x, const float *w,
                        int64_t n, int in, int out)
 {
     if (n <= 0 || out <= 0)
@@ -381,6 +415,30 @@ static void linear_bwd(float *dx, int set, float *dw, float *db, const float *dy
                         in, 1.0f, dw, in);
     }
     if (db)
+        nn_colsum_acc(db, dy, n, out);
+}
+
+static void linear_bwd(float *dx, int set, float *dw, float *db, const float *dy, const float *x, const float *w,
+                       int64_t n, int in, int out)
+{
+    if (nn_matmul_precision() != NN_BF16 || n <= 0 || out <= 0 || in <= 0 || (!dx && !dw)) {
+        linear_bwd32(dx, set, dw, db, dy, x, w, n, in, out);
+        return;
+    }
+    if (nn_bf16_hardware()) {
+        if (dx)
+            nn_bf16_linear_dx(dx, set, dy, w, n, in, out);
+        if (dw)
+            nn_bf16_linear_dw(dw, dy, x, n, in, out);
+    } else {
+        float *dyr = bf16_copy(dy, n * out), *xr = bf16_copy(dw ? x : NULL, n * in),
+              *wr = bf16_copy(dx ? w : NULL, (int64_t)in * out);
+        linear_bwd32(dx, set, dw, NULL, dyr, xr, wr, n, in, out);
+        free(dyr);
+        free(xr);
+        free(wr);
+    }
+    if (db) /* the bias gradient: fp32 sums of the unrounded dy */
         nn_colsum_acc(db, dy, n, out);
 }
 

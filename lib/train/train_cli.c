@@ -1,4 +1,5 @@
 /* `tfswa-net --train`: the training options (man/tfswa-net.1, TRAINING). */
+#include "nn/precision.h"
 #include "train/trainer.h"
 #include "util/cli.h"
 
@@ -41,14 +42,17 @@ static void train_usage(void)
            "      --recompute         store only block inputs; recompute blocks in the backward pass (less memory)\n"
            "      --seed S            recorded in the checkpoint; training draws no random numbers (seed the\n"
            "                          data with musdb-slice --seed, the weights with --init --seed)\n"
-           "      --amp               mixed precision: not implemented (float32; a note says so)\n"
+           "      --amp               mixed precision: the linear layers' matrix products on bfloat16 operands,\n"
+           "                          float32 sums, weights and everything else (AMX or AVX512_BF16 where the\n"
+           "                          CPU has them, else a portable path that is no faster: a note says so)\n"
+           "                          here: %s\n"
            "  -j, --threads N         threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)\n"
            "  -q, --quiet             no progress on standard error\n"
            "  -h, --help              show this help and exit\n"
            "\n"
            "Exit status: 0 done (steps, epochs, time limit or end of stream), 1 error, 2 usage error,\n"
            "130 / 143 stopped by SIGINT / SIGTERM after saving the checkpoint.\n",
-           tf_progname);
+           tf_progname, nn_bf16_path());
 }
 
 int train_main(int argc, char **argv)

@@ -1,11 +1,13 @@
 /* The training loop (lib/train/trainer.h). */
 #include "train/trainer.h"
+
 #include "dsp/stft.h"
 #include "metrics/bsseval.h"
 #include "model/checkpoint.h"
 #include "model/forward.h"
 #include "model/grad.h"
 #include "model/mask.h"
+#include "nn/precision.h"
 #include "stream/ts.h"
 #include "train/loss.h"
 #include "train/optim.h"
@@ -446,20 +448,6 @@ static void validation_baseline(trainer *t, const train_options *o, const valid_
     free(sdr);
 }
 
-static int cpu_has_bf16(void)
-{
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return 0;
-    char line[8192];
-    int has = 0;
-    while (!has && fgets(line, sizeof line, f))
-        if (strncmp(line, "flags", 5) == 0 && strstr(line, " avx512_bf16"))
-            has = 1;
-    fclose(f);
-    return has;
-}
-
 int train_run(const train_options *o)
 {
     trainer T_, *t = &T_;
@@ -508,9 +496,11 @@ int train_run(const train_options *o)
     ts_record_free(&extra);
     t->total = o->steps > 0 ? o->steps : (o->max_epochs * o->epoch_size + o->batch - 1) / o->batch;
     t->warmup = o->warmup >= 0 ? o->warmup : (t->total / 20 < 1000 ? t->total / 20 : 1000);
-    if (o->amp)
-        tf_warn("--amp: %s; training runs in float32 (no bf16 path is implemented: see tfswa-net(1), TRAINING)",
-                cpu_has_bf16() ? "this CPU has AVX512_BF16" : "this CPU has no AVX512_BF16");
+    if (o->amp) { /* the linear layers' products in bf16 (nn/precision.h) */
+        nn_set_matmul_precision(NN_BF16);
+        if (!nn_bf16_hardware())
+            tf_warn("--amp: %s", nn_bf16_path());
+    }
     stem_loss_config lc = {.n_fft = c->n_fft, .hop = c->hop, .l1_weight = o->l1_weight,
                            .mrstft_weight = o->mrstft_weight, .mr = mrstft_default()};
     t->n_loss = omp_get_max_threads();

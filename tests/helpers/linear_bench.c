@@ -11,7 +11,11 @@
  * CPU second (2 n in out FLOPs per product; steadier than wall time on a
  * shared machine), best of 3, and the ratio own / BLAS. The "auto" column
  * says which one linear_forward/backward pick by default. Also the column
- * sum (nn_colsum_acc) in GB/s. */
+ * sum (nn_colsum_acc) in GB/s.
+ * With LINEAR_BF16=1 instead: the default fp32 kernels against the bf16
+ * precision (nn/precision.h; AMX or AVX512_BF16 kernels where the CPU has
+ * them, else the portable path; LINEAR_BF16=2 leaves AMX out), GFLOP/s per
+ * CPU second and the ratio. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +23,7 @@
 
 #include "nn/layers.h"
 #include "nn/layers_impl.h"
+#include "nn/precision.h"
 #include "util/cli.h"
 #include "bench_util.h"
 
@@ -44,6 +49,8 @@ static double run(int op, int64_t n, int in, int out, float *x, float *w, float 
     return best;
 }
 
+static int bf16_mode;
+
 static void bench(const char *name, int64_t n, int in, int out)
 {
     unsigned s = 7;
@@ -53,7 +60,15 @@ static void bench(const char *name, int64_t n, int in, int out)
     double fl = 2.0 * n * in * out * 1e-9;
     printf("%-5s %7lld x %4d -> %4d", name, (long long)n, in, out);
     static const char *ops[3] = {"fwd", "dx", "dW+db"};
-    for (int op = 0; op < 3; op++) {
+    for (int op = 0; op < 3 && bf16_mode; op++) {
+        nn_set_matmul_precision(NN_FP32);
+        double f32 = run(op, n, in, out, x, w, b, y, dx, dw, db);
+        nn_set_matmul_precision(NN_BF16);
+        double b16 = run(op, n, in, out, x, w, b, y, dx, dw, db);
+        nn_set_matmul_precision(NN_FP32);
+        printf("  %s %5.1f/%5.1f (%4.2fx)", ops[op], fl / f32, fl / b16, f32 / b16);
+    }
+    for (int op = 0; op < 3 && !bf16_mode; op++) {
         nn_linear_mode = 1;
         double own = run(op, n, in, out, x, w, b, y, dx, dw, db);
         nn_linear_mode = 2;
@@ -80,7 +95,13 @@ int main(int argc, char **argv)
         for (int i = 3; i < argc && nc < 16; i++)
             cs[nc++] = atoi(argv[i]);
     }
-    printf("GFLOP/s per CPU second, own kernels / OpenBLAS (speed-up of own), %d thread(s), %lld tokens\n",
+    bf16_mode = getenv("LINEAR_BF16") ? atoi(getenv("LINEAR_BF16")) : 0;
+    nn_bf16_no_amx = bf16_mode == 2; /* LINEAR_BF16=2: the AVX512_BF16 kernels without AMX */
+    if (bf16_mode)
+        printf("GFLOP/s per CPU second, fp32 / bf16 (speed-up of bf16), %d thread(s), %lld tokens; bf16: %s\n",
+               threads, (long long)n, nn_bf16_path());
+    else
+        printf("GFLOP/s per CPU second, own kernels / OpenBLAS (speed-up of own), %d thread(s), %lld tokens\n",
            threads, (long long)n);
     for (int i = 0; i < nc; i++) {
         int C = cs[i];
