@@ -73,12 +73,13 @@ SHELL := /bin/bash
 FULL_DATA  := $(TOP)/examples/data/musdb-full
 ifeq ($(abspath $(MUSDB)),$(abspath $(DEMO_DATA)))
 DATA_DEP := $(DEMO_DATA)/.done
+# (OUT=... given to this make must not reach the data's Makefile, whose OUT is the data folder)
 $(DEMO_DATA)/.done:
-	$(MAKE) -C $(TOP)/examples/data
+	$(MAKE) -C $(TOP)/examples/data OUT=$(DEMO_DATA)
 else ifeq ($(abspath $(MUSDB)),$(abspath $(FULL_DATA)))
 DATA_DEP := $(FULL_DATA)/.done
 $(FULL_DATA)/.done:
-	$(MAKE) -C $(TOP)/examples/data full
+	$(MAKE) -C $(TOP)/examples/data full OUT=$(FULL_DATA)
 else
 DATA_DEP :=
 ifeq ($(wildcard $(MUSDB)/train $(MUSDB)/test),)
