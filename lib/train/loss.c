@@ -21,6 +21,21 @@ double l1_loss(const float *est, const float *ref, size_t n, float *grad, double
     return s / (double)n;
 }
 
+double l2_loss(const float *est, const float *ref, size_t n, float *grad, double scale)
+{
+    if (n == 0)
+        return 0;
+    double s = 0;
+    const float g = (float)(2 * scale / (double)n);
+    for (size_t i = 0; i < n; i++) {
+        float d = est[i] - ref[i];
+        s += (double)d * d;
+        if (grad)
+            grad[i] += g * d;
+    }
+    return s / (double)n;
+}
+
 mrstft_config mrstft_default(void)
 {
     mrstft_config c;
@@ -167,9 +182,11 @@ double stem_loss(stem_loss_ctx *c, const float *est, const float *ref, const flo
     const stem_loss_config *cfg = &c->cfg;
     int F = stft_plan_bins(c->plan);
     size_t per_ch = 2 * (size_t)F * (size_t)frames;
-    double l1 = 0, mr = 0;
+    double l1 = 0, l2 = 0, mr = 0;
     if (cfg->l1_weight != 0)
         l1 = l1_loss(est, ref, per_ch * (size_t)channels, grad_spec, scale * cfg->l1_weight);
+    if (cfg->l2_weight != 0)
+        l2 = l2_loss(est, ref, per_ch * (size_t)channels, grad_spec, scale * cfg->l2_weight);
     if (cfg->mrstft_weight != 0) {
         if (len > c->cap) {
             c->cap = len;
@@ -200,5 +217,5 @@ double stem_loss(stem_loss_ctx *c, const float *est, const float *ref, const flo
         *l1_out = l1;
     if (mr_out)
         *mr_out = mr;
-    return cfg->l1_weight * l1 + cfg->mrstft_weight * mr;
+    return cfg->l1_weight * l1 + cfg->l2_weight * l2 + cfg->mrstft_weight * mr;
 }

@@ -22,6 +22,10 @@
 
 /* mean |est - ref| over n floats; grad (may be NULL) += scale * d/d est. */
 double l1_loss(const float *est, const float *ref, size_t n, float *grad, double scale);
+/* mean (est - ref)^2 over n floats (F.mse_loss of view_as_real: by Parseval the
+ * waveform's squared error, which SDR measures, up to the STFT's frame
+ * weighting); grad (may be NULL) += scale * d/d est. */
+double l2_loss(const float *est, const float *ref, size_t n, float *grad, double scale);
 
 #define MRSTFT_MAX_RES 8
 typedef struct {
@@ -45,14 +49,14 @@ double mrstft_loss(mrstft *m, const float *est, const float *ref, int64_t len, f
 
 /* The training loss of one stem, from spectrograms (channels, F, T) c64 in
  * the stft layout (lib/dsp/stft.h) with the model's n_fft / hop:
- *   l1_weight * l1_loss(est, ref) + mrstft_weight * mean over channels of
+ *   l1_weight * l1_loss(est, ref) + l2_weight * l2_loss(est, ref) + mrstft_weight * mean over channels of
  *   mrstft_loss(istft(est), ref_wave)
  * ref_wave: (channels, len) reference waveform, or NULL to use istft(ref).
  * grad_spec (may be NULL) += scale * d total / d est (same layout as est).
  * Returns the total; *l1_out and *mr_out (may be NULL) get the unweighted parts. */
 typedef struct {
     int n_fft, hop;
-    double l1_weight, mrstft_weight;
+    double l1_weight, l2_weight, mrstft_weight;
     mrstft_config mr;
 } stem_loss_config;
 

@@ -501,7 +501,7 @@ int train_run(const train_options *o)
         if (!nn_bf16_hardware())
             tf_warn("--amp: %s", nn_bf16_path());
     }
-    stem_loss_config lc = {.n_fft = c->n_fft, .hop = c->hop, .l1_weight = o->l1_weight,
+    stem_loss_config lc = {.n_fft = c->n_fft, .hop = c->hop, .l1_weight = o->l1_weight, .l2_weight = o->l2_weight,
                            .mrstft_weight = o->mrstft_weight, .mr = mrstft_default()};
     t->n_loss = omp_get_max_threads();
     t->loss = tf_calloc((size_t)t->n_loss, sizeof *t->loss, "losses");

@@ -122,6 +122,19 @@ int main(void)
     CHECK(g[0] == 0.4f && g[1] == 0 && g[2] == -0.4f && g[3] == 0.4f && g[4] == -0.4f, "l1 gradient %g %g %g %g %g",
           g[0], g[1], g[2], g[3], g[4]);
 
+    /* L2: value, and the gradient against central differences in double */
+    float g2[5] = {0};
+    double l2v = l2_loss(a, b, 5, g2, 2.0);
+    CHECK_CLOSE(l2v, (1 + 0 + 1 + 0.0625 + 1) / 5.0, 0, 1e-7, "l2 value");
+    for (int i = 0; i < 5; i++) {
+        double h = 1e-3, s0 = 0, s1 = 0;
+        for (int j = 0; j < 5; j++) {
+            double d0 = a[j] - (double)b[j] - (i == j ? h : 0), d1 = a[j] - (double)b[j] + (i == j ? h : 0);
+            s0 += d0 * d0, s1 += d1 * d1;
+        }
+        CHECK_CLOSE(g2[i], 2.0 * (s1 - s0) / 5.0 / (2 * h), 1e-6, 1e-5, "l2 gradient");
+    }
+
     /* Multi-resolution STFT loss on waveforms, value and gradient. */
     mrstft_config mc;
     memset(&mc, 0, sizeof mc);
