@@ -3,6 +3,7 @@
 #include "nn/layers.h"
 #include "util/cli.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,19 +129,29 @@ double tfswa_net_flops(const tfswa_config *c, int T, double parts[6])
 
 /* ---- execution ---- */
 
+/* One thread's buffers for the per-band loops of EMBED and MASK (inference:
+ * the gathered band and its LayerNorm, the hidden layer; both: the band's
+ * mask rows; training: the backward pass's per-band gradients). */
+typedef struct {
+    float *x, *y, *h; /* inference */
+    float *out;       /* (T, 4 S wmax) */
+    float *dh, *dband; /* training */
+} band_scratch;
+
 struct tfswa_net_exec {
     const tfswa_model *m;
     tfswa_net net;
     int B, T, train;
     float **y;                    /* output of each op (FEATURES: features, MASK: the masks) */
     float **act;                  /* TLAYER: saved activations (train) */
-    float *emb_x, *emb_y;         /* EMBED: gathered inputs and their LayerNorm (train: all; else one band) */
+    float *emb_x, *emb_y;         /* EMBED: gathered inputs and their LayerNorm (train) */
     float *emb_mean, *emb_rstd;   /* (B K T) (train) */
     float *n_mean, *n_rstd;       /* NORM (train) */
-    float *m_pre, *m_h;           /* MASK: fc1 output and its GELU (train: all; else m_h for one band) */
-    float *m_out;                 /* MASK: one band's output (T, 4 S wmax) */
+    float *m_pre, *m_h;           /* MASK: fc1 output and its GELU (train) */
+    int nthr;                     /* threads of the per-band loops */
+    band_scratch *ts;             /* one per thread */
     float *tl_scratch;
-    float *dA, *dB, *dh, *dband;  /* backward */
+    float *dA, *dB;               /* backward: token gradients */
     tfswa_allocs mem;
 };
 
@@ -187,22 +198,35 @@ tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train
             break;
         }
     }
-    size_t band = train ? BT * TFSWA_IN_CH * F : (size_t)T * TFSWA_IN_CH * n->wmax;
-    e->emb_x = get(e, band);
-    e->emb_y = get(e, band);
-    e->m_h = get(e, train ? BT * K * Hm : (size_t)T * Hm);
-    e->m_out = get(e, (size_t)T * S4 * n->wmax);
     e->tl_scratch = get(e, scratch);
     if (train) {
+        e->emb_x = get(e, BT * TFSWA_IN_CH * F);
+        e->emb_y = get(e, BT * TFSWA_IN_CH * F);
+        e->m_h = get(e, BT * K * Hm);
+        e->m_pre = get(e, BT * K * Hm);
         e->emb_mean = get(e, BT * K);
         e->emb_rstd = get(e, BT * K);
         e->n_mean = get(e, BT * K);
         e->n_rstd = get(e, BT * K);
-        e->m_pre = get(e, BT * K * Hm);
         e->dA = get(e, tok);
         e->dB = get(e, tok);
-        e->dh = get(e, (size_t)T * Hm);
-        e->dband = get(e, (size_t)T * TFSWA_IN_CH * n->wmax);
+    }
+    e->nthr = omp_get_max_threads();
+    if (e->nthr > n->K)
+        e->nthr = n->K;
+    e->ts = tf_calloc((size_t)e->nthr, sizeof *e->ts, "model activations");
+    const size_t band = (size_t)T * TFSWA_IN_CH * n->wmax;
+    for (int i = 0; i < e->nthr; i++) {
+        band_scratch *s = &e->ts[i];
+        s->out = get(e, (size_t)T * S4 * n->wmax);
+        if (train) {
+            s->dh = get(e, (size_t)T * Hm);
+            s->dband = get(e, band);
+        } else {
+            s->x = get(e, band);
+            s->y = get(e, band);
+            s->h = get(e, (size_t)T * Hm);
+        }
     }
     return e;
 }
@@ -214,6 +238,7 @@ void tfswa_net_exec_free(tfswa_net_exec *e)
     tfswa_allocs_free(&e->mem);
     free(e->y);
     free(e->act);
+    free(e->ts);
     tfswa_net_free(&e->net);
     free(e);
 }
@@ -237,34 +262,57 @@ static tlayer_params tparams(const tfswa_net *n, float *base, const tfswa_op *op
     return p;
 }
 
-/* where example b, band k's rows start in the band buffers (train: all
- * examples and bands; inference: one band at a time) */
-static size_t band_off(const tfswa_net_exec *e, int b, int k, int T)
+/* The per-band loops run on e->nthr threads, one band (and example) per
+ * iteration, widest bands first; each output row, and each band's weight
+ * gradients (summed over the examples in order inside one iteration), is
+ * computed by one thread, so results do not depend on the thread count.
+ * Inside, OpenBLAS runs on the calling thread. */
+static void bands_begin(const tfswa_net_exec *e)
 {
-    return e->train ? ((size_t)b * TFSWA_IN_CH * e->net.F + (size_t)TFSWA_IN_CH * e->net.edge[k]) * T : 0;
+    if (e->nthr > 1)
+        tf_blas_threads(1);
+}
+
+static void bands_end(const tfswa_net_exec *e)
+{
+    if (e->nthr > 1)
+        tf_blas_threads(tf_threads());
+}
+
+/* where example b, band k's gathered rows are: training keeps all of them,
+ * inference one band per thread */
+static float *band_rows(const tfswa_net_exec *e, float *all, float *mine, int b, int k, int T)
+{
+    if (!e->train)
+        return mine;
+    return all + ((size_t)b * TFSWA_IN_CH * e->net.F + (size_t)TFSWA_IN_CH * e->net.edge[k]) * T;
 }
 
 static void embed_forward(tfswa_net_exec *e, const tfswa_op *op, const float *feat, float *tok, int T)
 {
     const tfswa_net *n = &e->net;
     float *W = e->m->data;
-    const int F = n->F, K = n->K, D = n->D;
-    for (int b = 0; b < e->B; b++)
-        for (int k = 0; k < K; k++) {
-            const int b0 = n->edge[k], w = n->edge[k + 1] - b0, W4 = TFSWA_IN_CH * w;
-            float *x = e->emb_x + band_off(e, b, k, T), *y = e->emb_y + band_off(e, b, k, T);
-            const float *f = feat + (size_t)b * TFSWA_IN_CH * F * T;
-            for (int j = 0; j < w; j++)
-                for (int ch = 0; ch < TFSWA_IN_CH; ch++) {
-                    const float *src = f + ((size_t)ch * F + b0 + j) * T;
-                    for (int t = 0; t < T; t++)
-                        x[(size_t)t * W4 + TFSWA_IN_CH * j + ch] = src[t];
-                }
-            size_t row = ((size_t)b * K + k) * T;
-            layernorm_forward(y, e->train ? e->emb_mean + row : NULL, e->train ? e->emb_rstd + row : NULL, x,
-                              P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, W4, TFSWA_LN_EPS);
-            linear_forward(tok + row * D, y, P(n, W, op, 4 * k + 2), P(n, W, op, 4 * k + 3), T, W4, D);
-        }
+    const int F = n->F, K = n->K, D = n->D, B = e->B;
+    bands_begin(e);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(e->nthr)
+    for (int it = 0; it < B * K; it++) {
+        const int k = K - 1 - it / B, b = it % B;
+        band_scratch *s = &e->ts[omp_get_thread_num()];
+        const int b0 = n->edge[k], w = n->edge[k + 1] - b0, W4 = TFSWA_IN_CH * w;
+        float *x = band_rows(e, e->emb_x, s->x, b, k, T), *y = band_rows(e, e->emb_y, s->y, b, k, T);
+        const float *f = feat + (size_t)b * TFSWA_IN_CH * F * T;
+        for (int j = 0; j < w; j++)
+            for (int ch = 0; ch < TFSWA_IN_CH; ch++) {
+                const float *src = f + ((size_t)ch * F + b0 + j) * T;
+                for (int t = 0; t < T; t++)
+                    x[(size_t)t * W4 + TFSWA_IN_CH * j + ch] = src[t];
+            }
+        size_t row = ((size_t)b * K + k) * T;
+        layernorm_forward(y, e->train ? e->emb_mean + row : NULL, e->train ? e->emb_rstd + row : NULL, x,
+                          P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, W4, TFSWA_LN_EPS);
+        linear_forward(tok + row * D, y, P(n, W, op, 4 * k + 2), P(n, W, op, 4 * k + 3), T, W4, D);
+    }
+    bands_end(e);
 }
 
 static void embed_backward(tfswa_net_exec *e, const tfswa_op *op, const float *dtok, float *grad)
@@ -272,38 +320,48 @@ static void embed_backward(tfswa_net_exec *e, const tfswa_op *op, const float *d
     const tfswa_net *n = &e->net;
     float *W = e->m->data;
     const int K = n->K, D = n->D, T = e->T;
-    for (int b = 0; b < e->B; b++)
-        for (int k = 0; k < K; k++) {
-            const int W4 = TFSWA_IN_CH * (n->edge[k + 1] - n->edge[k]);
-            const float *x = e->emb_x + band_off(e, b, k, T), *y = e->emb_y + band_off(e, b, k, T);
+    bands_begin(e);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(e->nthr)
+    for (int it = 0; it < K; it++) {
+        const int k = K - 1 - it;
+        band_scratch *s = &e->ts[omp_get_thread_num()];
+        const int W4 = TFSWA_IN_CH * (n->edge[k + 1] - n->edge[k]);
+        for (int b = 0; b < e->B; b++) {
+            const float *x = band_rows(e, e->emb_x, NULL, b, k, T), *y = band_rows(e, e->emb_y, NULL, b, k, T);
             size_t row = ((size_t)b * K + k) * T;
-            linear_backward_set(e->dband, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), dtok + row * D, y,
+            linear_backward_set(s->dband, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), dtok + row * D, y,
                                 P(n, W, op, 4 * k + 2), T, W4, D);
-            layernorm_backward(NULL, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), e->dband, x,
+            layernorm_backward(NULL, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), s->dband, x,
                                e->emb_mean + row, e->emb_rstd + row, P(n, W, op, 4 * k), T, W4);
         }
+    }
+    bands_end(e);
 }
 
 static void mask_forward(tfswa_net_exec *e, const tfswa_op *op, const float *tok, float *masks, int T)
 {
     const tfswa_net *n = &e->net;
     float *W = e->m->data;
-    const int F = n->F, K = n->K, D = n->D, Hm = n->Hm, S4 = 4 * n->S;
-    for (int b = 0; b < e->B; b++)
-        for (int k = 0; k < K; k++) {
-            const int b0 = n->edge[k], w = n->edge[k + 1] - b0, O = S4 * w;
-            size_t row = ((size_t)b * K + k) * T;
-            float *pre = e->train ? e->m_pre + row * Hm : NULL, *h = e->m_h + (e->train ? row * Hm : 0);
-            linear_gelu_forward(h, pre, tok + row * D, P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, D, Hm);
-            linear_forward(e->m_out, h, P(n, W, op, 4 * k + 2), P(n, W, op, 4 * k + 3), T, Hm, O);
-            float *mb = masks + (size_t)b * S4 * F * T;
-            for (int j = 0; j < w; j++)
-                for (int ch = 0; ch < S4; ch++) {
-                    float *dst = mb + ((size_t)ch * F + b0 + j) * T;
-                    for (int t = 0; t < T; t++)
-                        dst[t] = e->m_out[(size_t)t * O + S4 * j + ch];
-                }
-        }
+    const int F = n->F, K = n->K, D = n->D, Hm = n->Hm, S4 = 4 * n->S, B = e->B;
+    bands_begin(e);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(e->nthr)
+    for (int it = 0; it < B * K; it++) {
+        const int k = K - 1 - it / B, b = it % B;
+        band_scratch *s = &e->ts[omp_get_thread_num()];
+        const int b0 = n->edge[k], w = n->edge[k + 1] - b0, O = S4 * w;
+        size_t row = ((size_t)b * K + k) * T;
+        float *pre = e->train ? e->m_pre + row * Hm : NULL, *h = e->train ? e->m_h + row * Hm : s->h;
+        linear_gelu_forward(h, pre, tok + row * D, P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, D, Hm);
+        linear_forward(s->out, h, P(n, W, op, 4 * k + 2), P(n, W, op, 4 * k + 3), T, Hm, O);
+        float *mb = masks + (size_t)b * S4 * F * T;
+        for (int j = 0; j < w; j++)
+            for (int ch = 0; ch < S4; ch++) {
+                float *dst = mb + ((size_t)ch * F + b0 + j) * T;
+                for (int t = 0; t < T; t++)
+                    dst[t] = s->out[(size_t)t * O + S4 * j + ch];
+            }
+    }
+    bands_end(e);
 }
 
 /* dtok (zeroed by the caller) += d/d tokens */
@@ -313,23 +371,29 @@ static void mask_backward(tfswa_net_exec *e, const tfswa_op *op, const float *to
     const tfswa_net *n = &e->net;
     float *W = e->m->data;
     const int F = n->F, K = n->K, D = n->D, Hm = n->Hm, S4 = 4 * n->S, T = e->T;
-    for (int b = 0; b < e->B; b++)
-        for (int k = 0; k < K; k++) {
-            const int b0 = n->edge[k], w = n->edge[k + 1] - b0, O = S4 * w;
+    bands_begin(e);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(e->nthr)
+    for (int it = 0; it < K; it++) {
+        const int k = K - 1 - it;
+        band_scratch *s = &e->ts[omp_get_thread_num()];
+        const int b0 = n->edge[k], w = n->edge[k + 1] - b0, O = S4 * w;
+        for (int b = 0; b < e->B; b++) {
             size_t row = ((size_t)b * K + k) * T;
             const float *db = dmasks + (size_t)b * S4 * F * T;
             for (int j = 0; j < w; j++)
                 for (int ch = 0; ch < S4; ch++) {
                     const float *src = db + ((size_t)ch * F + b0 + j) * T;
                     for (int t = 0; t < T; t++)
-                        e->m_out[(size_t)t * O + S4 * j + ch] = src[t];
+                        s->out[(size_t)t * O + S4 * j + ch] = src[t];
                 }
-            linear_backward_set(e->dh, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), e->m_out,
+            linear_backward_set(s->dh, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), s->out,
                                 e->m_h + row * Hm, P(n, W, op, 4 * k + 2), T, Hm, O);
-            gelu_backward_set(e->dh, e->dh, e->m_pre + row * Hm, (int64_t)T * Hm);
-            linear_backward(dtok + row * D, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), e->dh, tok + row * D,
-                            P(n, W, op, 4 * k), T, D, Hm);
+            gelu_backward_set(s->dh, s->dh, e->m_pre + row * Hm, (int64_t)T * Hm);
+            linear_backward(dtok + row * D, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), s->dh,
+                            tok + row * D, P(n, W, op, 4 * k), T, D, Hm);
         }
+    }
+    bands_end(e);
 }
 
 const float *tfswa_net_forward(tfswa_net_exec *e, const float *const *X, int64_t Ttot, int64_t t0, int T)

@@ -51,6 +51,9 @@ void tf_free_list(char **items, int n);
  * n <= 0 means the number of online CPUs. */
 void tf_set_threads(int n);
 int  tf_threads(void);
+/* OpenBLAS alone, for regions whose own threads each call BLAS: set it to 1
+ * there (tf_blas_threads(1)) and back to tf_threads() after. */
+void tf_blas_threads(int n);
 
 /* For library functions that report errors to their caller: formats the
  * message into err (errlen bytes) and returns -1. */
