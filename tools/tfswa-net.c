@@ -53,6 +53,8 @@ static void usage(void)
            "      --bands LIST      band preset: band widths in bins, summing to n_fft/2+1 (default:\n"
            "                        2 bins doubling every 6 bands, the last band takes the rest)\n"
            "      --mask-hidden N   band preset: hidden features of the per-band mask MLP\n"
+           "      --features F      band preset: complex (the normalised complex bins; default) or\n"
+           "                        logmag (those and each channel's log magnitude)\n"
            "      --n-fft N         spectrogram FFT size the model expects (default 2048)\n"
            "      --hop N           spectrogram hop (default 512)\n"
            "      --rate HZ         sample rate (default 44100)\n"
@@ -76,7 +78,7 @@ static void usage(void)
 enum { MODE_SEPARATE, MODE_INIT, MODE_INFO };
 enum {
     O_INIT = 256, O_INFO, O_TRAIN, O_PRESET, O_DEPTHS, O_DIMS, O_HEADS, O_WINDOW, O_MLP, O_NFFT, O_HOP, O_RATE,
-    O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD, O_BANDS, O_MASKH, O_AMP
+    O_STEMS, O_MASK, O_SEED, O_STATS, O_FORCE, O_CHUNK, O_OVERLAP, O_NOFOLD, O_BANDS, O_MASKH, O_AMP, O_FEATURES
 };
 #define SHORTOPTS "m:j:qh"
 
@@ -108,7 +110,7 @@ int main(int argc, char **argv)
         {"rate", required_argument, 0, O_RATE},   {"stems", required_argument, 0, O_STEMS},
         {"seed", required_argument, 0, O_SEED},   {"stats", required_argument, 0, O_STATS},
         {"mask", required_argument, 0, O_MASK},   {"bands", required_argument, 0, O_BANDS},
-        {"mask-hidden", required_argument, 0, O_MASKH},
+        {"mask-hidden", required_argument, 0, O_MASKH}, {"features", required_argument, 0, O_FEATURES},
         {"force", no_argument, 0, O_FORCE},       {"chunk", required_argument, 0, O_CHUNK},
         {"overlap", required_argument, 0, O_OVERLAP}, {"no-fold-bn", no_argument, 0, O_NOFOLD},
         {"threads", required_argument, 0, 'j'},   {"quiet", no_argument, 0, 'q'},
@@ -118,7 +120,7 @@ int main(int argc, char **argv)
     if (wants_train(argc, argv, opts))
         return train_main(argc, argv);
     const char *model = NULL, *preset = NULL, *depths = NULL, *dims = NULL, *heads = NULL, *stems = NULL, *mask = NULL,
-               *stats = NULL, *bands = NULL;
+               *stats = NULL, *bands = NULL, *features = NULL;
     int window = 0, mlp = 0, maskh = 0, nfft = 0, hop = 0, rate = 0, force = 0, mode = MODE_SEPARATE, modes = 0;
     int have_seed = 0, hyper = 0, amp = 0;
     uint64_t seed = 0;
@@ -139,6 +141,7 @@ int main(int argc, char **argv)
         case O_HOP: hop = (int)tf_parse_long("--hop", optarg, 1, 65536), hyper = 1; break;
         case O_RATE: rate = (int)tf_parse_long("--rate", optarg, 1, 1000000), hyper = 1; break;
         case O_BANDS: bands = optarg, hyper = 1; break;
+        case O_FEATURES: features = optarg, hyper = 1; break;
         case O_MASKH: maskh = (int)tf_parse_long("--mask-hidden", optarg, 1, TFSWA_MAX_DIM), hyper = 1; break;
         case O_STEMS: stems = optarg; break;
         case O_MASK: mask = optarg; break;
@@ -187,8 +190,10 @@ int main(int argc, char **argv)
             tf_usage_error("--dims: '%s' is not 4 comma-separated integers", dims);
         if (heads && tfswa_parse_ints(heads, cfg.heads, TFSWA_LEVELS) < 0)
             tf_usage_error("--heads: '%s' is not one or 4 comma-separated integers", heads);
-        if ((bands || maskh) && cfg.arch != TFSWA_ARCH_BAND)
-            tf_usage_error("--bands and --mask-hidden go with --preset band");
+        if ((bands || maskh || features) && cfg.arch != TFSWA_ARCH_BAND)
+            tf_usage_error("--bands, --mask-hidden and --features go with --preset band");
+        if (features && (cfg.features = tfswa_parse_features(features)) < 0)
+            tf_usage_error("--features: '%s' is not complex or logmag", features);
         if (bands && tfswa_parse_bands(bands, &cfg) < 0)
             tf_usage_error("--bands: '%s' is not a list of at most %d integers", bands, TFSWA_MAX_BANDS);
         if (maskh)

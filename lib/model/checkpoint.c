@@ -15,7 +15,7 @@
 static const char *const CONFIG_KEYS[] = {
     "format", "checkpoint_version", "preset", "depths", "dims", "heads", "window", "mlp_ratio", "n_fft", "hop",
     "rate", "stems", "seed", "in_channels", "mask", "bn_eps", "ln_eps", "n_params", "arch", "bands", "mask_hidden",
-    NULL};
+    "features", NULL};
 
 int tfswa_is_config_attr(const char *key)
 {
@@ -38,6 +38,8 @@ void tfswa_config_to_attrs(const tfswa_config *c, ts_record *r)
         tfswa_format_ints(buf, sizeof buf, w, K);
         ts_attr_set(r, "bands", buf);
         ts_attr_setf(r, "mask_hidden", "%d", c->mask_hidden);
+        if (c->features) /* absent: complex, as checkpoints before the attribute */
+            ts_attr_set(r, "features", tfswa_features_name(c->features));
     }
     tfswa_format_ints(buf, sizeof buf, c->depths, nl);
     ts_attr_set(r, "depths", buf);
@@ -109,6 +111,10 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
                            TFSWA_MAX_BANDS);
         if (get_int(r, "mask_hidden", &c->mask_hidden, err, len) < 0)
             return -1;
+        const char *feat = ts_attr_get(r, "features");
+        if (feat && (c->features = tfswa_parse_features(feat)) < 0)
+            return tf_fail(err, len, "attribute 'features': '%.40s' (this tfswa-net computes 'complex' and 'logmag')",
+                           feat);
     } else if (arch && strcmp(arch, "unet") != 0) {
         return tf_fail(err, len, "attribute 'arch': '%s' (this tfswa-net builds 'unet' and 'band')", arch);
     }

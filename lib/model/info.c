@@ -34,7 +34,9 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
             fprintf(out, "%s %d x %d", k ? "," : "", r - k, w[k]);
             k = r;
         }
-        fprintf(out, " bins\nmask_hidden   %d\n", c->mask_hidden);
+        fprintf(out, " bins\nmask_hidden   %d\nfeatures      %s\n", c->mask_hidden,
+                c->features ? "logmag: the normalised complex bins and their log magnitude (6 per bin)"
+                            : "complex: the normalised complex bins (4 per bin)");
     }
     tfswa_format_ints(b, sizeof b, c->depths, nl);
     fprintf(out, "depths        %s\n", b);

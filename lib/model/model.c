@@ -73,6 +73,8 @@ int tfswa_config_check(const tfswa_config *c, char *err, size_t len)
                 return tf_fail(err, len, "a band model has one depth, one dims and one heads value");
         if (c->mask_hidden < 1 || c->mask_hidden > TFSWA_MAX_DIM)
             return tf_fail(err, len, "mask_hidden: %d outside [1, %d]", c->mask_hidden, TFSWA_MAX_DIM);
+        if (c->features != TFSWA_FEAT_COMPLEX && c->features != TFSWA_FEAT_LOGMAG)
+            return tf_fail(err, len, "features: unknown input features %d", c->features);
         if (c->n_bands < 0 || c->n_bands > TFSWA_MAX_BANDS)
             return tf_fail(err, len, "bands: %d bands (1 to %d)", c->n_bands, TFSWA_MAX_BANDS);
         if (c->n_bands > 0 && c->n_fft >= 16) {
@@ -86,8 +88,8 @@ int tfswa_config_check(const tfswa_config *c, char *err, size_t len)
                 return tf_fail(err, len, "bands: the widths sum to %ld bins; n_fft %d has %d", sum, c->n_fft,
                                tfswa_bins(c));
         }
-    } else if (c->mask_hidden || c->n_bands) {
-        return tf_fail(err, len, "bands and mask_hidden belong to band models");
+    } else if (c->mask_hidden || c->n_bands || c->features) {
+        return tf_fail(err, len, "bands, mask_hidden and features belong to band models");
     }
     if (c->window < 2 || c->window > 64 || c->window % 2)
         return tf_fail(err, len, "window: %d is not an even number in [2, 64]", c->window);
@@ -413,6 +415,17 @@ void tfswa_weights_free(tfswa_weights *W)
     }
     free(W->mid);
     memset(W, 0, sizeof *W);
+}
+
+const char *tfswa_features_name(int features) { return features == TFSWA_FEAT_LOGMAG ? "logmag" : "complex"; }
+
+int tfswa_parse_features(const char *name)
+{
+    if (strcmp(name, "complex") == 0)
+        return TFSWA_FEAT_COMPLEX;
+    if (strcmp(name, "logmag") == 0)
+        return TFSWA_FEAT_LOGMAG;
+    return -1;
 }
 
 tlayer_config tfswa_tlayer_config(const tfswa_config *c, int stage, int j)

@@ -45,6 +45,7 @@ typedef struct {
     int n_bands;                       /* band: 0 = tfswa_band_widths' default split, else bands[] */
     int bands[TFSWA_MAX_BANDS];        /* band: widths in bins, low to high, summing to F */
     int mask_hidden;                   /* band: hidden features of the per-band mask MLP */
+    int features;                      /* band: TFSWA_FEAT_* (the checkpoint's `features`) */
     int window;                        /* W-MSA window (F and T), even, >= 2 */
     int mlp_ratio;                     /* MLP hidden = mlp_ratio * C */
     int n_fft, hop, rate;              /* the spectrogram the model expects */
@@ -53,6 +54,15 @@ typedef struct {
     uint64_t seed;                     /* initialisation seed */
     int residual;                      /* mask kind: 0 unbounded, 1 residual (model/mask.h) */
 } tfswa_config;
+
+/* Input features of a band model per bin: the normalised complex bins
+ * (4: re, im of both channels), or those and each channel's log magnitude (6). */
+enum { TFSWA_FEAT_COMPLEX = 0, TFSWA_FEAT_LOGMAG = 1 };
+#define TFSWA_LOGMAG_EPS 1e-3f
+/* "complex" / "logmag" and back (-1 for an unknown name). */
+const char *tfswa_features_name(int features);
+int         tfswa_parse_features(const char *name);
+static inline int tfswa_band_features(const tfswa_config *c) { return c->features == TFSWA_FEAT_LOGMAG ? 6 : 4; }
 
 /* Fills c with a preset ("seed", "tiny" or "band"; stems vocals,drums,bass,other,
  * n_fft 2048, hop 512, rate 44100, seed 0). Returns 0, or -1 for an unknown name. */

@@ -3,6 +3,7 @@
 #include "nn/layers.h"
 #include "util/cli.h"
 
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ void tfswa_net_build(tfswa_net *n, const tfswa_config *c)
     n->D = c->dims[0];
     n->S = c->n_stems;
     n->Hm = c->mask_hidden;
+    n->C = tfswa_band_features(c);
     int w[TFSWA_MAX_BANDS];
     n->K = tfswa_band_widths(c, w);
     for (int k = 0; k < n->K; k++) {
@@ -55,7 +57,7 @@ void tfswa_net_build(tfswa_net *n, const tfswa_config *c)
     tensor(n, op, 0, TFSWA_INIT_ONES, 0, 2, SH(TFSWA_IN_CH, F), "norm.std", -1, NULL);
     op = add_op(n, TFSWA_OP_EMBED);
     for (int k = 0; k < n->K; k++) {
-        int64_t in = 4 * (int64_t)w[k];
+        int64_t in = (int64_t)n->C * w[k];
         tensor(n, op, 1, TFSWA_INIT_ONES, 0, 1, SH(in), "band.%d.%s", k, "norm.weight");
         tensor(n, op, 1, TFSWA_INIT_ZEROS, 0, 1, SH(in), "band.%d.%s", k, "norm.bias");
         tensor(n, op, 1, TFSWA_INIT_KAIMING, (int)in, 2, SH(D, in), "band.%d.%s", k, "fc.weight");
@@ -101,7 +103,7 @@ static double op_flops(const tfswa_net *n, const tfswa_op *op, int T, double *at
     double t = T;
     switch (op->kind) {
     case TFSWA_OP_FEATURES: return 0;
-    case TFSWA_OP_EMBED: return 2.0 * TFSWA_IN_CH * n->F * n->D * t;
+    case TFSWA_OP_EMBED: return 2.0 * n->C * n->F * n->D * t;
     case TFSWA_OP_TLAYER: return tfswa_tlayer_flops(&op->tc, n->K, T, attn);
     case TFSWA_OP_NORM: return 0;
     case TFSWA_OP_MASK: return (2.0 * n->D * n->Hm * n->K + 2.0 * n->Hm * 4 * n->S * n->F) * t;
@@ -178,7 +180,7 @@ tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train
     for (int i = 0; i < n->n_ops; i++) {
         tfswa_op *op = &n->ops[i];
         switch (op->kind) {
-        case TFSWA_OP_FEATURES: e->y[i] = get(e, BT * TFSWA_IN_CH * F); break;
+        case TFSWA_OP_FEATURES: e->y[i] = get(e, BT * n->C * F); break;
         case TFSWA_OP_MASK: e->y[i] = get(e, BT * S4 * F); break;
         case TFSWA_OP_TLAYER:
             scratch = tfswa_max_size(scratch, tlayer_scratch_size(&op->tc, B, n->K, T));
@@ -200,8 +202,8 @@ tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train
     }
     e->tl_scratch = get(e, scratch);
     if (train) {
-        e->emb_x = get(e, BT * TFSWA_IN_CH * F);
-        e->emb_y = get(e, BT * TFSWA_IN_CH * F);
+        e->emb_x = get(e, BT * n->C * F);
+        e->emb_y = get(e, BT * n->C * F);
         e->m_h = get(e, BT * K * Hm);
         e->m_pre = get(e, BT * K * Hm);
         e->emb_mean = get(e, BT * K);
@@ -215,7 +217,7 @@ tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train
     if (e->nthr > n->K)
         e->nthr = n->K;
     e->ts = tf_calloc((size_t)e->nthr, sizeof *e->ts, "model activations");
-    const size_t band = (size_t)T * TFSWA_IN_CH * n->wmax;
+    const size_t band = (size_t)T * n->C * n->wmax;
     for (int i = 0; i < e->nthr; i++) {
         band_scratch *s = &e->ts[i];
         s->out = get(e, (size_t)T * S4 * n->wmax);
@@ -244,6 +246,25 @@ void tfswa_net_exec_free(tfswa_net_exec *e)
 }
 
 size_t tfswa_net_exec_bytes(const tfswa_net_exec *e) { return e->mem.bytes; }
+
+/* The FEATURES op: (x - mean) / std per bin and channel, and with
+ * TFSWA_FEAT_LOGMAG the log magnitude of each audio channel's normalised
+ * bin, log(sqrt(re^2 + im^2 + TFSWA_LOGMAG_EPS)), as channels 4 and 5. */
+static void band_features(float *y, const float *X, int64_t Ttot, int64_t t0, int T, const float *mean,
+                          const float *std, int F, int C)
+{
+    tfswa_features(y, X, Ttot, t0, T, T, mean, std, F);
+    if (C == TFSWA_IN_CH)
+        return;
+#pragma omp parallel for schedule(static)
+    for (int cf = 0; cf < 2 * F; cf++) {
+        const int c = cf / F, f = cf % F;
+        const float *re = y + ((size_t)(2 * c) * F + f) * T, *im = y + ((size_t)(2 * c + 1) * F + f) * T;
+        float *o = y + ((size_t)(TFSWA_IN_CH + c) * F + f) * T;
+        for (int t = 0; t < T; t++)
+            o[t] = 0.5f * logf(re[t] * re[t] + im[t] * im[t] + TFSWA_LOGMAG_EPS);
+    }
+}
 
 /* tensor i of op in the array base (weights or gradients) */
 static float *P(const tfswa_net *n, float *base, const tfswa_op *op, int i)
@@ -285,7 +306,7 @@ static float *band_rows(const tfswa_net_exec *e, float *all, float *mine, int b,
 {
     if (!e->train)
         return mine;
-    return all + ((size_t)b * TFSWA_IN_CH * e->net.F + (size_t)TFSWA_IN_CH * e->net.edge[k]) * T;
+    return all + ((size_t)b * e->net.F + e->net.edge[k]) * e->net.C * T;
 }
 
 static void embed_forward(tfswa_net_exec *e, const tfswa_op *op, const float *feat, float *tok, int T)
@@ -298,14 +319,14 @@ static void embed_forward(tfswa_net_exec *e, const tfswa_op *op, const float *fe
     for (int it = 0; it < B * K; it++) {
         const int k = K - 1 - it / B, b = it % B;
         band_scratch *s = &e->ts[omp_get_thread_num()];
-        const int b0 = n->edge[k], w = n->edge[k + 1] - b0, W4 = TFSWA_IN_CH * w;
+        const int b0 = n->edge[k], w = n->edge[k + 1] - b0, C = n->C, W4 = C * w;
         float *x = band_rows(e, e->emb_x, s->x, b, k, T), *y = band_rows(e, e->emb_y, s->y, b, k, T);
-        const float *f = feat + (size_t)b * TFSWA_IN_CH * F * T;
+        const float *f = feat + (size_t)b * C * F * T;
         for (int j = 0; j < w; j++)
-            for (int ch = 0; ch < TFSWA_IN_CH; ch++) {
+            for (int ch = 0; ch < C; ch++) {
                 const float *src = f + ((size_t)ch * F + b0 + j) * T;
                 for (int t = 0; t < T; t++)
-                    x[(size_t)t * W4 + TFSWA_IN_CH * j + ch] = src[t];
+                    x[(size_t)t * W4 + C * j + ch] = src[t];
             }
         size_t row = ((size_t)b * K + k) * T;
         layernorm_forward(y, e->train ? e->emb_mean + row : NULL, e->train ? e->emb_rstd + row : NULL, x,
@@ -325,7 +346,7 @@ static void embed_backward(tfswa_net_exec *e, const tfswa_op *op, const float *d
     for (int it = 0; it < K; it++) {
         const int k = K - 1 - it;
         band_scratch *s = &e->ts[omp_get_thread_num()];
-        const int W4 = TFSWA_IN_CH * (n->edge[k + 1] - n->edge[k]);
+        const int W4 = n->C * (n->edge[k + 1] - n->edge[k]);
         for (int b = 0; b < e->B; b++) {
             const float *x = band_rows(e, e->emb_x, NULL, b, k, T), *y = band_rows(e, e->emb_y, NULL, b, k, T);
             size_t row = ((size_t)b * K + k) * T;
@@ -411,8 +432,8 @@ const float *tfswa_net_forward(tfswa_net_exec *e, const float *const *X, int64_t
         switch (op->kind) {
         case TFSWA_OP_FEATURES:
             for (int b = 0; b < e->B; b++)
-                tfswa_features(y + (size_t)b * TFSWA_IN_CH * n->F * T, X[b], Ttot, t0, T, T, P(n, W, op, 0),
-                               P(n, W, op, 1), n->F);
+                band_features(y + (size_t)b * n->C * n->F * T, X[b], Ttot, t0, T, P(n, W, op, 0),
+                              P(n, W, op, 1), n->F, n->C);
             break;
         case TFSWA_OP_EMBED: embed_forward(e, op, x, y, T); break;
         case TFSWA_OP_TLAYER: {

@@ -7,10 +7,13 @@
  * Specification: formats/checkpoint.md, "Band models".
  *
  * The ops, in order (K bands of widths w_k, D features, S stems):
- *   FEATURES  mixture (2, F, T) c64 -> (4, F, T): (x - norm.mean) / norm.std
- *   EMBED     per band k: the 4 w_k values of its bins and frame t, in the
- *             order (bin j, channel ch) -> index 4 j + ch; LayerNorm(4 w_k)
- *             (band.<k>.norm), Linear(4 w_k -> D) (band.<k>.fc): tokens
+ *   FEATURES  mixture (2, F, T) c64 -> (C, F, T): (x - norm.mean) / norm.std
+ *             (channels 0-3: re L, im L, re R, im R); C = 6 with features
+ *             logmag: channels 4, 5 are log |normalised bin| of L and R,
+ *             0.5 log(re^2 + im^2 + 1e-3) (C = 4 otherwise)
+ *   EMBED     per band k: the C w_k values of its bins and frame t, in the
+ *             order (bin j, channel ch) -> index C j + ch; LayerNorm(C w_k)
+ *             (band.<k>.norm), Linear(C w_k -> D) (band.<k>.fc): tokens
  *             (K, T, D), band-major (the F axis of lib/nn/tlayer.h is the band)
  *   TLAYER    4 per TFSWA block: TSA, FSA, W-MSA, SW-MSA over (K, T)
  *             (blocks.<b>.<tsa|fsa|wmsa|swmsa>)
@@ -39,6 +42,7 @@ typedef struct {
 typedef struct {
     tfswa_config cfg;
     int F, K, D, S, Hm;
+    int C;                         /* input features per bin (tfswa_band_features) */
     int edge[TFSWA_MAX_BANDS + 1]; /* band k: bins [edge[k], edge[k + 1]) */
     int wmax;                      /* widest band */
     int n_ops;

@@ -4,7 +4,8 @@
  * band's 4 w values, Linear), the final LayerNorm and the per-band mask MLP
  * (Linear, exact GELU, Linear, scatter to the bins). Checks, for a batch of
  * 2 examples of n_fft 16 (9 bins in bands 2, 3, 4), D 4, mask_hidden 5,
- * 2 stems, every tensor random:
+ * 2 stems, every tensor random, with the input features complex (4 per bin)
+ * and logmag (6 per bin: and log |normalised bin| of each channel):
  *  1. the float forward (inference and training state) against the double
  *     reference;
  *  2. the gradient of L = sum masks * R (fixed random R) with respect to
@@ -27,7 +28,7 @@
 enum { B = 2, T = 8 };
 
 static tfswa_model M;
-static int F, K, D, H, S4, edge[8];
+static int F, K, D, H, S4, CC, edge[8];
 static float *X[B];
 static double *R;
 
@@ -59,24 +60,28 @@ static void ln(double *v, int n, const double *g, const double *b)
 static void reference(const double *w, double *masks)
 {
     const double *mean = tens(w, "norm.mean", 0), *sd = tens(w, "norm.std", 0);
-    double u[64], tok[8], h[8];
+    double u[96], tok[8], h[8];
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             double toks[8][8];
             for (int k = 0; k < K; k++) {
                 int wk = edge[k + 1] - edge[k];
-                for (int j = 0; j < wk; j++)
+                for (int j = 0; j < wk; j++) {
+                    double *uj = u + CC * j;
                     for (int ch = 0; ch < 4; ch++) {
                         int f = edge[k] + j, audio = ch / 2, part = ch % 2;
                         double x = X[b][2 * (((size_t)audio * F + f) * T + t) + part];
-                        u[4 * j + ch] = (x - mean[ch * F + f]) / sd[ch * F + f];
+                        uj[ch] = (x - mean[ch * F + f]) / sd[ch * F + f];
                     }
-                ln(u, 4 * wk, tens(w, "band.%d.norm.weight", k), tens(w, "band.%d.norm.bias", k));
+                    for (int c = 0; c < CC - 4; c++) /* logmag */
+                        uj[4 + c] = 0.5 * log(uj[2 * c] * uj[2 * c] + uj[2 * c + 1] * uj[2 * c + 1] + 1e-3);
+                }
+                ln(u, CC * wk, tens(w, "band.%d.norm.weight", k), tens(w, "band.%d.norm.bias", k));
                 const double *W = tens(w, "band.%d.fc.weight", k), *bb = tens(w, "band.%d.fc.bias", k);
                 for (int d = 0; d < D; d++) {
                     toks[k][d] = bb[d];
-                    for (int i = 0; i < 4 * wk; i++)
-                        toks[k][d] += W[d * 4 * wk + i] * u[i];
+                    for (int i = 0; i < CC * wk; i++)
+                        toks[k][d] += W[d * CC * wk + i] * u[i];
                 }
             }
             for (int k = 0; k < K; k++) {
@@ -111,9 +116,8 @@ static double loss(const double *w, double *masks, size_t n)
     return s;
 }
 
-int main(void)
+static void run(int features)
 {
-    tf_set_threads(1);
     tfswa_config c;
     tfswa_preset(&c, "band");
     snprintf(c.preset, sizeof c.preset, "custom");
@@ -130,6 +134,8 @@ int main(void)
     c.n_fft = 16;
     c.hop = 4;
     c.n_stems = 2;
+    c.features = features;
+    CC = tfswa_band_features(&c);
     char err[256];
     CHECK(tfswa_config_check(&c, err, sizeof err) == 0, "config: %s", err);
     tfswa_model_alloc(&M, &c);
@@ -207,8 +213,8 @@ int main(void)
     CHECK(bad == 0, "%d of %zu gradients off", bad, np);
     for (size_t i = np; i < nt; i++)
         CHECK(g[i] == 0, "buffer %zu got a gradient", i);
-    printf("%zu parameters, worst gradient error %.2g of the scale %.3g; forward error %.2g of %.3g\n", np, gworst,
-           gs, worst, scale);
+    printf("features %s: %zu parameters, worst gradient error %.2g of the scale %.3g; forward error %.2g of %.3g\n",
+           tfswa_features_name(features), np, gworst, gs, worst, scale);
     tfswa_tnet_free(net);
     tfswa_model_free(&M);
     for (int b = 0; b < B; b++)
@@ -218,5 +224,12 @@ int main(void)
     free(w);
     free(ref);
     free(g);
+}
+
+int main(void)
+{
+    tf_set_threads(1);
+    run(TFSWA_FEAT_COMPLEX);
+    run(TFSWA_FEAT_LOGMAG);
     return check_report("model_band");
 }
