@@ -36,6 +36,30 @@ double l2_loss(const float *est, const float *ref, size_t n, float *grad, double
     return s / (double)n;
 }
 
+double sdr_loss(const float *est, const float *ref, size_t n, double eps, float *grad, double scale)
+{
+    double se = 0, sr = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)est[i] - ref[i];
+        se += d * d;
+        sr += (double)ref[i] * ref[i];
+    }
+    if (grad) {
+        const float g = (float)(scale * 20.0 / M_LN10 / (se + eps));
+        for (size_t i = 0; i < n; i++)
+            grad[i] += g * (est[i] - ref[i]);
+    }
+    return 10.0 * log10((se + eps) / (sr + eps));
+}
+
+double energy(const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)x[i] * x[i];
+    return s;
+}
+
 mrstft_config mrstft_default(void)
 {
     mrstft_config c;
@@ -177,16 +201,22 @@ void stem_loss_free(stem_loss_ctx *c)
 }
 
 double stem_loss(stem_loss_ctx *c, const float *est, const float *ref, const float *ref_wave, int channels,
-                 int64_t frames, int64_t len, float *grad_spec, double scale, double *l1_out, double *mr_out)
+                 int64_t frames, int64_t len, double mix_energy, float *grad_spec, double scale, double *l1_out,
+                 double *mr_out)
 {
     const stem_loss_config *cfg = &c->cfg;
     int F = stft_plan_bins(c->plan);
     size_t per_ch = 2 * (size_t)F * (size_t)frames;
-    double l1 = 0, l2 = 0, mr = 0;
+    double l1 = 0, l2 = 0, mr = 0, sdr = 0;
     if (cfg->l1_weight != 0)
         l1 = l1_loss(est, ref, per_ch * (size_t)channels, grad_spec, scale * cfg->l1_weight);
     if (cfg->l2_weight != 0)
         l2 = l2_loss(est, ref, per_ch * (size_t)channels, grad_spec, scale * cfg->l2_weight);
+    if (cfg->sdr_weight != 0) {
+        double floor = (cfg->sdr_floor > 0 ? cfg->sdr_floor : 1e-3) * mix_energy;
+        sdr = sdr_loss(est, ref, per_ch * (size_t)channels, floor > 1e-30 ? floor : 1e-30, grad_spec,
+                       scale * cfg->sdr_weight);
+    }
     if (cfg->mrstft_weight != 0) {
         if (len > c->cap) {
             c->cap = len;
@@ -217,5 +247,5 @@ double stem_loss(stem_loss_ctx *c, const float *est, const float *ref, const flo
         *l1_out = l1;
     if (mr_out)
         *mr_out = mr;
-    return cfg->l1_weight * l1 + cfg->l2_weight * l2 + cfg->mrstft_weight * mr;
+    return cfg->l1_weight * l1 + cfg->l2_weight * l2 + cfg->sdr_weight * sdr + cfg->mrstft_weight * mr;
 }

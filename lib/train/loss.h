@@ -26,6 +26,12 @@ double l1_loss(const float *est, const float *ref, size_t n, float *grad, double
  * waveform's squared error, which SDR measures, up to the STFT's frame
  * weighting); grad (may be NULL) += scale * d/d est. */
 double l2_loss(const float *est, const float *ref, size_t n, float *grad, double scale);
+/* The negative signal-to-distortion ratio in dB over n floats, with an energy
+ * floor eps > 0 in both terms: 10 log10((sum (est - ref)^2 + eps) / (sum ref^2
+ * + eps)), minimised as Demucs' and Conv-TasNet's SDR losses are, so every
+ * example and stem weighs the same whatever its level (the squared error is
+ * dominated by the loudest); grad (may be NULL) += scale * d/d est. */
+double sdr_loss(const float *est, const float *ref, size_t n, double eps, float *grad, double scale);
 
 #define MRSTFT_MAX_RES 8
 typedef struct {
@@ -49,14 +55,17 @@ double mrstft_loss(mrstft *m, const float *est, const float *ref, int64_t len, f
 
 /* The training loss of one stem, from spectrograms (channels, F, T) c64 in
  * the stft layout (lib/dsp/stft.h) with the model's n_fft / hop:
- *   l1_weight * l1_loss(est, ref) + l2_weight * l2_loss(est, ref) + mrstft_weight * mean over channels of
- *   mrstft_loss(istft(est), ref_wave)
+ *   l1_weight * l1_loss(est, ref) + l2_weight * l2_loss(est, ref) + sdr_weight * sdr_loss(est, ref,
+ *   sdr_floor * mix_energy) + mrstft_weight * mean over channels of mrstft_loss(istft(est), ref_wave)
+ * mix_energy: the sum of squares of the mixture's spectrogram (the SDR loss's
+ * floor is sdr_floor times it; unused when sdr_weight is 0).
  * ref_wave: (channels, len) reference waveform, or NULL to use istft(ref).
  * grad_spec (may be NULL) += scale * d total / d est (same layout as est).
  * Returns the total; *l1_out and *mr_out (may be NULL) get the unweighted parts. */
 typedef struct {
     int n_fft, hop;
-    double l1_weight, l2_weight, mrstft_weight;
+    double l1_weight, l2_weight, mrstft_weight, sdr_weight;
+    double sdr_floor; /* default (0) 1e-3: 30 dB below the mixture */
     mrstft_config mr;
 } stem_loss_config;
 
@@ -64,6 +73,9 @@ typedef struct stem_loss_ctx stem_loss_ctx;
 stem_loss_ctx *stem_loss_new(const stem_loss_config *cfg, char *err, size_t errlen);
 void           stem_loss_free(stem_loss_ctx *c);
 double stem_loss(stem_loss_ctx *c, const float *est, const float *ref, const float *ref_wave, int channels,
-                 int64_t frames, int64_t len, float *grad_spec, double scale, double *l1_out, double *mr_out);
+                 int64_t frames, int64_t len, double mix_energy, float *grad_spec, double scale, double *l1_out,
+                 double *mr_out);
+/* sum of squares of n floats (a spectrogram's energy, for mix_energy) */
+double energy(const float *x, size_t n);
 
 #endif

@@ -27,12 +27,17 @@ static void train_usage(void)
            "      --time-limit MIN    stop (and save) after MIN minutes of wall-clock time\n"
            "      --lr X              peak learning rate (default 1e-3)\n"
            "      --min-lr X          learning rate at the end of the cosine (default 0)\n"
+           "      --ema D             keep an exponential moving average of the weights (decay D, e.g.\n"
+           "                          0.99; 0 = off, the default): validation, FILE.best and FILE's\n"
+           "                          weights are the average, the raw weights are kept for --resume\n"
            "      --warmup N          linear warm-up steps (default 5%% of the steps, at most 1000)\n"
            "      --weight-decay X    AdamW weight decay (default 0.01)\n"
            "      --clip X            clip gradients to global norm X (default 5; 0 = off)\n"
            "      --l1-weight X       weight of the complex spectrogram L1 loss (default 0)\n"
            "      --l2-weight X       weight of the complex spectrogram squared error (MSE; default 1)\n"
            "      --mrstft-weight X   weight of the multi-resolution STFT loss (default 0)\n"
+           "      --sdr-weight X      weight of the SDR loss: -SDR in dB of each example and stem, with a\n"
+           "                          floor 30 dB below the mixture (default 0)\n"
            "      --valid FILE        validation stream: loss and global SDR per stem every --valid-every epochs\n"
            "      --valid-every N     epochs between validations (default 1)\n"
            "      --best-by WHAT      loss (lowest validation loss; default) or sdr (highest mean validation\n"
@@ -60,7 +65,7 @@ int train_main(int argc, char **argv)
 {
     enum {
         O_TRAIN = 256, O_RESUME, O_BATCH, O_STEPS, O_EPOCH, O_MAXEP, O_TIME, O_LR, O_MINLR, O_WARM, O_WD, O_CLIP,
-        O_L1, O_L2, O_MR, O_VALID, O_VEVERY, O_SAVE, O_LOGDIR, O_LOGEVERY, O_RECOMP, O_AMP, O_SEED, O_BEST
+        O_L1, O_L2, O_MR, O_VALID, O_VEVERY, O_SAVE, O_LOGDIR, O_LOGEVERY, O_RECOMP, O_AMP, O_SEED, O_BEST, O_SDRW, O_EMA
     };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},        {"train", no_argument, 0, O_TRAIN},
@@ -70,14 +75,14 @@ int train_main(int argc, char **argv)
         {"lr", required_argument, 0, O_LR},          {"min-lr", required_argument, 0, O_MINLR},
         {"warmup", required_argument, 0, O_WARM},    {"weight-decay", required_argument, 0, O_WD},
         {"clip", required_argument, 0, O_CLIP},      {"l1-weight", required_argument, 0, O_L1},
-        {"l2-weight", required_argument, 0, O_L2},
+        {"l2-weight", required_argument, 0, O_L2},   {"sdr-weight", required_argument, 0, O_SDRW},
         {"mrstft-weight", required_argument, 0, O_MR}, {"valid", required_argument, 0, O_VALID},
         {"valid-every", required_argument, 0, O_VEVERY}, {"save-every", required_argument, 0, O_SAVE},
         {"log-dir", required_argument, 0, O_LOGDIR}, {"log-every", required_argument, 0, O_LOGEVERY},
         {"recompute", no_argument, 0, O_RECOMP},     {"amp", no_argument, 0, O_AMP},
         {"seed", required_argument, 0, O_SEED},      {"threads", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
-        {"best-by", required_argument, 0, O_BEST},
+        {"best-by", required_argument, 0, O_BEST},   {"ema", required_argument, 0, O_EMA},
         {0, 0, 0, 0},
     };
     train_options o;
@@ -96,11 +101,13 @@ int train_main(int argc, char **argv)
         case O_TIME: o.time_limit = tf_parse_double("--time-limit", optarg, 0, 1e9); break;
         case O_LR: o.lr = tf_parse_double("--lr", optarg, 0, 10); break;
         case O_MINLR: o.min_lr = tf_parse_double("--min-lr", optarg, 0, 10); break;
+        case O_EMA: o.ema = tf_parse_double("--ema", optarg, 0, 0.999999); break;
         case O_WARM: o.warmup = tf_parse_long("--warmup", optarg, 0, (long)1 << 40); break;
         case O_WD: o.weight_decay = tf_parse_double("--weight-decay", optarg, 0, 10); break;
         case O_CLIP: o.clip = tf_parse_double("--clip", optarg, 0, 1e30); break;
         case O_L1: o.l1_weight = tf_parse_double("--l1-weight", optarg, 0, 1e6); break;
         case O_L2: o.l2_weight = tf_parse_double("--l2-weight", optarg, 0, 1e6); break;
+        case O_SDRW: o.sdr_weight = tf_parse_double("--sdr-weight", optarg, 0, 1e6); break;
         case O_MR: o.mrstft_weight = tf_parse_double("--mrstft-weight", optarg, 0, 1e6); break;
         case O_VALID: o.valid = optarg; break;
         case O_VEVERY: o.valid_every = tf_parse_long("--valid-every", optarg, 1, (long)1 << 30); break;
@@ -128,8 +135,8 @@ int train_main(int argc, char **argv)
     }
     if (!o.model)
         tf_usage_error("--train: no model: give the checkpoint to train with -m FILE (make one with --init)");
-    if (o.l1_weight == 0 && o.l2_weight == 0 && o.mrstft_weight == 0)
-        tf_usage_error("--l1-weight, --l2-weight and --mrstft-weight are all 0: nothing to train on");
+    if (o.l1_weight == 0 && o.l2_weight == 0 && o.mrstft_weight == 0 && o.sdr_weight == 0)
+        tf_usage_error("--l1-weight, --l2-weight, --sdr-weight and --mrstft-weight are all 0: nothing to train on");
     o.inputs = argv + optind;
     o.n_inputs = argc - optind;
     return train_run(&o);

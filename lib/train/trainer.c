@@ -64,6 +64,7 @@ typedef struct {
     int F, S, T;       /* T: frames of every example (from the first) */
     int64_t len;       /* samples of every example */
     float *m1, *v1, *grad;
+    float *ema, *swap;  /* --ema: the average of the weights, and room to swap it with them */
     int64_t step, examples, total, warmup;
     double best_valid;  /* the best validation score so far, lower is better: the loss, or minus the mean SDR */
     int64_t best_step;
@@ -112,17 +113,54 @@ static int64_t example_length(const trainer *t, const ts_record *r, int T)
     return (int64_t)(T - 1) * t->m.cfg.hop;
 }
 
+/* ---- the weights' moving average (--ema) ---- */
+
+/* The model's parameters <-> the average (validation and saving use the average). */
+static void ema_swap(trainer *t)
+{
+    const size_t bytes = t->m.layout.n_params * sizeof(float);
+    memcpy(t->swap, t->m.data, bytes);
+    memcpy(t->m.data, t->ema, bytes);
+    memcpy(t->ema, t->swap, bytes);
+}
+
+/* after update `step` (1, 2, ...): ema += (1 - d) (w - ema), with the decay
+ * ramped up as TensorFlow's ExponentialMovingAverage(num_updates) does, so
+ * that the average forgets the initial weights quickly */
+static void ema_update(trainer *t, int64_t step)
+{
+    const double d0 = (1.0 + (double)step) / (10.0 + (double)step);
+    const float a = (float)(1.0 - (t->o->ema < d0 ? t->o->ema : d0));
+    const size_t np = t->m.layout.n_params;
+    const float *w = t->m.data;
+    float *e = t->ema;
+#pragma omp parallel for schedule(static) if (np > 65536)
+    for (size_t i = 0; i < np; i++)
+        e[i] += a * (w[i] - e[i]);
+}
+
 /* ---- checkpoints ---- */
+/* with_optim: the working checkpoint (optimiser state, and with --ema the
+ * average as the model's weights and the raw weights as train/weights);
+ * otherwise the model as it is (FILE.best: run_validation has swapped the
+ * average in already). */
 static void save(trainer *t, const char *path, int with_optim)
 {
     ts_record ex;
     ts_record_init(&ex);
     size_t np = t->m.layout.n_params;
+    const int swap = with_optim && t->ema;
     if (with_optim) {
         int64_t shp[1] = {(int64_t)np};
         memcpy(ts_tensor_add(&ex, "optim/m", TS_F32, 1, shp)->data, t->m1, np * sizeof(float));
         memcpy(ts_tensor_add(&ex, "optim/v", TS_F32, 1, shp)->data, t->v1, np * sizeof(float));
+        if (t->ema) {
+            memcpy(ts_tensor_add(&ex, "train/weights", TS_F32, 1, shp)->data, t->m.data, np * sizeof(float));
+            ts_attr_setf(&ex, "train_ema", "%.17g", t->o->ema);
+        }
     }
+    if (swap)
+        ema_swap(t);
     ts_attr_setf(&ex, "train_step", "%lld", (long long)t->step);
     ts_attr_setf(&ex, "train_examples", "%lld", (long long)t->examples);
     ts_attr_setf(&ex, "train_total_steps", "%lld", (long long)t->total);
@@ -140,6 +178,8 @@ static void save(trainer *t, const char *path, int with_optim)
     char err[1024];
     if (tfswa_ckpt_save(path, &t->m, &ex, err, sizeof err) < 0)
         tf_die("%s", err);
+    if (swap)
+        ema_swap(t);
     ts_record_free(&ex);
 }
 
@@ -228,7 +268,8 @@ static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture
                 tfswa_estimate(est, masks, c, s, mx->data, t->F, T, 0, T);
             else
                 memcpy(est, mx->data, (size_t)4 * t->F * T * sizeof(float));
-            vl[s] = stem_loss(lc, est, ref, NULL, 2, T, len, NULL, 0, NULL, NULL);
+            vl[s] = stem_loss(lc, est, ref, NULL, 2, T, len, energy(mx->data, (size_t)4 * t->F * T), NULL, 0, NULL,
+                              NULL);
             for (int ch = 0; ch < 2; ch++) {
                 stft_inverse(plan, scr, est + (size_t)ch * t->F * T * 2, T, we + ch * len, len);
                 stft_inverse(plan, scr, ref + (size_t)ch * t->F * T * 2, T, wr + ch * len, len);
@@ -277,7 +318,7 @@ static double batch_losses(trainer *t, const float *masks, const float *const *X
             float *g = dest + (size_t)k * spec;
             tfswa_estimate(est, masks + b * per, c, s, X[b], t->F, t->T, 0, t->T);
             memset(g, 0, spec * sizeof(float));
-            l[k] = stem_loss(lc, est, ref, NULL, 2, t->T, t->len, g, scale, NULL, NULL);
+            l[k] = stem_loss(lc, est, ref, NULL, 2, t->T, t->len, energy(X[b], spec), g, scale, NULL, NULL);
         }
         free(est);
     }
@@ -396,6 +437,8 @@ static double cpu_now(void)
 static void run_validation(trainer *t, const train_options *o, const valid_set *vsp, double *vsdr, int64_t epoch,
                            const char *best_path)
 {
+    if (t->ema)
+        ema_swap(t);
     double vl = validate(t, vsp, vsdr, 0);
     if (t->vcsv.f) {
         fprintf(t->vcsv.f, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
@@ -419,6 +462,8 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
         t->best_step = t->step;
         save(t, best_path, 0);
     }
+    if (t->ema)
+        ema_swap(t);
 }
 
 /* The baseline a model must beat: the mixture as every stem's estimate, on
@@ -492,11 +537,31 @@ int train_run(const train_options *o)
                     "replaced at the next validation)", o->best_by_sdr ? "loss" : "SDR",
                     o->best_by_sdr ? "SDR" : "loss", o->model);
         }
+        /* with --ema the model's weights are the average and train/weights the raw weights */
+        ts_tensor *raw = ts_tensor_get(&extra, "train/weights");
+        if (raw && (raw->dtype != TS_F32 || (size_t)ts_numel(raw) != np))
+            tf_die("%s: tensor 'train/weights' is not f32 (%zu)", o->model, np);
+        if (raw) {
+            if (o->ema > 0) {
+                t->ema = tf_malloc(np * sizeof(float), "weight average");
+                memcpy(t->ema, t->m.data, np * sizeof(float));
+            } else {
+                tf_warn("--resume: %s holds a weight average (--ema); going on without it, from the raw weights",
+                        o->model);
+            }
+            memcpy(t->m.data, raw->data, np * sizeof(float));
+        }
         if (attr_i64(&extra, "train_batch", o->batch) != o->batch)
             tf_warn("--resume: batch size %d differs from the run's %lld", o->batch,
                     (long long)attr_i64(&extra, "train_batch", 0));
     }
     ts_record_free(&extra);
+    if (o->ema > 0 && !t->ema) { /* the average starts at the weights */
+        t->ema = tf_malloc(np * sizeof(float), "weight average");
+        memcpy(t->ema, t->m.data, np * sizeof(float));
+    }
+    if (t->ema)
+        t->swap = tf_malloc(np * sizeof(float), "weight average");
     t->total = o->steps > 0 ? o->steps : (o->max_epochs * o->epoch_size + o->batch - 1) / o->batch;
     t->warmup = o->warmup >= 0 ? o->warmup : (t->total / 20 < 1000 ? t->total / 20 : 1000);
     if (o->amp) { /* the linear layers' products in bf16 (nn/precision.h) */
@@ -505,7 +570,8 @@ int train_run(const train_options *o)
             tf_warn("--amp: %s", nn_bf16_path());
     }
     stem_loss_config lc = {.n_fft = c->n_fft, .hop = c->hop, .l1_weight = o->l1_weight, .l2_weight = o->l2_weight,
-                           .mrstft_weight = o->mrstft_weight, .mr = mrstft_default()};
+                           .mrstft_weight = o->mrstft_weight, .sdr_weight = o->sdr_weight,
+                           .mr = mrstft_default()};
     t->n_loss = omp_get_max_threads();
     t->loss = tf_calloc((size_t)t->n_loss, sizeof *t->loss, "losses");
     for (int i = 0; i < t->n_loss; i++)
@@ -627,6 +693,8 @@ int train_run(const train_options *o)
         double gn = grad_clip_global_norm(t->grad, np, o->clip);
         double lr = lr_cosine_warmup(t->step, t->total, t->warmup, o->lr, o->min_lr);
         adamw_step(t->m.data, t->grad, t->m1, t->v1, np, t->step + 1, (float)lr, &ac, NULL);
+        if (t->ema)
+            ema_update(t, t->step + 1);
         phase_lap(ph + PH_UPDATE, &tp);
         t->step++;
         t->examples += B;
@@ -731,6 +799,8 @@ int train_run(const train_options *o)
     free(t->m1);
     free(t->v1);
     free(t->grad);
+    free(t->ema);
+    free(t->swap);
     tfswa_model_free(&t->m);
     return status;
 }

@@ -21,7 +21,8 @@ typedef struct {
     int64_t max_epochs;
     int64_t warmup;         /* warm-up steps (-1: 5 % of the steps, at most 1000) */
     double lr, min_lr, weight_decay, clip;
-    double l1_weight, l2_weight, mrstft_weight;
+    double ema; /* decay of the weights' exponential moving average; 0 = off */
+    double l1_weight, l2_weight, mrstft_weight, sdr_weight;
     int64_t save_every, log_every, valid_every; /* steps, steps, epochs */
     double time_limit;      /* minutes; 0: none */
     uint64_t seed;          /* recorded as train_seed (training draws no random numbers) */

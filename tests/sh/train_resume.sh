@@ -48,6 +48,58 @@ echo "killed after checkpoint of step $s" >&2
 "$NET" $ARGS --resume -m b.ckpt train.ts
 cmp a.ckpt b.ckpt || { echo "resumed run differs from the uninterrupted one" >&2; exit 1; }
 
+# --ema: the weights' moving average. Two 1-step sittings (a stream of one
+# batch each: the run ends with the stream) give the raw weights w1, w2; one
+# --ema run over both streams must hold w2 as train/weights and, as the
+# model's weights, the average computed here from init, w1, w2 with the ramped
+# decay min(D, (1 + n) / (10 + n)) (buffers, such as BatchNorm statistics,
+# are not averaged); the same run in two sittings with --resume
+# ends byte-identical; .best and validation use the average.
+"$BIN/musdb-slice" --random --segment 0.15 --count 2 --seed 11 -S vocals,other root | "$BIN/stft" -n 256 -H 64 > s1.ts
+"$BIN/musdb-slice" --random --segment 0.15 --count 2 --seed 12 -S vocals,other root | "$BIN/stft" -n 256 -H 64 > s2.ts
+EARGS="--train --batch-size 2 --steps 2 --lr 3e-3 -j 1 -q"
+cp init.ckpt r.ckpt
+"$NET" $EARGS -m r.ckpt s1.ts 2>/dev/null
+cp r.ckpt w1.ckpt
+"$NET" $EARGS --resume -m r.ckpt s1.ts s2.ts 2>/dev/null
+cp init.ckpt e.ckpt
+"$NET" $EARGS --ema 0.5 -m e.ckpt --valid valid.ts s1.ts s2.ts
+cp init.ckpt k.ckpt
+"$NET" $EARGS --ema 0.5 -m k.ckpt --valid valid.ts s1.ts
+"$NET" $EARGS --ema 0.5 --resume -m k.ckpt --valid valid.ts s1.ts s2.ts
+cmp e.ckpt k.ckpt || { echo "--ema: resumed run differs from the uninterrupted one" >&2; exit 1; }
+"$PYTHON" - <<'PY' || { echo "--ema: the average is wrong" >&2; exit 1; }
+import os, sys
+sys.path.insert(0, os.environ["TOP"] + "/examples/python")
+import numpy as np, tfswa_stream as ts
+ck = lambda p: next(ts.read(open(p, "rb")))
+_, w0 = ck("init.ckpt")
+_, w1 = ck("w1.ckpt")
+_, w2 = ck("r.ckpt")
+ea, e = ck("e.ckpt")
+_, best = ck("e.ckpt.best")
+assert ea["train_ema"] == "0.5", ea.get("train_ema")
+raw = e["train/weights"]
+flat = lambda w: np.concatenate([w[k].ravel() for k in w if not k.startswith(("optim/", "train/", "norm."))
+                                 and "running" not in k])
+# train/weights is the parameters in layout order: the same values as the raw run's
+assert np.array_equal(np.sort(raw), np.sort(flat(w2))), "train/weights != the raw weights"
+moved = 0
+for k in w2:
+    if k.startswith(("optim/", "train/")) or "running_" in k or k in ("norm.mean", "norm.std"):
+        assert np.array_equal(e[k], w2[k]) or k.startswith(("optim/", "train/")), k  # buffers: as they are
+        continue
+    avg = w0[k].astype(np.float64)
+    for n, w in ((1, w1[k]), (2, w2[k])):
+        a = 1 - min(0.5, (1 + n) / (10 + n))
+        avg = avg + a * (w.astype(np.float64) - avg)
+    assert np.allclose(e[k], avg, rtol=1e-5, atol=1e-6), k
+    moved += not np.array_equal(e[k], w2[k])
+assert moved > 0, "the average equals the raw weights"
+# the best model (validated before the first step and after each) is an average too, not the raw weights
+assert any(not np.array_equal(best[k], w2[k]) for k in w2 if not k.startswith(("optim/", "train/"))), "best"
+PY
+
 # an abbreviation of --train, as getopt_long takes it, is --train
 cp init.ckpt t.ckpt
 "$NET" $(echo "$ARGS" | sed 's/--train/--trai/') -m t.ckpt train.ts

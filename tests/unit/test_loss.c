@@ -122,6 +122,42 @@ int main(void)
     CHECK(g[0] == 0.4f && g[1] == 0 && g[2] == -0.4f && g[3] == 0.4f && g[4] == -0.4f, "l1 gradient %g %g %g %g %g",
           g[0], g[1], g[2], g[3], g[4]);
 
+    /* SDR loss: value against its definition in double (a hand-checkable
+     * case: error energy 3.0625 + eps over reference energy 21.0625 + eps),
+     * the gradient against central differences, and the same through
+     * stem_loss (sdr_weight 2, floor 1e-3 of a mixture energy of 50) */
+    {
+        const double eps = 0.5;
+        float gs[5] = {0};
+        double v = sdr_loss(a, b, 5, eps, gs, 1.5);
+        CHECK_CLOSE(v, 10 * log10((3.0625 + eps) / (21.0625 + eps)), 0, 1e-9, "sdr loss value");
+        for (int i = 0; i < 5; i++) {
+            double h = 1e-4, se[2] = {0, 0};
+            for (int side = 0; side < 2; side++)
+                for (int j = 0; j < 5; j++) {
+                    double d = a[j] - (double)b[j] + (i == j ? (side ? h : -h) : 0);
+                    se[side] += d * d;
+                }
+            double fd = 1.5 * 10 * (log10(se[1] + eps) - log10(se[0] + eps)) / (2 * h);
+            CHECK_CLOSE(gs[i], fd, 1e-6, 1e-4, "sdr loss gradient");
+        }
+        stem_loss_config sc = {.n_fft = 8, .hop = 2, .sdr_weight = 2, .mr = mrstft_default()};
+        char err[256];
+        stem_loss_ctx *ctx = stem_loss_new(&sc, err, sizeof err);
+        CHECK(ctx != NULL, "stem_loss_new: %s", err);
+        float e2[20], r2[20], g3[20] = {0}, g4[20] = {0};
+        for (int i = 0; i < 20; i++)
+            e2[i] = (float)tf_rng_normal(&rng), r2[i] = (float)tf_rng_normal(&rng);
+        double tot = stem_loss(ctx, e2, r2, NULL, 1, 2, 4, 50.0, g3, 0.5, NULL, NULL);
+        double want = 2 * sdr_loss(e2, r2, 20, 1e-3 * 50.0, g4, 1.0);
+        CHECK_CLOSE(tot, want, 0, 1e-12, "stem loss with the SDR term");
+        for (int i = 0; i < 20; i++)
+            CHECK_CLOSE(g3[i], g4[i], 0, 1e-6, "stem loss SDR gradient");
+        CHECK_CLOSE(energy(e2, 3), (double)e2[0] * e2[0] + (double)e2[1] * e2[1] + (double)e2[2] * e2[2], 0, 1e-12,
+                    "energy");
+        stem_loss_free(ctx);
+    }
+
     /* L2: value, and the gradient against central differences in double */
     float g2[5] = {0};
     double l2v = l2_loss(a, b, 5, g2, 2.0);
@@ -193,7 +229,7 @@ int main(void)
     stem_loss_ctx *ctx = stem_loss_new(&sc, err, sizeof err);
     CHECK(ctx != NULL, "stem_loss_new: %s", err);
     double l1p, mrp;
-    double tot = stem_loss(ctx, fe, fr, NULL, C, T, LEN, gs, 1.0, &l1p, &mrp);
+    double tot = stem_loss(ctx, fe, fr, NULL, C, T, LEN, 0, gs, 1.0, &l1p, &mrp);
     CHECK_CLOSE(tot, ref_stem_loss(&sc, ee, rr, C, T, LEN), 0, 1e-5, "stem loss value");
     CHECK_CLOSE(tot, sc.l1_weight * l1p + sc.mrstft_weight * mrp, 0, 1e-12, "parts add up");
     int checked = 0;
