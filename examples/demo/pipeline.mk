@@ -29,6 +29,7 @@
 #   AUGMENT    musdb-slice augmentation options for training, e.g.
 #              AUGMENT="--gain-prob 1 --swap-prob 0.5 --remix-prob 0.5" (Open-Unmix's recipe)
 #   TRAIN_EXTRA  more tfswa-net --train options
+#   INIT_EXTRA   more tfswa-net --init options (model hyper-parameters)
 #   BIN        where the tools are (default the top build/bin)
 #   SHIPPED    a checkpoint trained elsewhere (e.g. models/vocals-band.ckpt) to score beside
 #              the one trained here, when the file exists
@@ -58,6 +59,7 @@ VALID_SEGMENT ?= 6
 IRM_POWER  ?= 2
 SPLIT_TEST ?= test
 TRAIN_EXTRA ?=
+INIT_EXTRA ?=
 SHIPPED    ?=
 AUGMENT    ?=
 SCRIPTS    := $(TOP)/examples/demo
@@ -108,7 +110,8 @@ $(OUT)/stats.ts: $(DATA_DEP)
 # A new initial model invalidates the working checkpoint of an earlier run.
 $(OUT)/init.ckpt: $(OUT)/stats.ts
 	rm -f $(OUT)/train.ckpt
-	tfswa-net --init --force --preset $(PRESET) --stems $(STEMS) --mask $(MASK) --stats $(OUT)/stats.ts --seed $(SEED) -m $@
+	tfswa-net --init --force --preset $(PRESET) --stems $(STEMS) --mask $(MASK) --stats $(OUT)/stats.ts --seed $(SEED) \
+	  $(INIT_EXTRA) -m $@
 
 # Training: the working checkpoint train.ckpt is created from init.ckpt once
 # and then resumed; model.ckpt is copied from it when training ends (steps

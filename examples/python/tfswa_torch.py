@@ -247,10 +247,10 @@ class TFSWAUNet(Separator):
 
 
 class BandEmbed(nn.Module):
-    def __init__(self, w, D):
+    def __init__(self, w, D, C=4):
         super().__init__()
-        self.norm = nn.LayerNorm(4 * w, eps=1e-5)
-        self.fc = nn.Linear(4 * w, D)
+        self.norm = nn.LayerNorm(C * w, eps=1e-5)
+        self.fc = nn.Linear(C * w, D)
 
 
 class BandNet(Separator):
@@ -262,7 +262,9 @@ class BandNet(Separator):
         self.stems, self.widths = cfg["stems"], w
         self.residual = False
         self.norm = Norm(sum(w))
-        self.band = nn.ModuleList([BandEmbed(wk, D) for wk in w])
+        self.logmag = cfg.get("features", "complex") == "logmag"
+        C = 6 if self.logmag else 4
+        self.band = nn.ModuleList([BandEmbed(wk, D, C) for wk in w])
         self.blocks = nn.ModuleList([Block(D, cfg["heads"][0], cfg["mlp_ratio"] * D, cfg["window"])
                                      for _ in range(cfg["depths"][0])])
         self.norm_out = nn.LayerNorm(D, eps=1e-5)
@@ -270,9 +272,12 @@ class BandNet(Separator):
 
     def masks(self, X):
         x = features(self.norm, X)  # (4, F, T)
+        if self.logmag:  # and log |normalised bin| of L and R: (6, F, T)
+            mag = [0.5 * torch.log(x[2 * c] ** 2 + x[2 * c + 1] ** 2 + 1e-3) for c in range(2)]
+            x = torch.cat([x, torch.stack(mag)])
         T, S4 = x.shape[-1], 4 * len(self.stems)
         edges = np.cumsum([0] + self.widths)
-        # band k's input at frame t: its bins j and channels ch, index 4 j + ch
+        # band k's input at frame t: its bins j and channels ch, index C j + ch
         h = torch.stack([e.fc(e.norm(x[:, b0:b1].permute(2, 1, 0).reshape(T, -1)))
                          for e, b0, b1 in zip(self.band, edges[:-1], edges[1:])])[None]  # (1, K, T, D)
         for b in self.blocks:
@@ -299,7 +304,10 @@ def load(path, dtype=torch.float32):
         raise ValueError(f"{path}: mask kind {attrs['mask']} not supported")
     arch = attrs.get("arch", "unet")
     if arch == "band":
-        cfg.update(bands=ints("bands"), mask_hidden=int(attrs["mask_hidden"]))
+        cfg.update(bands=ints("bands"), mask_hidden=int(attrs["mask_hidden"]),
+                   features=attrs.get("features", "complex"))
+        if cfg["features"] not in ("complex", "logmag"):
+            raise ValueError(f"{path}: features {cfg['features']} not supported")
         model = BandNet(cfg)
     elif arch == "unet":
         model = TFSWAUNet(cfg)

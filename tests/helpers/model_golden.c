@@ -11,7 +11,9 @@
  * model_golden OUTDIR band: the same for a small band model
  * (tests/data/model-band: n_fft 64, the default split of its 33 bins into
  * 11 bands, D 8, heads 2, 2 blocks, window 4, mask_hidden 12), with the
- * mask head's output weights drawn at full scale instead of 1/10. */
+ * mask head's output weights drawn at full scale instead of 1/10.
+ * model_golden OUTDIR band-logmag: that band model with features logmag
+ * (tests/data/model-band-logmag). */
 #include <stdio.h>
 #include <string.h>
 
@@ -31,9 +33,10 @@ static int ends(const char *s, const char *suf)
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    const int band = argc == 3 && strcmp(argv[2], "band") == 0;
+    const int logmag = argc == 3 && strcmp(argv[2], "band-logmag") == 0;
+    const int band = logmag || (argc == 3 && strcmp(argv[2], "band") == 0);
     if (argc != 2 && !band)
-        tf_usage_error("usage: model_golden OUTDIR [band]");
+        tf_usage_error("usage: model_golden OUTDIR [band|band-logmag]");
     tfswa_config c;
     tfswa_preset(&c, band ? "band" : "tiny");
     snprintf(c.preset, sizeof c.preset, "custom");
@@ -47,6 +50,8 @@ int main(int argc, char **argv)
         c.heads[i] = 2;
     if (band)
         c.mask_hidden = 12;
+    if (logmag)
+        c.features = TFSWA_FEAT_LOGMAG;
     c.window = 4;
     c.mlp_ratio = 2;
     c.n_fft = 64;

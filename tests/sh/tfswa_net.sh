@@ -191,6 +191,16 @@ grep -q '^arch  *band: 38 bands of 6 x 2, 6 x 4, 6 x 8, 6 x 16, 6 x 32, 6 x 64, 
 "$N" -q -m "$G/golden.ckpt" "$G/golden_in.ts" > bout.ts || die "separate band"
 check_golden "$G" bout.ts || die "band outputs"
 check_chunked "$G" bout.ts || die "band chunked outputs"
+# features logmag: the same against BandNet with the log magnitudes
+GL=$TOP/tests/data/model-band-logmag
+"$N" --info -m "$GL/golden.ckpt" | grep -q '^features  *logmag' || die "--info: features logmag"
+"$N" -q -m "$GL/golden.ckpt" "$GL/golden_in.ts" > blout.ts || die "separate band logmag"
+check_golden "$GL" blout.ts || die "band logmag outputs"
+check_chunked "$GL" blout.ts || die "band logmag chunked outputs"
+"$N" --init -m x.ckpt --preset seed --features logmag > /dev/null 2> e.txt; [ $? -eq 2 ] \
+    && grep -q -- "--features" e.txt || die "--features with a U-Net: $(cat e.txt)"
+"$N" --init -m x.ckpt --preset band --features loud > /dev/null 2> e.txt; [ $? -eq 2 ] \
+    && grep -q "loud" e.txt || die "--features loud: $(cat e.txt)"
 "$N" --init -q -m band3.ckpt --preset band --n-fft 64 --hop 16 --bands 1,2,30 --mask-hidden 5 --depths 0 || die "--bands"
 "$N" --info -m band3.ckpt | grep -q '^arch  *band: 3 bands of 1 x 1, 1 x 2, 1 x 30 bins' || die "--bands: info"
 "$N" --init -m x.ckpt --preset band --bands 1,2,3 > /dev/null 2> e.txt; [ $? -eq 2 ] && grep -q "1025" e.txt \
