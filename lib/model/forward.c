@@ -14,7 +14,7 @@ struct tfswa_runner {
 
 tfswa_runner *tfswa_runner_new(const tfswa_model *m, int tmax, int fold_bn)
 {
-    if (m->cfg.arch != TFSWA_ARCH_BAND && tmax < TFSWA_MIN_FRAMES)
+    if (tmax < TFSWA_MIN_FRAMES)
         tmax = TFSWA_MIN_FRAMES;
     tfswa_runner *r = tf_calloc(1, sizeof *r, "model runner");
     r->m = m;

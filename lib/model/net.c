@@ -551,8 +551,6 @@ tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train
     free(hi);
     free(size);
     if (!n->unet) {
-        const size_t D = (size_t)n->D;
-        (void)D;
         if (train) {
             e->emb_x = get(e, BT * n->C * F);
             e->emb_y = get(e, BT * n->C * F);
