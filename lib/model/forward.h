@@ -1,13 +1,14 @@
-/* The TFSWA-UNet forward pass in inference mode (BatchNorm with running
- * statistics), over one arena sized from the configuration and the longest
- * chunk: no allocation per layer or per call.
+/* The forward pass in inference mode (U-Net: BatchNorm with running
+ * statistics, folded into the convolutions or not; band models), running
+ * the op list of lib/model/net.h over buffers planned once from the
+ * configuration and the longest chunk: no allocation per layer or per call.
  *
  * Input: a complex64 mixture spectrogram (2, F, Ttot), interleaved (re, im),
  * of which frames [t0, t0 + T) are used. Output: the masks (4 S, F, T),
  * channel 4 s + 2 c + {0: re, 1: im} for stem s and audio channel c.
  * Estimate of stem s, channel c: est = M * X (complex product).
- * Chunks shorter than TFSWA_MIN_FRAMES (8) are extended with silent frames
- * (X = 0) and the masks cropped back. */
+ * U-Net: chunks shorter than TFSWA_MIN_FRAMES (8) are extended with silent
+ * frames (X = 0) and the masks cropped back. */
 #ifndef TFSWA_MODEL_FORWARD_H
 #define TFSWA_MODEL_FORWARD_H
 
@@ -18,7 +19,8 @@
 
 typedef struct tfswa_runner tfswa_runner;
 
-/* A runner for chunks of up to tmax frames. fold_bn: fold each BatchNorm
+/* A runner for chunks of up to tmax frames (at least TFSWA_MIN_FRAMES:
+ * tfswa_runner_tmax). fold_bn: fold each BatchNorm
  * into the convolution before it (faster; equal up to rounding). The model
  * must outlive the runner and not change while it is used (folded weights
  * are computed here). */

@@ -1,20 +1,22 @@
-/* The TFSWA-UNet in training mode: the forward pass with BatchNorm on batch
- * statistics (running statistics updated as PyTorch's train mode, momentum
- * 0.1), saving what the backward pass needs, and the backward pass of the
- * whole model (one function per module kind: conv+BN+GELU units, transformer
- * stages, the head), accumulating the gradient of every parameter into a
- * vector of the model's layout (lib/model/model.h).
+/* The TFSWA models in training mode, running the op list of
+ * lib/model/net.h: the forward pass with BatchNorm on batch statistics
+ * (running statistics updated as PyTorch's train mode, momentum 0.1),
+ * saving what the backward pass needs, and the backward pass of every op in
+ * reverse order, accumulating the gradient of every parameter into a vector
+ * of the model's layout (lib/model/model.h).
  *
  * A batch is B examples of the same T frames (T >= 8), each a mixture
  * spectrogram (2, F, T) c64 in the stft layout. The output is the masks
  * (B, 4 S, F, T) as in lib/model/forward.h.
  *
- * Memory: every conv unit keeps its conv output and its GELU output; each
- * transformer layer keeps its input tokens and its tlayer act (about
- * N (2 C + heads) floats per layer). With recompute = 1 only the input of
- * each TFSWA block is kept and the block's four layers are run again during
- * the backward pass (gradient checkpointing per block): about half the
- * memory of the transformer stages for one more forward of the blocks. */
+ * Memory: an op's output is kept only where the backward pass of the op
+ * after it reads it (conv and transformer layer inputs); a conv unit also
+ * keeps its conv output, a transformer layer its tlayer act (about
+ * N (2 C + heads) floats per layer); other outputs and the gradients share
+ * buffers by lifetime. With recompute = 1 only the input of each TFSWA
+ * block is kept and the block's four layers are run again during the
+ * backward pass (gradient checkpointing per block): about half the memory
+ * of the transformer stages for one more forward of the blocks. */
 #ifndef TFSWA_MODEL_GRAD_H
 #define TFSWA_MODEL_GRAD_H
 

@@ -1,20 +1,10 @@
 /* tfswa-net --info. */
 #include "model/info.h"
+#include "model/net.h"
 
 #include <math.h>
 #include <inttypes.h>
 #include <string.h>
-
-static void count(const tfswa_model *m, const char *prefix, size_t *params, size_t *buffers)
-{
-    *params = *buffers = 0;
-    size_t l = strlen(prefix);
-    for (int i = 0; i < m->layout.n; i++) {
-        const tfswa_tensor *t = &m->layout.t[i];
-        if (strncmp(t->name, prefix, l) == 0)
-            *(t->trainable ? params : buffers) += t->numel;
-    }
-}
 
 void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const ts_record *extra, double chunk_sec)
 {
@@ -58,17 +48,11 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
     fprintf(out, "seed          %" PRIu64 "\n", c->seed);
     fprintf(out, "parameters    %zu trainable, %zu buffers (BN statistics, input normalisation)\n",
             m->layout.n_params, m->layout.n_total - m->layout.n_params);
-    static const char *const MOD[][2] = {{"stem.", "stem"},     {"enc.0.", "encoder 1"}, {"enc.1.", "encoder 2"},
-                                         {"enc.2.", "encoder 3"}, {"mid.", "bottom"},     {"dec.2.", "decoder 3"},
-                                         {"dec.1.", "decoder 2"}, {"dec.0.", "decoder 1"}, {"head.", "head"},
-                                         {"norm.", "input norm"}, {NULL, NULL}};
-    static const char *const BAND_MOD[][2] = {{"band.", "band embed"}, {"blocks.", "blocks"},
-                                              {"norm_out.", "final norm"}, {"mask.", "mask head"},
-                                              {"norm.", "input norm"},  {NULL, NULL}};
-    for (const char *const(*mod)[2] = band ? BAND_MOD : MOD; (*mod)[0]; mod++) {
-        size_t p, q;
-        count(m, (*mod)[0], &p, &q);
-        fprintf(out, "  %-11s %10zu parameters %8zu buffers\n", (*mod)[1], p, q);
+    const char *name;
+    size_t p, q;
+    for (int i = 0, nm = 1; i < nm; i++) { /* the modules of the op list (lib/model/net.h) */
+        nm = tfswa_net_module(c, i, &name, &p, &q);
+        fprintf(out, "  %-11s %10zu parameters %8zu buffers\n", name, p, q);
     }
     double fps = (double)c->rate / c->hop;
     int T = (int)floor(chunk_sec * fps + 0.5);

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,50 +184,6 @@ void tfswa_format_ints(char *buf, size_t len, const int *v, int n)
         o += (size_t)snprintf(buf + o, len - o, "%s%d", i ? "," : "", v[i]);
 }
 
-/* ---- the walk over every tensor, in the documented order ---- */
-
-typedef struct walker walker;
-struct walker {
-    void (*visit)(walker *w, const char *name, int rank, const int64_t *shape, int trainable, int init, int fan_in,
-                  float **slot);
-    tfswa_layout *L;   /* build */
-    const tfswa_layout *bl; /* bind */
-    float *base;
-    int index;
-};
-
-static void tens(walker *w, float **slot, int trainable, int init, int fan_in, int rank, const int64_t *shape,
-              const char *fmt, ...) __attribute__((format(printf, 8, 9)));
-static void tens(walker *w, float **slot, int trainable, int init, int fan_in, int rank, const int64_t *shape,
-              const char *fmt, ...)
-{
-    char name[96];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    w->visit(w, name, rank, shape, trainable, init, fan_in, slot);
-}
-
-#define SH(...) ((const int64_t[]){__VA_ARGS__})
-
-static void walk_convbn(walker *w, tfswa_convbn *cb, const char *prefix, int64_t cout, int64_t cin, int k,
-                        int transposed)
-{
-    /* PyTorch's fan_in: weight.size(1) * kh * kw, for Conv2d (Cout, Cin, k, k)
-     * and ConvTranspose2d (Cin, Cout, k, k) alike. */
-    int fan_in = (int)(transposed ? cout : cin) * k * k;
-    if (transposed)
-        tens(w, &cb->w, 1, TFSWA_INIT_KAIMING, fan_in, 4, SH(cin, cout, k, k), "%s.conv.weight", prefix);
-    else
-        tens(w, &cb->w, 1, TFSWA_INIT_KAIMING, fan_in, 4, SH(cout, cin, k, k), "%s.conv.weight", prefix);
-    tens(w, &cb->b, 1, TFSWA_INIT_FANIN_BIAS, fan_in, 1, SH(cout), "%s.conv.bias", prefix);
-    tens(w, &cb->bn_g, 1, TFSWA_INIT_ONES, 0, 1, SH(cout), "%s.bn.weight", prefix);
-    tens(w, &cb->bn_b, 1, TFSWA_INIT_ZEROS, 0, 1, SH(cout), "%s.bn.bias", prefix);
-    tens(w, &cb->bn_mean, 0, TFSWA_INIT_ZEROS, 0, 1, SH(cout), "%s.bn.running_mean", prefix);
-    tens(w, &cb->bn_var, 0, TFSWA_INIT_ONES, 0, 1, SH(cout), "%s.bn.running_var", prefix);
-}
-
 int tfswa_tlayer_tensors(const tlayer_config *tc, tfswa_ttensor out[13])
 {
     const int64_t C = tc->C, H = tc->hidden, nb = (2 * (int64_t)tc->window - 1) * (2 * tc->window - 1);
@@ -254,64 +209,6 @@ int tfswa_tlayer_tensors(const tlayer_config *tc, tfswa_ttensor out[13])
     return n;
 }
 
-static const char *const KIND_NAME[4] = {"tsa", "fsa", "wmsa", "swmsa"};
-
-static void walk_blocks(walker *w, tlayer_params *p, int depth, const tfswa_config *c, int stage,
-                        const char *prefix)
-{
-    for (int b = 0; b < depth; b++)
-        for (int j = 0; j < 4; j++) {
-            tlayer_params dummy, *l = p ? &p[4 * b + j] : &dummy;
-            l->rel_bias = NULL;
-            tlayer_config tc = tfswa_tlayer_config(c, stage, j);
-            tfswa_ttensor tt[13];
-            int n = tfswa_tlayer_tensors(&tc, tt);
-            for (int i = 0; i < n; i++)
-                tens(w, (float **)((char *)l + tt[i].field), 1, tt[i].init, tt[i].fan_in, tt[i].rank, tt[i].shape,
-                     "%s.blocks.%d.%s.%s", prefix, b, KIND_NAME[j], tt[i].name);
-        }
-}
-
-static void walk(walker *w, const tfswa_config *c, tfswa_weights *W)
-{
-    tfswa_weights dummy;
-    if (!W) {
-        memset(&dummy, 0, sizeof dummy);
-        W = &dummy;
-    }
-    char pre[64];
-    int64_t F = tfswa_bins(c);
-    walk_convbn(w, &W->stem, "stem", c->dims[0], TFSWA_IN_CH, 7, 0);
-    for (int i = 0; i < 3; i++) {
-        snprintf(pre, sizeof pre, "enc.%d", i);
-        walk_blocks(w, W->enc[i], c->depths[i], c, i, pre);
-        snprintf(pre, sizeof pre, "enc.%d.down", i);
-        walk_convbn(w, &W->down[i], pre, c->dims[i + 1], c->dims[i], 4, 0);
-    }
-    walk_blocks(w, W->mid, c->depths[3], c, 3, "mid");
-    for (int i = 2; i >= 0; i--) {
-        snprintf(pre, sizeof pre, "dec.%d.up", i);
-        walk_convbn(w, &W->up[i], pre, c->dims[i], c->dims[i + 1], 4, 1);
-        snprintf(pre, sizeof pre, "dec.%d", i);
-        walk_blocks(w, W->dec[i], c->depths[i], c, i, pre);
-    }
-    walk_convbn(w, &W->head, "head", c->dims[0], c->dims[0], 3, 0);
-    int64_t O = 4 * (int64_t)c->n_stems;
-    /* The mask head starts near M = 1/S for every stem (estimates that sum
-     * to the mixture): small weights, biases 1/S + 0i (formats/checkpoint.md). */
-    tens(w, &W->out_w, 1, TFSWA_INIT_KAIMING_SMALL, c->dims[0], 4, SH(O, c->dims[0], 1, 1), "head.out.weight");
-    tens(w, &W->out_b, 1, TFSWA_INIT_MASK_BIAS, c->n_stems, 1, SH(O), "head.out.bias");
-    tens(w, &W->norm_mean, 0, TFSWA_INIT_ZEROS, 0, 2, SH(TFSWA_IN_CH, F), "norm.mean");
-    tens(w, &W->norm_std, 0, TFSWA_INIT_ONES, 0, 2, SH(TFSWA_IN_CH, F), "norm.std");
-}
-
-static void visit_build(walker *w, const char *name, int rank, const int64_t *shape, int trainable, int init,
-                        int fan_in, float **slot)
-{
-    (void)slot;
-    tfswa_layout_add(w->L, name, rank, shape, trainable, init, fan_in);
-}
-
 void tfswa_layout_add(tfswa_layout *L, const char *name, int rank, const int64_t *shape, int trainable, int init,
                       int fan_in)
 {
@@ -332,18 +229,11 @@ void tfswa_layout_add(tfswa_layout *L, const char *name, int rank, const int64_t
 
 void tfswa_layout_build(tfswa_layout *L, const tfswa_config *c)
 {
-    memset(L, 0, sizeof *L);
-    if (c->arch == TFSWA_ARCH_BAND) {
-        tfswa_net n;
-        tfswa_net_build(&n, c);
-        *L = n.layout;
-        memset(&n.layout, 0, sizeof n.layout);
-        tfswa_net_free(&n);
-        return;
-    }
-    walker w = {.visit = visit_build, .L = L};
-    walk(&w, c, NULL);
-    tfswa_layout_finish(L);
+    tfswa_net n;
+    tfswa_net_build(&n, c);
+    *L = n.layout;
+    memset(&n.layout, 0, sizeof n.layout);
+    tfswa_net_free(&n);
 }
 
 void tfswa_layout_finish(tfswa_layout *L)
@@ -375,46 +265,14 @@ int tfswa_layout_find(const tfswa_layout *L, const char *name)
     return -1;
 }
 
-static void visit_bind(walker *w, const char *name, int rank, const int64_t *shape, int trainable, int init,
-                       int fan_in, float **slot)
-{
-    (void)name, (void)rank, (void)shape, (void)trainable, (void)init, (void)fan_in;
-    *slot = w->base + w->bl->t[w->index++].offset;
-}
-
 void tfswa_bind(tfswa_weights *W, const tfswa_config *c, float *base)
 {
     memset(W, 0, sizeof *W);
-    if (c->arch == TFSWA_ARCH_BAND) {
-        tfswa_layout L;
-        tfswa_layout_build(&L, c);
-        W->norm_mean = base + L.t[tfswa_layout_find(&L, "norm.mean")].offset;
-        W->norm_std = base + L.t[tfswa_layout_find(&L, "norm.std")].offset;
-        tfswa_layout_free(&L);
-        return;
-    }
-    for (int i = 0; i < 3; i++) {
-        W->n_enc[i] = W->n_dec[i] = 4 * c->depths[i];
-        W->enc[i] = tf_calloc((size_t)W->n_enc[i] + 1, sizeof(tlayer_params), "model layers");
-        W->dec[i] = tf_calloc((size_t)W->n_dec[i] + 1, sizeof(tlayer_params), "model layers");
-    }
-    W->n_mid = 4 * c->depths[3];
-    W->mid = tf_calloc((size_t)W->n_mid + 1, sizeof(tlayer_params), "model layers");
     tfswa_layout L;
     tfswa_layout_build(&L, c);
-    walker w = {.visit = visit_bind, .bl = &L, .base = base};
-    walk(&w, c, W);
+    W->norm_mean = base + L.t[tfswa_layout_find(&L, "norm.mean")].offset;
+    W->norm_std = base + L.t[tfswa_layout_find(&L, "norm.std")].offset;
     tfswa_layout_free(&L);
-}
-
-void tfswa_weights_free(tfswa_weights *W)
-{
-    for (int i = 0; i < 3; i++) {
-        free(W->enc[i]);
-        free(W->dec[i]);
-    }
-    free(W->mid);
-    memset(W, 0, sizeof *W);
 }
 
 const char *tfswa_features_name(int features) { return features == TFSWA_FEAT_LOGMAG ? "logmag" : "complex"; }
@@ -479,7 +337,6 @@ void tfswa_model_init_weights(tfswa_model *m)
 
 void tfswa_model_free(tfswa_model *m)
 {
-    tfswa_weights_free(&m->w);
     tfswa_layout_free(&m->layout);
     free(m->data);
     memset(m, 0, sizeof *m);
@@ -507,39 +364,10 @@ double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn)
     return lin + a;
 }
 
-static double blocks_flops(const tfswa_config *c, int s, int F, int T, double *attn)
-{
-    double total = 0, a = 0;
-    for (int j = 0; j < 4; j++) {
-        tlayer_config tc = tfswa_tlayer_config(c, s, j);
-        total += tfswa_tlayer_flops(&tc, F, T, &a);
-    }
-    *attn += a * c->depths[s];
-    return total * c->depths[s];
-}
-
 double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6])
 {
-    if (c->arch == TFSWA_ARCH_BAND)
-        return tfswa_net_flops(c, T, per_module);
-    int f[TFSWA_LEVELS], t[TFSWA_LEVELS];
-    tfswa_level_sizes(F, T, f, t);
-    double pm[6] = {0};
-    double n0 = (double)F * T, c1 = c->dims[0];
-    pm[0] = 2 * c1 * TFSWA_IN_CH * 49 * n0;
-    for (int i = 0; i < 3; i++) {
-        pm[1] += blocks_flops(c, i, f[i], t[i], &pm[5]);
-        pm[1] += 2.0 * c->dims[i + 1] * c->dims[i] * 16 * f[i + 1] * t[i + 1];
-    }
-    pm[2] = blocks_flops(c, 3, f[3], t[3], &pm[5]);
-    for (int i = 2; i >= 0; i--) {
-        pm[3] += 2.0 * c->dims[i + 1] * c->dims[i] * 16 * f[i + 1] * t[i + 1];
-        pm[3] += blocks_flops(c, i, f[i], t[i], &pm[5]);
-    }
-    pm[4] = 2 * c1 * c1 * 9 * n0 + 2 * 4.0 * c->n_stems * c1 * n0;
-    if (per_module)
-        memcpy(per_module, pm, sizeof pm);
-    return pm[0] + pm[1] + pm[2] + pm[3] + pm[4];
+    (void)F; /* the model's bins */
+    return tfswa_net_flops(c, T, per_module);
 }
 
 void tfswa_features(float *dst, const float *X, int64_t Ttot, int64_t t0, int T, int Tr, const float *mean,

@@ -1,13 +1,15 @@
-/* The TFSWA-UNet: configuration, presets, the names, shapes and contiguous
- * layout of every tensor, PyTorch-like initialisation, and FLOP counting.
+/* The TFSWA models: configuration, presets, the contiguous layout of the
+ * tensors (names, shapes and order come from the op list of
+ * lib/model/net.h, the one description of each network), PyTorch-like
+ * initialisation, and FLOP counting (also from the op list).
  * Specification (names, shapes, forward pass): formats/checkpoint.md.
  *
  * Layout: all tensors live in one float array. The trainable parameters
  * come first, [0, n_params), in the fixed order of formats/checkpoint.md,
  * so an optimiser treats them as one vector; the buffers that are not
  * trained (BatchNorm running statistics, the input normalisation) follow,
- * [n_params, n_total). tfswa_bind points a tfswa_weights at any such array
- * (weights, or gradients of the same layout). */
+ * [n_params, n_total). Each op of lib/model/net.h finds its tensors in such
+ * an array (weights, or gradients of the same layout) by layout index. */
 #ifndef TFSWA_MODEL_MODEL_H
 #define TFSWA_MODEL_MODEL_H
 
@@ -120,22 +122,10 @@ void tfswa_layout_finish(tfswa_layout *L);
 void tfswa_layout_free(tfswa_layout *L);
 int  tfswa_layout_find(const tfswa_layout *L, const char *name); /* index or -1 */
 
-/* conv (+ bias) followed by BatchNorm2d */
-typedef struct {
-    float *w, *b;                      /* conv weight, bias */
-    float *bn_g, *bn_b, *bn_mean, *bn_var;
-} tfswa_convbn;
-
+/* The input statistics, bound into a model's array (every other tensor is
+ * found by its op through the layout: lib/model/net.h). */
 typedef struct {
     float *norm_mean, *norm_std;       /* (4, F) input statistics */
-    tfswa_convbn stem;                 /* 7x7, 4 -> c1 */
-    tfswa_convbn down[3];              /* 4x4 s2, c_i -> c_{i+1} */
-    tfswa_convbn up[3];                /* transposed 4x4 s2, c_{i+1} -> c_i */
-    tfswa_convbn head;                 /* 3x3, c1 -> c1 */
-    float *out_w, *out_b;              /* 1x1, c1 -> 4 * stems */
-    /* transformer layers: 4 per block (TIME, FREQ, WINDOW, SHIFTED) */
-    tlayer_params *enc[3], *mid, *dec[3];
-    int n_enc[3], n_mid, n_dec[3];     /* layers (4 * depth) */
 } tfswa_weights;
 
 /* The tensors of one transformer layer in checkpoint order (12, or 13 with
@@ -150,11 +140,8 @@ typedef struct {
 } tfswa_ttensor;
 int tfswa_tlayer_tensors(const tlayer_config *tc, tfswa_ttensor out[13]);
 
-/* Binds every pointer of W into base (n_total floats, layout of c). A band
- * model binds norm_mean and norm_std only (its ops find their tensors
- * through the layout: lib/model/net.h). */
+/* Binds W's pointers into base (n_total floats, layout of c). */
 void tfswa_bind(tfswa_weights *W, const tfswa_config *c, float *base);
-void tfswa_weights_free(tfswa_weights *W);
 /* The configuration of transformer layer j (0..3 within a block) at stage s. */
 tlayer_config tfswa_tlayer_config(const tfswa_config *c, int stage, int j);
 
@@ -182,8 +169,10 @@ void tfswa_level_sizes(int F, int T, int f[TFSWA_LEVELS], int t[TFSWA_LEVELS]);
 #define TFSWA_MIN_FRAMES 8
 
 /* Floating-point operations (a multiply-add counts 2) of one forward pass
- * over F x T; per_module (may be NULL) receives 6 parts: stem, encoder,
- * bottom, decoder, head, attention-only (included in the others). */
+ * over F x T (F: the model's bins), summed over the ops of lib/model/net.h;
+ * per_module (may be NULL) receives 6 parts: stem, encoder, bottom,
+ * decoder, head, attention-only (included in the others); a band model
+ * fills [0] embedding, [2] blocks, [4] mask head, [5] attention. */
 double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6]);
 /* One transformer layer over B = 1, F x T tokens; *attn += the attention part. */
 double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn);

@@ -149,12 +149,16 @@ int main(void)
     CHECK(t && t->dtype == TS_I64 && ((int64_t *)t->data)[0] == 1234, "train tensor lost");
     CHECK(ts_attr_get(&ex2, "step") && strcmp(ts_attr_get(&ex2, "step"), "1234") == 0, "attribute lost");
     CHECK(ts_attr_get(&ex2, "depths") == NULL, "configuration attribute leaked into extra");
-    /* weights bound where the layout says */
-    int k = tfswa_layout_find(&m2.layout, "head.out.bias");
-    CHECK(k >= 0 && m2.w.out_b == m2.data + m2.layout.t[k].offset, "binding of head.out.bias");
+    /* the input statistics bound where the layout says; window layers alone
+     * have a rel bias (window 2: a (2 * 2 - 1)^2 table) */
+    int k = tfswa_layout_find(&m2.layout, "norm.std");
+    CHECK(k >= 0 && m2.w.norm_std == m2.data + m2.layout.t[k].offset, "binding of norm.std");
     k = tfswa_layout_find(&m2.layout, "mid.blocks.0.wmsa.attn.relative_position_bias_table");
-    CHECK(k >= 0 && m2.w.mid[2].rel_bias == m2.data + m2.layout.t[k].offset, "binding of a rel bias");
-    CHECK(m2.w.mid[0].rel_bias == NULL && m2.w.mid[1].rel_bias == NULL, "TSA/FSA have no rel bias");
+    CHECK(k >= 0 && m2.layout.t[k].shape[0] == 3 * 3 && m2.layout.t[k].shape[1] == m2.cfg.heads[3],
+          "rel bias of a window layer");
+    CHECK(tfswa_layout_find(&m2.layout, "mid.blocks.0.tsa.attn.relative_position_bias_table") < 0 &&
+              tfswa_layout_find(&m2.layout, "mid.blocks.0.fsa.attn.relative_position_bias_table") < 0,
+          "TSA/FSA have no rel bias");
     tfswa_model_free(&m2);
     ts_record_free(&ex2);
     ts_record_free(&extra);

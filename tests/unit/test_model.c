@@ -13,6 +13,7 @@
 #include "model/forward.h"
 #include "model/mask.h"
 #include "model/model.h"
+#include "model/net.h"
 #include "model/separate.h"
 #include "nn/tlayer.h"
 #include "stream/ts.h"
@@ -461,6 +462,61 @@ static void test_short(void)
     tfswa_model_free(&m);
 }
 
+/* --info's modules (the ops' modules, lib/model/net.h) against counts made
+ * here from the tensor names' prefixes; every tensor belongs to one op, the
+ * ops' tensors in layout order except the U-Net's norm.* (last). */
+static void test_modules(void)
+{
+    static const char *const UNET[][2] = {{"stem.", "stem"},       {"enc.0.", "encoder 1"}, {"enc.1.", "encoder 2"},
+                                          {"enc.2.", "encoder 3"}, {"mid.", "bottom"},      {"dec.2.", "decoder 3"},
+                                          {"dec.1.", "decoder 2"}, {"dec.0.", "decoder 1"}, {"head.", "head"},
+                                          {"norm.", "input norm"}};
+    static const char *const BAND[][2] = {{"band.", "band embed"}, {"blocks.", "blocks"}, {"norm_out.", "final norm"},
+                                          {"mask.", "mask head"},  {"norm.", "input norm"}};
+    static const char *const PRESETS[3] = {"seed", "tiny", "band"};
+    for (int pi = 0; pi < 3; pi++) {
+        tfswa_config c;
+        tfswa_preset(&c, PRESETS[pi]);
+        const int band = c.arch == TFSWA_ARCH_BAND, want_n = band ? 5 : 10;
+        const char *const(*mods)[2] = band ? BAND : UNET;
+        tfswa_layout L;
+        tfswa_layout_build(&L, &c);
+        size_t sp = 0, sb = 0;
+        const char *name = NULL;
+        size_t p, q;
+        int nm = tfswa_net_module(&c, 0, &name, &p, &q);
+        CHECK(nm == want_n, "%s: %d modules", PRESETS[pi], nm);
+        for (int i = 0; i < nm && i < want_n; i++) {
+            tfswa_net_module(&c, i, &name, &p, &q);
+            size_t wp = 0, wb = 0, l = strlen(mods[i][0]);
+            for (int k = 0; k < L.n; k++)
+                if (strncmp(L.t[k].name, mods[i][0], l) == 0)
+                    *(L.t[k].trainable ? &wp : &wb) += L.t[k].numel;
+            CHECK(strcmp(name, mods[i][1]) == 0 && p == wp && q == wb, "%s module %d: %s %zu %zu, want %s %zu %zu",
+                  PRESETS[pi], i, name, p, q, mods[i][1], wp, wb);
+            sp += p, sb += q;
+        }
+        CHECK(sp == L.n_params && sb == L.n_total - L.n_params, "%s: modules cover %zu + %zu floats of %zu",
+              PRESETS[pi], sp, sb, L.n_total);
+        tfswa_net n;
+        tfswa_net_build(&n, &c);
+        int next = 0, covered = 0;
+        for (int o = 0; o < n.n_ops; o++) {
+            const tfswa_op *op = &n.ops[o];
+            if (!band && op->kind == TFSWA_OP_FEATURES) {
+                CHECK(op->t0 == L.n - 2 && op->nt == 2, "U-Net: norm.* last");
+                covered += op->nt;
+                continue;
+            }
+            CHECK(op->t0 == next, "%s op %d: tensors from %d, want %d", PRESETS[pi], o, op->t0, next);
+            next += op->nt, covered += op->nt;
+        }
+        CHECK(covered == L.n && n.layout.n == L.n, "%s: ops hold %d of %d tensors", PRESETS[pi], covered, L.n);
+        tfswa_net_free(&n);
+        tfswa_layout_free(&L);
+    }
+}
+
 int main(void)
 {
     tf_set_threads(1); /* small problems: OpenMP threads would only spin */
@@ -469,6 +525,7 @@ int main(void)
     test_init();
     test_short();
     test_band_layout();
+    test_modules();
     static const char *const DIRS[2] = {"model", "model-band"};
     for (int d = 0; d < 2; d++) {
         DATA_DIR = DIRS[d];
