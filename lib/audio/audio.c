@@ -11,6 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
 /* libsndfile's view of path: 1 (info set), 0 when it does not recognise
  * the file (*sferr holds its reason), -1 with err (it does, but the header
  * is invalid). */
@@ -36,6 +42,16 @@ static int sf_probe(const char *path, audio_info *info, char *sferr, size_t sfer
     return 1;
 }
 
+/* Names that only FFmpeg reads: its message is the one to give. */
+static int ffmpeg_name(const char *path)
+{
+    static const char *const ext[] = {".mp4", ".m4a", ".m4b", ".aac", ".mov", ".3gp", ".mka", ".mkv", ".webm"};
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (ends_with(path, ext[i]))
+            return 1;
+    return 0;
+}
+
 int audio_probe_stream(const char *path, int stream, audio_info *info, char *err, size_t errlen)
 {
     memset(info, 0, sizeof *info);
@@ -55,7 +71,7 @@ int audio_probe_stream(const char *path, int stream, audio_info *info, char *err
     ffdec_info fi;
     char fferr[1024];
     int rc = ffdec_probe(path, stream, &fi, fferr, sizeof fferr);
-    if (rc == -1 && stream == 0) {
+    if (rc == -1 && stream == 0 && !ffmpeg_name(path)) {
         snprintf(err, errlen, "%s: cannot read audio: neither libsndfile nor FFmpeg knows this format (libsndfile: %s)", path, sferr);
         return -1;
     }
@@ -194,11 +210,6 @@ int audio_read_stream(const char *path, int stream, int64_t offset, int64_t coun
 }
 
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
 
 const audio_format audio_formats[] = {
     {"wav", "wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 0, "WAV, 16-bit PCM"},

@@ -59,7 +59,7 @@ static int ffd_open(ffd *d, const char *path, int stream, char *err, size_t errl
     d->stream = stream;
     int rc = avformat_open_input(&d->fmt, path, NULL, NULL);
     if (rc < 0)
-        return fferr(err, errlen, path, "not a media file FFmpeg can read", rc);
+        return fferr(err, errlen, path, "not a media file FFmpeg can read (or a truncated one)", rc);
     rc = avformat_find_stream_info(d->fmt, NULL);
     if (rc < 0) {
         fferr(err, errlen, path, "cannot read the stream information", rc);
@@ -298,6 +298,15 @@ int ffdec_probe(const char *path, int stream, ffdec_info *info, char *err, size_
         }
         if (rc < 0)
             goto done;
+        /* the last packet the index lists must have decoded */
+        const AVIndexEntry *last = avformat_index_get_entry(d.st, nidx - 1);
+        int64_t last_at = av_rescale_q(last->timestamp, d.st->time_base, (AVRational){1, d.rate});
+        if (end == INT64_MIN || end <= last_at) {
+            snprintf(err, errlen, "%s: audio stream %d: truncated (the index lists audio to %.3f s, the file holds %s)",
+                     path, stream, (double)last_at / d.rate, end == INT64_MIN ? "none near there" : "less");
+            rc = -1;
+            goto done;
+        }
         total = end - first;
     } else {
         total = n;
