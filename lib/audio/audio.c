@@ -289,15 +289,37 @@ static int write_sf(const char *path, const float *planar, int channels, int64_t
         return -1;
     }
     sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    /* 16- and 24-bit PCM: k / 2^(bits-1) <-> k, the scale libsndfile, ffmpeg
+     * and numpy read with (libsndfile's own float writer scales by 2^(bits-1) - 1),
+     * rounded to nearest and clipped at full scale. */
+    int sub = format & SF_FORMAT_SUBMASK;
+    int pcm = sub == SF_FORMAT_PCM_16 ? 16 : sub == SF_FORMAT_PCM_24 ? 24 : 0;
+    double scale = pcm ? (double)(1L << (pcm - 1)) : 1, top = scale - 1;
     enum { CHUNK = 16384 };
-    float *inter = malloc((size_t)CHUNK * (size_t)channels * sizeof(float));
+    float *inter = malloc((size_t)CHUNK * (size_t)channels * (pcm == 24 ? sizeof(int) : sizeof(float)));
     int rc = inter ? 0 : -1;
     for (int64_t done = 0; rc == 0 && done < frames;) {
         int64_t n = frames - done < CHUNK ? frames - done : CHUNK;
+        short *s16 = (short *)inter;
+        int *s32 = (int *)inter;
         for (int64_t i = 0; i < n; i++)
-            for (int c = 0; c < channels; c++)
-                inter[i * channels + c] = planar[(size_t)c * (size_t)frames + (size_t)(done + i)];
-        if (sf_writef_float(sf, inter, n) != n)
+            for (int c = 0; c < channels; c++) {
+                float v = planar[(size_t)c * (size_t)frames + (size_t)(done + i)];
+                size_t k = (size_t)i * (size_t)channels + (size_t)c;
+                if (!pcm) {
+                    inter[k] = v;
+                    continue;
+                }
+                double q = nearbyint((double)v * scale);
+                q = q > top ? top : q < -scale ? -scale : q != q ? 0 : q;
+                if (pcm == 16)
+                    s16[k] = (short)q;
+                else
+                    s32[k] = (int)q * 256; /* libsndfile keeps the top 24 bits */
+            }
+        sf_count_t w = pcm == 16 ? sf_writef_short(sf, s16, n) : pcm == 24 ? sf_writef_int(sf, s32, n)
+                                                                          : sf_writef_float(sf, inter, n);
+        if (w != n)
             rc = -1;
         done += n;
     }
