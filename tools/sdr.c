@@ -378,19 +378,21 @@ static float *read_wav(const char *path, int *nchan, int64_t *n, int *rate)
 static float *read_stem_mp4(const char *mp4, const char *stem, int *nchan, int64_t *n, int *rate)
 {
     static const char *const names[5] = {"mixture", "drums", "bass", "other", "vocals"};
-    int from = -1, to = -1;
-    for (int k = 0; k < 5; k++)
-        if (!strcmp(stem, names[k])) from = to = k;
-    if (!strcmp(stem, "accompaniment")) from = 1, to = 3;
-    if (!strcmp(stem, "linear_mixture")) from = 1, to = 4;
-    if (from < 0) return NULL;
-    float *ref = read_stream(mp4, from, nchan, n, rate);
-    for (int k = from + 1; k <= to; k++) {
+    /* the streams to sum, in the order of the WAV path (musdb's): vocals, drums, bass, other */
+    int list[4], k = 0;
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(stem, names[i])) list[k++] = i;
+    if (!strcmp(stem, "accompaniment")) list[0] = 1, list[1] = 2, list[2] = 3, k = 3;
+    if (!strcmp(stem, "linear_mixture")) list[0] = 4, list[1] = 1, list[2] = 2, list[3] = 3, k = 4;
+    if (k == 0) return NULL;
+    float *ref = read_stream(mp4, list[0], nchan, n, rate);
+    for (int i = 1; i < k; i++) {
         int kc, kr;
         int64_t kn;
-        float *x = read_stream(mp4, k, &kc, &kn, &kr);
+        float *x = read_stream(mp4, list[i], &kc, &kn, &kr);
         if (kc != *nchan || kn != *n || kr != *rate)
-            tf_die("%s: stream %d (%s): length, rate or channels differ from stream %d", mp4, k, names[k], from);
+            tf_die("%s: stream %d (%s): length, rate or channels differ from stream %d", mp4, list[i],
+                   names[list[i]], list[0]);
         for (size_t q = 0; q < (size_t)kc * (size_t)kn; q++) ref[q] += x[q];
         free(x);
     }

@@ -9,8 +9,8 @@
 #   (valid.txt), --stems, --track, sequential segments, random segments with
 #   every augmentation, --threads, --mixture sum, --list; with --fast-seek
 #   too where the encoder coded no band as noise (-aac_pns 0);
-# - training (two steps), separation and sdr --references give the same
-#   checkpoint, estimates and scores on both roots;
+# - training (two steps), separation and sdr --references (derived targets
+#   too) give the same checkpoint, estimates and scores on both roots;
 # - bad input: a truncated file, a stem stream missing, a non-audio file, a
 #   file with no audio: exit 1, one line naming the file, nothing on stdout.
 set -u
@@ -145,6 +145,13 @@ done
 cmp -s mp4.ckpt wav.ckpt || die "training on the .stem.mp4 root gave another checkpoint than on the WAV twin"
 diff -r est.mp4 est.wav > /dev/null || die "separation: other estimates"
 [ "$(wc -l < mp4.csv)" = 3 ] && cmp -s mp4.csv wav.csv || die "sdr --references: $(cat mp4.csv wav.csv)"
+# the derived targets (accompaniment, linear_mixture) summed as from the WAV files
+mkdir -p estd/test && cp -r "est.mp4/test/$test" estd/test/
+for s in accompaniment linear_mixture drums; do cp "estd/test/$test/vocals.wav" "estd/test/$test/$s.wav"; done
+for r in mp4 wav; do
+    "$BIN/sdr" -q --references $r --estimates estd --split test --csv "d$r.csv" > /dev/null 2> e.txt || die "$r: sdr, derived: $(cat e.txt)"
+done
+[ "$(wc -l < dmp4.csv)" = 6 ] && cmp -s dmp4.csv dwav.csv || die "sdr --references, derived targets: $(cat dmp4.csv dwav.csv)"
 
 # bad input: exit 1, one line that names the file, no output
 bad() { # what, file, needle, command...
