@@ -313,7 +313,8 @@ int ffdec_probe(const char *path, int stream, ffdec_info *info, char *err, size_
         if ((rc = count_to_end(&d, &total, err, errlen)) < 0)
             goto done;
     }
-    if (total <= 0) {
+    /* no allocation is ever sized from an absurd length (timestamps are the file's word) */
+    if (total <= 0 || total > ((int64_t)1 << 32)) {
         snprintf(err, errlen, "%s: audio stream %d: inconsistent timestamps (%lld frames)", path, stream,
                  (long long)total);
         rc = -1;
