@@ -72,7 +72,8 @@ int audio_probe_stream(const char *path, int stream, audio_info *info, char *err
     char fferr[1024];
     int rc = ffdec_probe(path, stream, &fi, fferr, sizeof fferr);
     if (rc == -1 && stream == 0 && !ffmpeg_name(path)) {
-        snprintf(err, errlen, "%s: cannot read audio: neither libsndfile nor FFmpeg knows this format (libsndfile: %s)", path, sferr);
+        snprintf(err, errlen, "%s: cannot read audio: neither libsndfile nor FFmpeg knows this format (libsndfile: %s)",
+                 path, sferr);
         return -1;
     }
     if (rc != 0) {

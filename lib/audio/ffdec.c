@@ -385,8 +385,9 @@ int ffdec_read(const char *path, int stream, int channels, int64_t offset, int64
     }
     if (pos < end) {
         if (r == 0)
-            snprintf(err, errlen, "%s: audio stream %d ends at frame %lld, before frame %lld (truncated or changed file)",
-                     path, stream, (long long)pos, (long long)end);
+            snprintf(err, errlen,
+                     "%s: audio stream %d ends at frame %lld, before frame %lld (truncated or changed file)", path,
+                     stream, (long long)pos, (long long)end);
         goto done;
     }
     rc = 0;
