@@ -11,6 +11,9 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #   libsndfile1-dev    audio files (WAV, FLAC, OGG, ...)
 #   libsamplerate0-dev resampling plain audio files to 44.1 kHz (a real band-limited resampler)
 #   librubberband-dev  time stretch and pitch shift augmentation (better than a phase vocoder of ours)
+#   libavformat-dev libavcodec-dev libswresample-dev   FFmpeg's libraries: AAC/M4A/MP4 and MUSDB18's
+#                      <track>.stem.mp4 (five AAC streams) read as libsndfile reads WAV (lib/audio/ffdec.c)
+#   ffmpeg             the tests make .stem.mp4 files and decode them with ffmpeg itself as the reference
 #   libkissfft-dev     FFT (STFT, correlations)
 #   libopenblas-openmp-dev  large GEMMs and LAPACK (model, bss_eval); the OpenMP build, so that
 #                      OpenBLAS and our own OpenMP loops share one thread pool (with the
@@ -26,10 +29,11 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #   gnuplot-nox        the demo's training curves and spectrogram pictures
 #   time               /usr/bin/time -v: peak memory in bench/ scripts and tests
 DEB_PKGS := gcc make pkg-config libsndfile1-dev libsamplerate0-dev librubberband-dev \
+            libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg \
             libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy clang valgrind \
             fluidsynth fluid-soundfont-gm openttd-openmsx gnuplot-nox time \
             musescore-general-soundfont csound-soundfont opl3-soundfont
-PKGS := sndfile samplerate rubberband kissfft-float zlib
+PKGS := sndfile samplerate rubberband kissfft-float zlib libavformat libavcodec libswresample libavutil
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BLAS_OMP  := /usr/lib/$(MULTIARCH)/openblas-openmp
 ifneq ($(wildcard $(BLAS_OMP)/pkgconfig/openblas.pc),)

@@ -1,6 +1,7 @@
 /* istft: every spectrogram of each record back to a waveform of its exact
- * original length; --wav DIR also writes audio files (man/istft.1). The
- * work is in lib/dsp/stft_record.c. */
+ * original length; --wav DIR also writes audio files in a chosen format,
+ * with Demucs's clip handling and Open-Unmix's residual (man/istft.1). The
+ * work is in lib/dsp/stft_record.c and lib/audio/audio.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -27,11 +28,20 @@ static void usage(void)
            "stream to standard output (unless --wav is given and standard output is a terminal).\n"
            "\n"
            "      --only NAMES      convert only these tensors (comma-separated)\n"
-           "  -w, --wav DIR         also write DIR/TRACK/STEM.wav: the estimates (est/STEM) when the\n"
-           "                        record has any, else every waveform (mixture.wav, vocals.wav, ...)\n"
+           "  -w, --wav DIR         also write audio files DIR/TRACK/STEM.wav: the estimates (est/STEM)\n"
+           "                        when the record has any, else every waveform (mixture.wav, ...)\n"
            "      --wav-all         with --wav: every waveform; estimates as TRACK/STEM.wav, the others\n"
            "                        (mixture, references) as TRACK/ref/NAME.wav\n"
-           "      --float           write 32-bit float WAV (default 16-bit PCM, clipped to [-1, 1])\n"
+           "  -f, --format F        file format (and extension) of --wav: wav (16-bit PCM, default),\n"
+           "                        wav24, float (32-bit float WAV), flac (16-bit), ogg (Vorbis), opus\n"
+           "                        (resampled to 48 kHz), mp3 (where libsndfile encodes it); also\n"
+           "                        given as an extension (.flac)\n"
+           "      --float           the same as --format float\n"
+           "      --clip MODE       before writing each file, as Demucs: rescale (default: divide by\n"
+           "                        1.01 * peak when that is above 1), clamp (to +-0.99), or none (integer\n"
+           "                        formats then clip at full scale); said on stderr when it changes a file\n"
+           "      --residual NAME   with --wav: also write TRACK/NAME.EXT = mixture - every estimate (as\n"
+           "                        Open-Unmix's --residual); needs the mixture in the stream\n"
            "      --no-stream       write no stream (only the --wav files)\n"
            "  -j, --threads N       threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)\n"
            "  -q, --quiet           no progress on standard error\n"
@@ -61,12 +71,55 @@ static void safe_name(const char *in, char *out, size_t outlen)
 
 static int is_est(const char *name) { return strncmp(name, "est/", 4) == 0 && name[4]; }
 
-static void write_wavs(const ts_record *rec, const char *dir, int all, int subtype, long index, const char *where)
+typedef struct {
+    const audio_format *fmt;
+    int clip;             /* AUDIO_CLIP_* */
+    const char *residual; /* NULL: none */
+    int all;
+} out_opts;
+
+static const char *const clip_names[] = {"rescale", "clamp", "none"};
+
+/* Writes DIR/TRACK/SUBNAME.EXT from planar (ch, frames), clip handling on a copy. */
+static void write_one(const char *dir, const char *track, const char *sub, const char *name, const float *data,
+                      int ch, int64_t frames, int rate, const out_opts *o, const char *where, const char *tensor)
+{
+    size_t plen = strlen(dir) + strlen(track) + strlen(sub) + strlen(name) + strlen(o->fmt->ext) + 16;
+    char *path = tf_malloc(plen, "path");
+    snprintf(path, plen, "%s/%s/%s%s.%s", dir, track, sub, name, o->fmt->ext);
+    char *slash = strrchr(path, '/');
+    *slash = 0;
+    if (tf_mkdirs(path) < 0)
+        tf_die("%s: %s", path, strerror(errno));
+    *slash = '/';
+    size_t n = (size_t)ch * (size_t)frames;
+    float *x = tf_malloc(n * sizeof(float) + 1, "samples");
+    memcpy(x, data, n * sizeof(float));
+    size_t changed = 0;
+    double peak = audio_prevent_clip(x, n, o->clip, &changed);
+    if (changed && o->clip == AUDIO_CLIP_RESCALE)
+        tf_warn("%s: %s: peak %.4f: rescaled by 1/%.4f to avoid clipping (--clip rescale)", where, path, peak,
+                1.01 * peak);
+    else if (changed)
+        tf_warn("%s: %s: peak %.4f: %zu samples clamped to +-0.99 (--clip clamp)", where, path, peak, changed);
+    char err[1024];
+    if (audio_write_format(path, x, ch, frames, rate, o->fmt, err, sizeof err) < 0)
+        tf_die("%s: tensor '%s': %s", where, tensor, err);
+    free(x);
+    free(path);
+}
+
+static void write_wavs(const ts_record *rec, const char *dir, const out_opts *o, long index, const char *where)
 {
     int any_est = 0;
+    const ts_tensor *mix = NULL;
     for (int i = 0; i < rec->n_tensors; i++)
-        if (stft_is_waveform(&rec->tensors[i]) && is_est(rec->tensors[i].name))
-            any_est = 1;
+        if (stft_is_waveform(&rec->tensors[i])) {
+            if (is_est(rec->tensors[i].name))
+                any_est = 1;
+            else if (!strcmp(rec->tensors[i].name, "mixture"))
+                mix = &rec->tensors[i];
+        }
     char track[256];
     const char *tr = ts_attr_get(rec, "track");
     if (tr)
@@ -77,6 +130,17 @@ static void write_wavs(const ts_record *rec, const char *dir, int all, int subty
     int rr = ts_attr_get_i64(rec, "rate", &rate);
     if (rr == -2 || rate < 1 || rate > 1000000)
         tf_die("%s: attribute rate='%s' is not a sample rate", where, ts_attr_get(rec, "rate"));
+    float *res = NULL;
+    if (o->residual) {
+        if (!any_est)
+            tf_die("%s: --residual %s: the record has no estimates (est/STEM) to subtract", where, o->residual);
+        if (!mix)
+            tf_die("%s: --residual %s: the record has no 'mixture' waveform to subtract the estimates from", where,
+                   o->residual);
+        size_t n = (size_t)mix->shape[0] * (size_t)mix->shape[1];
+        res = tf_malloc(n * sizeof(float) + 1, "residual");
+        memcpy(res, mix->data, n * sizeof(float));
+    }
     for (int i = 0; i < rec->n_tensors; i++) {
         const ts_tensor *t = &rec->tensors[i];
         if (!stft_is_waveform(t))
@@ -87,45 +151,53 @@ static void write_wavs(const ts_record *rec, const char *dir, int all, int subty
             stem = t->name + 4;
         else if (!any_est)
             stem = t->name;
-        else if (all) {
+        else if (o->all) {
             stem = t->name;
             sub = "ref/";
         } else
             continue;
         if (t->shape[0] < 1 || t->shape[0] > 64)
-            tf_die("%s: tensor '%s': %lld channels cannot be written as WAV", where, t->name,
+            tf_die("%s: tensor '%s': %lld channels cannot be written as audio", where, t->name,
                    (long long)t->shape[0]);
-        size_t plen = strlen(dir) + strlen(track) + strlen(sub) + strlen(stem) + 16;
-        char *path = tf_malloc(plen, "path");
-        snprintf(path, plen, "%s/%s/%s%s.wav", dir, track, sub, stem);
-        char *slash = strrchr(path, '/');
-        *slash = 0;
-        if (tf_mkdirs(path) < 0)
-            tf_die("%s: %s", path, strerror(errno));
-        *slash = '/';
-        char err[1024];
-        if (audio_write(path, (const float *)t->data, (int)t->shape[0], t->shape[1], (int)rate, subtype, err,
-                        sizeof err) < 0)
-            tf_die("%s: tensor '%s': %s", where, t->name, err);
-        free(path);
+        if (res && is_est(t->name)) {
+            if (!strcmp(stem, o->residual))
+                tf_die("%s: --residual %s: the record has an estimate of that name", where, o->residual);
+            if (t->shape[0] != mix->shape[0] || t->shape[1] != mix->shape[1])
+                tf_die("%s: --residual %s: tensor '%s' is (%lld, %lld), the mixture (%lld, %lld)", where, o->residual,
+                       t->name, (long long)t->shape[0], (long long)t->shape[1], (long long)mix->shape[0],
+                       (long long)mix->shape[1]);
+            const float *e = (const float *)t->data;
+            for (size_t q = 0; q < (size_t)t->shape[0] * (size_t)t->shape[1]; q++)
+                res[q] -= e[q];
+        }
+        write_one(dir, track, sub, stem, (const float *)t->data, (int)t->shape[0], t->shape[1], (int)rate, o, where,
+                  t->name);
+    }
+    if (res) {
+        write_one(dir, track, "", o->residual, res, (int)mix->shape[0], mix->shape[1], (int)rate, o, where,
+                  "mixture");
+        free(res);
     }
 }
 
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    enum { O_ONLY = 256, O_ALL, O_FLOAT, O_NOSTREAM };
+    enum { O_ONLY = 256, O_ALL, O_FLOAT, O_NOSTREAM, O_CLIP, O_RESIDUAL };
     static const struct option opts[] = {
         {"only", required_argument, 0, O_ONLY}, {"wav", required_argument, 0, 'w'},
         {"wav-all", no_argument, 0, O_ALL},     {"float", no_argument, 0, O_FLOAT},
         {"no-stream", no_argument, 0, O_NOSTREAM}, {"threads", required_argument, 0, 'j'},
+        {"format", required_argument, 0, 'f'},   {"clip", required_argument, 0, O_CLIP},
+        {"residual", required_argument, 0, O_RESIDUAL},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     char *only_buf[MAX_ONLY], **only = NULL;
-    int n_only = 0, quiet = 0, all = 0, subtype = AUDIO_PCM16, no_stream = 0, c;
+    int n_only = 0, quiet = 0, no_stream = 0, c;
     const char *wav = NULL;
-    while ((c = getopt_long(argc, argv, "w:j:qh", opts, NULL)) != -1) {
+    out_opts oo = {audio_format_find("wav"), AUDIO_CLIP_RESCALE, NULL, 0};
+    while ((c = getopt_long(argc, argv, "w:f:j:qh", opts, NULL)) != -1) {
         switch (c) {
         case O_ONLY:
             if (only)
@@ -138,8 +210,26 @@ int main(int argc, char **argv)
                 tf_usage_error("--wav: empty directory name");
             wav = optarg;
             break;
-        case O_ALL: all = 1; break;
-        case O_FLOAT: subtype = AUDIO_FLOAT; break;
+        case O_ALL: oo.all = 1; break;
+        case O_FLOAT: oo.fmt = audio_format_find("float"); break;
+        case 'f':
+            if (!(oo.fmt = audio_format_find(optarg)))
+                tf_usage_error("--format: '%s' is not wav, wav24, float, flac, ogg, opus or mp3", optarg);
+            break;
+        case O_CLIP: {
+            int k = 0;
+            while (k < 3 && strcmp(optarg, clip_names[k]))
+                k++;
+            if (k == 3)
+                tf_usage_error("--clip: '%s' is not rescale, clamp or none", optarg);
+            oo.clip = k;
+            break;
+        }
+        case O_RESIDUAL:
+            if (!*optarg || strchr(optarg, '/') || optarg[0] == '.')
+                tf_usage_error("--residual: '%s' is not a stem name (no '/', no leading '.')", optarg);
+            oo.residual = optarg;
+            break;
         case O_NOSTREAM: no_stream = 1; break;
         case 'j': tf_set_threads((int)tf_parse_long("--threads", optarg, 0, 4096)); break;
         case 'q': quiet = 1; break;
@@ -147,8 +237,13 @@ int main(int argc, char **argv)
         default: tf_getopt_error();
         }
     }
-    if (all && !wav)
+    if (oo.all && !wav)
         tf_usage_error("--wav-all needs --wav DIR");
+    if (oo.residual && !wav)
+        tf_usage_error("--residual needs --wav DIR");
+    char ferr[512];
+    if (wav && audio_format_check(oo.fmt, 2, AUDIO_RATE, ferr, sizeof ferr) != 0)
+        tf_die("--format: %s", ferr);
     if (no_stream && !wav)
         tf_usage_error("--no-stream needs --wav DIR");
     ts_reader *r = ts_open_inputs_or_die(argc - optind, argv + optind);
@@ -190,7 +285,7 @@ int main(int argc, char **argv)
                 seen = tf_realloc(seen, sizeof *seen * (size_t)(n_seen + 1), "track names");
                 seen[n_seen++] = tf_strdup(tr);
             }
-            write_wavs(&rec, wav, all, subtype, nrec, where);
+            write_wavs(&rec, wav, &oo, nrec, where);
         }
         if (w)
             ts_write_or_die(w, &rec);

@@ -1,4 +1,4 @@
-/* musdb-slice: MUSDB18-HQ folders or plain audio files into tensor-stream
+/* musdb-slice: MUSDB18-HQ and MUSDB18 (.stem.mp4) folders or plain audio files into tensor-stream
  * records (mixture + stems), in order or at random, with augmentation.
  * The work is in lib/audio (musdb.c: layout and splits, slice.c: records,
  * augment.c: transforms, audio.c/resample.c: files). */
@@ -21,11 +21,14 @@ static void usage(void)
 {
     printf("Usage: %s [OPTION]... ROOT\n"
            "  or:  %s [OPTION]... FILE...\n"
-           "Write MUSDB18-HQ tracks (ROOT/train, ROOT/test) or plain audio files as a tensor stream on\n"
-           "stdout: one record per track, per segment, or per random segment, holding 'mixture' and the\n"
-           "requested stems as f32 (2, samples) at 44.1 kHz, with attributes track, split, rate, offset,\n"
-           "length, segment, seed, mixture (file|sum) and aug_* for each augmentation applied.\n"
-           "Plain files (any format libsndfile reads) give mixture-only records; other rates are\n"
+           "Write MUSDB18-HQ tracks (ROOT/train, ROOT/test: a folder of WAV or FLAC files per track),\n"
+           "MUSDB18 tracks (ROOT/train/TRACK.stem.mp4: streams mixture, drums, bass, other, vocals,\n"
+           "decoded with FFmpeg to the samples of 'ffmpeg -i TRACK.stem.mp4 -map 0:N') or plain audio\n"
+           "files as a tensor stream on stdout: one record per track, per segment, or per random\n"
+           "segment, holding 'mixture' and the requested stems as f32 (2, samples) at 44.1 kHz, with\n"
+           "attributes track, split, rate, offset, length, segment, seed, mixture (file|sum) and aug_*\n"
+           "for each augmentation applied. Plain files (what libsndfile reads, MP3 included; AAC, M4A,\n"
+           "MP4 through FFmpeg: the first audio stream) give mixture-only records; other rates are\n"
            "resampled to 44.1 kHz (libsamplerate, best quality), mono is made stereo.\n"
            "\n"
            "Selection:\n"
@@ -45,6 +48,9 @@ static void usage(void)
            "                         says how many samples are real); default: it is shorter\n"
            "  -r, --random           random track and offset per record, endless unless --count\n"
            "  -n, --count N          stop after N records\n"
+           "      --fast-seek        compressed files (AAC, .stem.mp4): decode only from just before each\n"
+           "                         segment, as musdb's chunked reads do, instead of decoding (and caching)\n"
+           "                         whole streams; exact but in bands the encoder coded as noise (PNS)\n"
            "      --seed S           random seed (default 0): same seed, same bytes\n"
            "      --mixture HOW      file (mixture.wav), sum (of the stems), or auto (default: file in\n"
            "                         sequential mode, sum in random mode); always sum once augmentation\n"
@@ -89,7 +95,7 @@ static void parse_range(const char *opt, const char *s, double min, double max, 
 enum {
     OPT_LIST = 256, OPT_SKIP_BAD, OPT_OVERLAP, OPT_PAD, OPT_SEED, OPT_MIXTURE, OPT_GAIN_PROB, OPT_GAIN,
     OPT_SWAP_PROB, OPT_REMIX_PROB, OPT_STRETCH_PROB, OPT_STRETCH, OPT_PITCH_PROB, OPT_PITCH, OPT_MIXUP_PROB,
-    OPT_MIXUP_ALPHA, OPT_THREADS,
+    OPT_MIXUP_ALPHA, OPT_THREADS, OPT_FAST_SEEK,
 };
 
 int main(int argc, char **argv)
@@ -123,6 +129,7 @@ int main(int argc, char **argv)
         {"mixup-prob", required_argument, 0, OPT_MIXUP_PROB},
         {"mixup-alpha", required_argument, 0, OPT_MIXUP_ALPHA},
         {"threads", required_argument, 0, OPT_THREADS},
+        {"fast-seek", no_argument, 0, OPT_FAST_SEEK},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -176,6 +183,7 @@ int main(int argc, char **argv)
         case OPT_MIXUP_PROB: aug.mixup_prob = tf_parse_double("--mixup-prob", optarg, 0, 1); break;
         case OPT_MIXUP_ALPHA: aug.mixup_alpha = tf_parse_double("--mixup-alpha", optarg, 1e-3, 1e3); break;
         case OPT_THREADS: threads = (int)tf_parse_long("--threads", optarg, 0, 1024); break;
+        case OPT_FAST_SEEK: audio_set_fast_seek(1); break;
         case 'q': quiet = 1; break;
         case 'h': usage(); return 0;
         default: tf_getopt_error();

@@ -31,8 +31,10 @@ static const char *usage_text =
     "      --csv FILE         write one CSV row per track and stem (per-track medians,\n"
     "                         SI-SDR, gSDR); - writes it to stdout instead of the tables\n"
     "  -r, --references ROOT  reference WAVs: a MUSDB18-HQ root or any tree of\n"
-    "                         [<split>/]<track>/<stem>.wav (accompaniment and\n"
-    "                         linear_mixture are derived when not present as files)\n"
+    "                         [<split>/]<track>/<stem>.wav, or a MUSDB18 root of\n"
+    "                         <split>/<track>.stem.mp4 (streams mixture, drums,\n"
+    "                         bass, other, vocals, decoded with FFmpeg); accompaniment\n"
+    "                         and linear_mixture are derived when not present as files\n"
     "  -e, --estimates DIR    estimate WAVs in the same layout under DIR\n"
     "      --split NAME       with --references: only tracks under ROOT/NAME\n"
     "      --window SEC       window length in seconds (default 1, as museval)\n"
@@ -313,7 +315,8 @@ static void sl_add(strlist *l, char *s)
     l->v[l->n++] = s;
 }
 
-/* Track directories (relative to root) that hold at least one .wav; sorted. */
+/* Tracks (relative to root): directories that hold at least one .wav, and
+ * NAME.stem.mp4 files (MUSDB18; listed as NAME); sorted. */
 static void find_tracks(const char *root, const char *rel, strlist *out, int depth)
 {
     char *dir = pjoin(root, rel);
@@ -333,6 +336,11 @@ static void find_tracks(const char *root, const char *rel, strlist *out, int dep
         if (stat(p, &st) == 0) {
             size_t l = strlen(de->d_name);
             if (S_ISREG(st.st_mode) && l > 4 && !strcmp(de->d_name + l - 4, ".wav")) has_wav = 1;
+            else if (S_ISREG(st.st_mode) && l > 9 && !strcmp(de->d_name + l - 9, ".stem.mp4")) {
+                char *name = tf_strndup(de->d_name, l - 9);
+                sl_add(out, pjoin(rel, name));
+                free(name);
+            }
             else if (S_ISDIR(st.st_mode) && depth < 8) sl_add(&subs, pjoin(rel, de->d_name));
         }
         free(p);
@@ -348,15 +356,47 @@ static void find_tracks(const char *root, const char *rel, strlist *out, int dep
     free(subs.v);
 }
 
-static float *read_wav(const char *path, int *nchan, int64_t *n, int *rate)
+static float *read_stream(const char *path, int stream, int *nchan, int64_t *n, int *rate)
 {
     audio_buf b;
-    char err[512];
-    if (audio_read(path, 0, -1, &b, err, sizeof err)) tf_die("%s", err);
+    char err[1024];
+    if (audio_read_stream(path, stream, 0, -1, &b, err, sizeof err)) tf_die("%s", err);
     *nchan = b.channels;
     *n = b.frames;
     *rate = b.rate;
     return b.data;
+}
+
+static float *read_wav(const char *path, int *nchan, int64_t *n, int *rate)
+{
+    return read_stream(path, 0, nchan, n, rate);
+}
+
+/* A reference of a MUSDB18 .stem.mp4: its stream for stem (mixture 0,
+ * drums 1, bass 2, other 3, vocals 4), or the sum of streams for the
+ * derived targets as musdb makes them; NULL when stem is none of these. */
+static float *read_stem_mp4(const char *mp4, const char *stem, int *nchan, int64_t *n, int *rate)
+{
+    static const char *const names[5] = {"mixture", "drums", "bass", "other", "vocals"};
+    /* the streams to sum, in the order of the WAV path (musdb's): vocals, drums, bass, other */
+    int list[4], k = 0;
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(stem, names[i])) list[k++] = i;
+    if (!strcmp(stem, "accompaniment")) list[0] = 1, list[1] = 2, list[2] = 3, k = 3;
+    if (!strcmp(stem, "linear_mixture")) list[0] = 4, list[1] = 1, list[2] = 2, list[3] = 3, k = 4;
+    if (k == 0) return NULL;
+    float *ref = read_stream(mp4, list[0], nchan, n, rate);
+    for (int i = 1; i < k; i++) {
+        int kc, kr;
+        int64_t kn;
+        float *x = read_stream(mp4, list[i], &kc, &kn, &kr);
+        if (kc != *nchan || kn != *n || kr != *rate)
+            tf_die("%s: stream %d (%s): length, rate or channels differ from stream %d", mp4, list[i],
+                   names[list[i]], list[0]);
+        for (size_t q = 0; q < (size_t)kc * (size_t)kn; q++) ref[q] += x[q];
+        free(x);
+    }
+    return ref;
 }
 
 static void run_files(ctx *c, const char *root, const char *estdir, const char *split)
@@ -368,12 +408,16 @@ static void run_files(ctx *c, const char *root, const char *estdir, const char *
     const char *root_name = strrchr(root_copy, '/') ? strrchr(root_copy, '/') + 1 : root_copy;
     char *base = split ? tf_strdup(split) : tf_strdup("");
     find_tracks(root, base, &tracks, 0);
-    if (tracks.n == 0) tf_die("%s: no track directory with WAV files found", root);
+    if (tracks.n == 0) tf_die("%s: no track directory with WAV files (or .stem.mp4 file) found", root);
     tf_progress prog;
     tf_progress_init(&prog, "sdr", tracks.n, "tracks", !c->quiet);
     for (int ti = 0; ti < tracks.n; ti++) {
         const char *rel = tracks.v[ti];
         char *rdir = pjoin(root, rel), *edir = pjoin(estdir, rel);
+        char *mp4 = tf_malloc(strlen(rdir) + 10, "path");
+        sprintf(mp4, "%s.stem.mp4", rdir);
+        struct stat mst;
+        int is_mp4 = stat(rdir, &mst) != 0 && is_file(mp4); /* a .stem.mp4 track (a folder wins) */
         /* estimates present decide which stems are scored */
         DIR *d = opendir(edir);
         if (!d) tf_die("%s: missing estimates for track '%s': %s", edir, *rel ? rel : ".", strerror(errno));
@@ -402,7 +446,18 @@ static void run_files(ctx *c, const char *root, const char *estdir, const char *
             float *ref = NULL;
             int rc = 0, rr = 0;
             int64_t rn = 0;
-            if (is_file(rp)) {
+            if (is_mp4) {
+                free(rp);
+                rp = tf_malloc(strlen(mp4) + strlen(stem) + 4, "path");
+                sprintf(rp, "%s:%s", mp4, stem);
+                ref = read_stem_mp4(mp4, stem, &rc, &rn, &rr);
+                if (!ref) {
+                    if (!c->quiet) tf_warn("%s: no reference '%s' for estimate %s; skipped", mp4, stem, ep);
+                    free(rp);
+                    free(ep);
+                    continue;
+                }
+            } else if (is_file(rp)) {
                 ref = read_wav(rp, &rc, &rn, &rr);
             } else {
                 /* derived targets, as musdb: accompaniment = all sources but
@@ -470,6 +525,7 @@ static void run_files(ctx *c, const char *root, const char *estdir, const char *
         free(names.v);
         free(rdir);
         free(edir);
+        free(mp4);
         tf_progress_update(&prog, ti + 1, NULL);
     }
     tf_progress_done(&prog, tracks.n, NULL);

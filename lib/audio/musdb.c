@@ -264,6 +264,53 @@ done:
     return rc;
 }
 
+/* Opens and validates one NI Stems file (MUSDB18's <track>.stem.mp4): audio
+ * streams 0..4 are mixture, drums, bass, other, vocals. */
+static int open_stem_track(musdb_track *t, const char *path, const char *name, int split, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->name = strdup(name);
+    t->dir = strdup(path);
+    t->split = split;
+    t->nsrc = MUSDB_NSTEMS;
+    if (!t->name || !t->dir) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (audio_src_open_stream(&t->mix, path, 0, err, errlen) != 0)
+        return -1;
+    if (t->mix.info.streams < 5) {
+        snprintf(err, errlen,
+                 "%s: %d audio stream%s; a MUSDB18 .stem.mp4 has 5 (mixture, drums, bass, other, vocals)", path,
+                 t->mix.info.streams, t->mix.info.streams == 1 ? "" : "s");
+        return -1;
+    }
+    static const int stream_of[MUSDB_NSTEMS] = {[MUSDB_VOCALS] = 4, [MUSDB_DRUMS] = 1, [MUSDB_BASS] = 2,
+                                                [MUSDB_OTHER] = 3};
+    for (int k = 0; k < MUSDB_NSTEMS; k++) {
+        audio_src *s = &t->src[k];
+        if (audio_src_open_stream(s, path, stream_of[k], err, errlen) != 0)
+            return -1;
+        if (s->info.rate != t->mix.info.rate || s->info.frames != t->mix.info.frames) {
+            snprintf(err, errlen,
+                     "%s: stream %d (%s): %lld frames at %d Hz, but stream 0 (mixture) has %lld at %d Hz (stems "
+                     "must have the mixture's length)",
+                     path, stream_of[k], musdb_stem_names[k], (long long)s->info.frames, s->info.rate,
+                     (long long)t->mix.info.frames, t->mix.info.rate);
+            return -1;
+        }
+    }
+    t->frames = t->mix.frames;
+    return 0;
+}
+
+/* NAME.stem.mp4 -> 1 (a stem file), else 0. */
+static int is_stem_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 9 && strcmp(name + n - 9, ".stem.mp4") == 0;
+}
+
 static int matches(const char *name, char *const *patterns, int npat)
 {
     if (npat == 0)
@@ -339,26 +386,48 @@ int musdb_open(musdb_db *db, const char *root, int splits, char *const *patterns
                 goto oom;
             }
         closedir(d);
+        /* NAME.stem.mp4 files are tracks named NAME, sorted among the folders by that name */
+        for (int i = 0; i < names.n; i++)
+            if (is_stem_name(names.names[i]))
+                names.names[i][strlen(names.names[i]) - 9] = '\001';
         qsort(names.names, (size_t)names.n, sizeof *names.names, cmp_str);
         int nvalid_seen = 0;
         for (int i = 0; i < names.n; i++) {
-            const char *name = names.names[i];
+            char *name = names.names[i];
+            size_t nl = strlen(name);
+            int stem_file = nl > 9 && name[nl - 9] == '\001' && strcmp(name + nl - 8, "stem.mp4") == 0;
+            if (stem_file) {
+                name[nl - 9] = 0;
+                if (i > 0 && strcmp(names.names[i - 1], name) == 0) {
+                    snprintf(err, errlen, "%s/%s: both a folder and a .stem.mp4 of that name", sdir, name);
+                    list_free(&names);
+                    free(sdir);
+                    goto fail;
+                }
+            }
             int split = fi == 1 ? MUSDB_TEST : list_has(&valid, name) ? MUSDB_VALID : MUSDB_TRAIN;
             nvalid_seen += split == MUSDB_VALID;
             if (!(split & splits) || !matches(name, patterns, npat))
                 continue;
             char *tdir = join(sdir, name);
+            if (tdir && stem_file) {
+                free(tdir);
+                size_t pl = strlen(sdir) + strlen(name) + 12;
+                if ((tdir = malloc(pl)))
+                    snprintf(tdir, pl, "%s/%s.stem.mp4", sdir, name);
+            }
             if (!tdir) {
                 list_free(&names);
                 free(sdir);
                 goto oom;
             }
-            if (!is_dir(tdir)) { /* stray files (README, checksums) are not tracks */
+            if (!stem_file && !is_dir(tdir)) { /* stray files (README, checksums) are not tracks */
                 free(tdir);
                 continue;
             }
             musdb_track t;
-            if (open_track(&t, tdir, name, split, err, errlen) != 0) {
+            if ((stem_file ? open_stem_track(&t, tdir, name, split, err, errlen)
+                           : open_track(&t, tdir, name, split, err, errlen)) != 0) {
                 track_free(&t);
                 free(tdir);
                 if (!skip_bad) {

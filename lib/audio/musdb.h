@@ -1,6 +1,9 @@
 /* The MUSDB18-HQ layout: ROOT/{train,test}/<track>/{mixture,vocals,drums,
- * bass,other}.wav (or .flac), the official validation split, stem
- * selection, and plain audio files seen as mixture-only tracks.
+ * bass,other}.wav (or .flac); MUSDB18's compressed one,
+ * ROOT/{train,test}/<track>.stem.mp4 (NI Stems: audio streams mixture,
+ * drums, bass, other, vocals; both layouts may mix in one root); the
+ * official validation split, stem selection, and plain audio files seen as
+ * mixture-only tracks.
  * Every file is validated when the collection is opened (readable, mono or
  * stereo, the same rate and length across a track's files), so errors name
  * the file before any record is written. */
@@ -28,7 +31,7 @@ extern const char *const musdb_valid_tracks[14];
 
 typedef struct {
     char *name;  /* the track folder's name, or the plain file's name without extension */
-    char *dir;   /* track folder (NULL for a plain file) */
+    char *dir;   /* track folder or .stem.mp4 file (NULL for a plain file) */
     int split;   /* MUSDB_TRAIN / MUSDB_VALID / MUSDB_TEST, or 0 for a plain file */
     int nsrc;    /* MUSDB_NSTEMS for a track, 1 for a plain file (src[0] is the song) */
     int64_t frames; /* at 44.1 kHz */

@@ -1,4 +1,5 @@
-/* Audio I/O: round trips through WAV and FLAC, sample-exact seeking in WAV,
+/* Audio I/O: output formats, Demucs's clip handling, the PCM scale,
+ * round trips through WAV and FLAC, sample-exact seeking in WAV,
  * FLAC and Ogg Vorbis (a read at an offset equals the same frames of a
  * whole-file read), 44.1 kHz stereo sources (mono duplicated, zeros outside
  * the file), resampling against the analytic signal, and clear errors that
@@ -183,6 +184,81 @@ static void test_errors(void)
           "empty: %s", err);
 }
 
+/* Output formats by name, alias and extension; what this libsndfile can write. */
+static void test_formats(void)
+{
+    static const char *const names[][2] = {
+        {"wav", "wav"},   {"WAV", "wav"},     {".wav", "wav"},   {"wav16", "wav"}, {"pcm24", "wav24"},
+        {"float", "float"}, {"f32", "float"}, {"flac", "flac"},  {".FLAC", "flac"}, {"vorbis", "ogg"},
+        {"ogg", "ogg"},   {"opus", "opus"},   {".mp3", "mp3"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const audio_format *f = audio_format_find(names[i][0]);
+        CHECK(f && !strcmp(f->name, names[i][1]), "%s -> %s", names[i][0], f ? f->name : "NULL");
+    }
+    CHECK(!audio_format_find("aiff") && !audio_format_find("") && !audio_format_find("."), "unknown names");
+    CHECK(!strcmp(audio_format_find("float")->ext, "wav") && !strcmp(audio_format_find("opus")->ext, "opus") &&
+              audio_format_find("opus")->rate == 48000,
+          "extensions and Opus's rate");
+    char err[512] = "";
+    CHECK(audio_format_check(audio_format_find("flac"), 2, 44100, err, sizeof err) == 0, "flac: %s", err);
+    CHECK(audio_format_check(audio_format_find("mp3"), 6, 44100, err, sizeof err) < 0 && strstr(err, "6 channels"),
+          "mp3, 6 channels: %s", err);
+}
+
+/* Demucs's prevent_clip on hand-computed cases. */
+static void test_clip(void)
+{
+    size_t changed;
+    float a[4] = {2.0f, -1.0f, 0.0f, 0.5f};
+    double peak = audio_prevent_clip(a, 4, AUDIO_CLIP_RESCALE, &changed);
+    CHECK(peak == 2.0 && changed == 3 && a[0] == 2.0f / 2.02f && a[1] == -1.0f / 2.02f && a[2] == 0 &&
+              a[3] == 0.5f / 2.02f,
+          "rescale: peak %g changed %zu a %g %g", peak, changed, a[0], a[1]);
+    float b[3] = {0.99f, -0.5f, 0.2f}; /* 1.01 * 0.99 = 0.9999 <= 1: unchanged */
+    audio_prevent_clip(b, 3, AUDIO_CLIP_RESCALE, &changed);
+    CHECK(changed == 0 && b[0] == 0.99f && b[1] == -0.5f, "rescale of a quiet signal: %zu", changed);
+    float c[3] = {0.995f, -0.999f, 0.5f}; /* 1.01 * 0.999 > 1: rescaled, as in Demucs */
+    audio_prevent_clip(c, 3, AUDIO_CLIP_RESCALE, &changed);
+    CHECK(changed == 3 && c[1] == -0.999f / (1.01f * 0.999f), "rescale just below full scale: %g", c[1]);
+    float d[4] = {1.5f, -3.0f, 0.99f, -0.2f};
+    peak = audio_prevent_clip(d, 4, AUDIO_CLIP_CLAMP, &changed);
+    CHECK(peak == 3.0 && changed == 2 && d[0] == 0.99f && d[1] == -0.99f && d[2] == 0.99f && d[3] == -0.2f,
+          "clamp: %zu %g %g", changed, d[0], d[1]);
+    float e[2] = {4.0f, -4.0f};
+    audio_prevent_clip(e, 2, AUDIO_CLIP_NONE, &changed);
+    CHECK(changed == 0 && e[0] == 4.0f, "none");
+}
+
+/* 16- and 24-bit PCM hold k / 2^(bits-1) exactly (read back through
+ * libsndfile's sf_readf_int, independently of our reader), full scale
+ * clipped. */
+static void test_pcm_scale(void)
+{
+    const int bits[2] = {16, 24};
+    for (int b = 0; b < 2; b++) {
+        double full = (double)(1L << (bits[b] - 1));
+        float x[8] = {-1.0f, (float)((full - 1) / full), (float)(1 / full), (float)(-3 / full),
+                      0.0f,  1.0f,                      -2.0f,              (float)(12345.4 / full)};
+        const long want[8] = {-(long)full, (long)full - 1, 1, -3, 0, (long)full - 1, -(long)full, 12345};
+        char err[512] = "";
+        const char *p = tmp(b ? "scale24.wav" : "scale16.wav");
+        CHECK(audio_write(p, x, 1, 8, 44100, b ? AUDIO_PCM24 : AUDIO_PCM16, err, sizeof err) == 0, "%s", err);
+        SF_INFO si;
+        memset(&si, 0, sizeof si);
+        SNDFILE *sf = sf_open(p, SFM_READ, &si);
+        CHECK(sf && si.frames == 8, "%s", p);
+        if (!sf)
+            continue;
+        int got[8] = {0};
+        sf_readf_int(sf, got, 8);
+        sf_close(sf);
+        for (int i = 0; i < 8; i++)
+            CHECK(got[i] >> (32 - bits[b]) == want[i], "%d-bit sample %d: %d, want %ld", bits[b], i,
+                  got[i] >> (32 - bits[b]), want[i]);
+    }
+}
+
 int main(void)
 {
     const char *t = getenv("TMPDIR");
@@ -195,6 +271,9 @@ int main(void)
     test_seek();
     test_src();
     test_errors();
+    test_formats();
+    test_clip();
+    test_pcm_scale();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
