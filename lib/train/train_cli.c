@@ -1,5 +1,6 @@
 /* `tfswa-net --train`: the training options (man/tfswa-net.1, TRAINING). */
 #include "nn/precision.h"
+#include "train/dist.h"
 #include "train/trainer.h"
 #include "util/cli.h"
 
@@ -51,9 +52,17 @@ static void train_usage(void)
            "  -q, --quiet             no progress on standard error\n"
            "  -h, --help              show this help and exit\n"
            "\n"
+           "\n"
+           "Data-parallel training over MPI: started by mpirun (-np N), every rank trains on its own stream,\n"
+           "--batch-size is the global batch (a multiple of N; batch/N examples per rank), the gradients are\n"
+           "summed over ranks in double precision, rank 0 writes checkpoints, logs and progress, e.g.\n"
+           "  mpirun -np 2 sh -c 'musdb-slice --random --segment 6 --shard $OMPI_COMM_WORLD_RANK/2 ROOT |\n"
+           "                      stft | tfswa-net --train -m model.ckpt --batch-size 4'\n"
+           "MPI: %s.\n"
+           "\n"
            "Exit status: 0 done (steps, epochs, time limit or end of stream), 1 error, 2 usage error,\n"
            "130 / 143 stopped by SIGINT / SIGTERM after saving the checkpoint.\n",
-           tf_progname, nn_bf16_path());
+           tf_progname, nn_bf16_path(), dist_describe());
 }
 
 int train_main(int argc, char **argv)
