@@ -604,6 +604,14 @@ int train_run(const train_options *o_given)
                 "stream", (long long)t->examples, nr, (long long)(t->examples / nr));
     ts_reader *rd = ts_open_inputs_or_die(o->n_inputs, o->inputs);
     const int B = o->batch / nr, Bg = o->batch; /* this rank's examples, the global batch */
+    /* examples per forward and backward pass: without BatchNorm (band) one,
+     * so that the gradient is a sum over examples in double precision and
+     * does not depend on how the batch is dealt to ranks; with BatchNorm
+     * (its statistics are the pass's) the rank's batch */
+    const int Bm = o->micro_batch > 0 ? o->micro_batch : c->arch == TFSWA_ARCH_BAND ? 1 : B;
+    if (B % Bm != 0)
+        tf_die_status(TF_EXIT_USAGE, "--micro-batch %d does not divide the %d examples a step%s", Bm, B,
+                      nr > 1 ? " of each rank" : "");
     prefetch *pf = prefetch_start(rd, 2 * B, t->examples / nr);
     ts_record *recs = tf_calloc((size_t)B, sizeof *recs, "batch");
     for (int b = 0; b < B; b++)
@@ -638,7 +646,8 @@ int train_run(const train_options *o_given)
     /* the reduced buffer of a step (several ranks): gradients, the buffers
      * (BN running statistics: their mean over ranks), the loss, per-stem losses */
     const size_t n_red = nt + 1 + (size_t)t->S;
-    double *red = nr > 1 ? tf_malloc(n_red * sizeof(double), "allreduce") : NULL;
+    double *red = nr > 1 || Bm < B ? tf_malloc(n_red * sizeof(double), "allreduce") : NULL;
+    double *sl_mb = tf_calloc((size_t)t->S, sizeof(double), "losses");
     int sig = 0;
     while (t->step < t->total) {
         /* stop: time limit, signal, end of a stream; with several ranks all
@@ -692,25 +701,39 @@ int train_run(const train_options *o_given)
                        "rank the same --segment)", t->src, t->T, -T2[1], T2[0]);
         }
         if (!net) {
-            net = tfswa_tnet_new(&t->m, B, t->T, o->recompute);
-            size_t nm = (size_t)B * 4 * t->S * t->F * t->T;
+            net = tfswa_tnet_new(&t->m, Bm, t->T, o->recompute);
+            size_t nm = (size_t)Bm * 4 * t->S * t->F * t->T;
             dmasks = tf_malloc(nm * sizeof(float), "gradients");
-            dest = tf_malloc((size_t)B * t->S * 4 * t->F * t->T * sizeof(float), "estimates");
+            dest = tf_malloc((size_t)Bm * t->S * 4 * t->F * t->T * sizeof(float), "estimates");
         }
-        /* forward, losses, backward */
+        /* forward, losses, backward, per micro-batch of Bm examples; with
+         * several micro-batches or ranks the gradients are summed in double
+         * precision, in example order within the rank, then over ranks */
         phase_lap(ph + PH_DATA, &tp);
-        const float *masks = tfswa_tnet_forward(net, X, 1);
-        phase_lap(ph + PH_FORWARD, &tp);
-        double loss = batch_losses(t, masks, X, recs, B, Bg, dmasks, dest, sl);
-        phase_lap(ph + PH_LOSS, &tp);
-        if (!isfinite(loss))
-            tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, loss);
-        memset(t->grad, 0, nt * sizeof(float));
-        tfswa_tnet_backward(net, dmasks, t->grad);
-        phase_lap(ph + PH_BACKWARD, &tp);
-        if (nr > 1) { /* the sums over ranks, in double precision, the same bytes on every rank */
-            for (size_t i = 0; i < np; i++)
-                red[i] = t->grad[i];
+        double loss = 0;
+        for (int s = 0; s < t->S; s++)
+            sl[s] = 0;
+        for (int mb = 0; mb < B / Bm; mb++) {
+            const float *masks = tfswa_tnet_forward(net, X + mb * Bm, 1);
+            phase_lap(ph + PH_FORWARD, &tp);
+            double l = batch_losses(t, masks, X + mb * Bm, recs + mb * Bm, Bm, Bg, dmasks, dest, sl_mb);
+            phase_lap(ph + PH_LOSS, &tp);
+            if (!isfinite(l))
+                tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, l);
+            loss += l;
+            for (int s = 0; s < t->S; s++)
+                sl[s] += sl_mb[s];
+            memset(t->grad, 0, nt * sizeof(float));
+            tfswa_tnet_backward(net, dmasks, t->grad);
+            if (red && mb == 0)
+                for (size_t i = 0; i < np; i++)
+                    red[i] = t->grad[i];
+            else if (red)
+                for (size_t i = 0; i < np; i++)
+                    red[i] += t->grad[i];
+            phase_lap(ph + PH_BACKWARD, &tp);
+        }
+        if (red) { /* the sums over ranks, in double precision, the same bytes on every rank */
             for (size_t i = np; i < nt; i++)
                 red[i] = t->m.data[i];
             red[nt] = loss;
@@ -836,6 +859,7 @@ int train_run(const train_options *o_given)
     free(t->v1);
     free(t->grad);
     free(red);
+    free(sl_mb);
     tfswa_model_free(&t->m);
     dist_finalize();
     return status;
