@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef TFSWA_MPI
 #include <mpi.h>
@@ -14,6 +15,9 @@
 
 static int g_size = 1, g_rank = 0, g_init;
 static double g_comm;
+static volatile int g_stopping;
+
+void dist_stopping(void) { g_stopping = 1; }
 
 int dist_built(void)
 {
@@ -60,6 +64,8 @@ static long launcher_size(void)
 static void check(int rc, const char *what)
 {
     if (rc != MPI_SUCCESS) {
+        while (g_stopping) /* a signal's save is under way (dist_stopping) */
+            pause();
         char s[MPI_MAX_ERROR_STRING];
         int len = 0;
         MPI_Error_string(rc, s, &len);

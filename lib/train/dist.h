@@ -41,6 +41,11 @@ void dist_max(long long *buf, int n);
 void dist_bcast_f32(float *buf, size_t n);
 void dist_bcast_f64(double *buf, size_t n);
 
+/* Says that the process is ending on a signal: a collective that fails from
+ * now on (another rank ended) blocks instead of aborting the job, so that
+ * the thread saving the checkpoint can finish. */
+void dist_stopping(void);
+
 /* Seconds spent in dist_sum so far (wall clock). */
 double dist_comm_seconds(void);
 

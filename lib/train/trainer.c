@@ -28,9 +28,23 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <pthread.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t g_signal;
-static void on_signal(int s) { g_signal = s; }
+static int g_sigpipe[2] = {-1, -1}; /* several ranks: wakes the saver thread */
+static void on_signal(int s)
+{
+    g_signal = s;
+    dist_stopping(); /* several ranks: a failing collective now waits for rank 0's save (one store: signal-safe) */
+    if (g_sigpipe[1] >= 0) {
+        int e = errno;
+        unsigned char b = (unsigned char)s;
+        if (write(g_sigpipe[1], &b, 1) < 0) { /* nothing to do in a handler */
+        }
+        errno = e;
+    }
+}
 
 void train_options_default(train_options *o)
 {
@@ -76,6 +90,13 @@ typedef struct {
     int n_loss;
     double t_start, cpu_start; /* this sitting's start: wall clock, process CPU seconds */
 } trainer;
+
+/* Several ranks: held while the training state changes (update, best
+ * model), so that a signal's save (saver_main) sees a completed step;
+ * g_done (under it): the run's own final save is made, the saver has
+ * nothing to do. */
+static pthread_mutex_t g_state_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_done;
 
 /* The team size of a region that uses the loss scratches: the usual one, but
  * never more threads than scratches, so that omp_get_thread_num() indexes
@@ -432,9 +453,11 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
     }
     valid_report(t, o, "valid", what, vl, vsdr, score < t->best_valid ? " (best)" : "");
     if (score < t->best_valid) {
+        pthread_mutex_lock(&g_state_mu);
         t->best_valid = score;
         t->best_step = t->step;
         save(t, best_path, 0);
+        pthread_mutex_unlock(&g_state_mu);
     }
 }
 
@@ -466,6 +489,35 @@ static void validation_baseline(trainer *t, const train_options *o, const valid_
     }
     valid_report(t, o, "valid_mixture", "baseline, the mixture as every estimate", vl, sdr, "");
     free(sdr);
+}
+
+/* Several ranks: SIGINT/SIGTERM saves at once. mpirun, signalled, sends its
+ * ranks SIGTERM and SIGKILL soon after (odls_base_sigkill_timeout, 1 s by
+ * default), too soon to finish a step; and a rank that ends makes the
+ * others' collectives fail. So rank 0 saves the state of the last completed
+ * step from this thread (the main thread holds state_mu while it changes
+ * that state) and exits 128 + signal. The other ranks hold nothing to save:
+ * they go on until rank 0 ends, which ends the job (their collectives then
+ * wait for the SIGKILL instead of aborting: dist_stopping), or, signalled
+ * alone, stop with rank 0 at the next step, which saves. (BatchNorm running statistics may
+ * hold part of the interrupted step's update: the forward pass updates them.) */
+static void *saver_main(void *arg)
+{
+    trainer *t = arg;
+    unsigned char b = 0;
+    while (read(g_sigpipe[0], &b, 1) < 0 && errno == EINTR) {
+    }
+    pthread_mutex_lock(&g_state_mu);
+    if (g_done) { /* the run saved and is ending */
+        pthread_mutex_unlock(&g_state_mu);
+        return NULL;
+    }
+    dist_stopping();
+    save(t, t->o->model, 1);
+    fprintf(stderr, "%s: %s: saved %s at step %lld (%lld examples)\n", tf_progname,
+            b == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", t->o->model, (long long)t->step,
+            (long long)t->examples);
+    _exit(128 + b);
 }
 
 /* Several ranks (dist.h): the same state on every rank, rank 0's. Every
@@ -592,6 +644,12 @@ int train_run(const train_options *o_given)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    if (nr > 1 && rank == 0) {
+        pthread_t saver;
+        if (pipe(g_sigpipe) != 0 || pthread_create(&saver, NULL, saver_main, t) != 0)
+            tf_die("signal handling: %s", strerror(errno));
+        pthread_detach(saver);
+    }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
@@ -749,12 +807,14 @@ int train_run(const train_options *o_given)
                 sl[s] = red[nt + 1 + s];
         }
         phase_lap(ph + PH_COMM, &tp);
+        pthread_mutex_lock(&g_state_mu);
         double gn = grad_clip_global_norm(t->grad, np, o->clip);
         double lr = lr_cosine_warmup(t->step, t->total, t->warmup, o->lr, o->min_lr);
         adamw_step(t->m.data, t->grad, t->m1, t->v1, np, t->step + 1, (float)lr, &ac, NULL);
         phase_lap(ph + PH_UPDATE, &tp);
         t->step++;
         t->examples += Bg;
+        pthread_mutex_unlock(&g_state_mu);
         for (int b = 0; b < B; b++)
             ts_record_free(&recs[b]);
         acc_loss += loss;
@@ -819,8 +879,11 @@ int train_run(const train_options *o_given)
         why = sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)";
         status = 128 + sig;
     }
+    pthread_mutex_lock(&g_state_mu); /* several ranks: no signal's save from now on */
+    g_done = 1;
     if (t->step != saved_step || t->step == 0 || o->resume)
         save(t, o->model, 1);
+    pthread_mutex_unlock(&g_state_mu);
     tf_progress_done(&prog, (double)t->step, why);
     if (!o->quiet) {
         phase_report(ph, t->step - step0);
