@@ -1,5 +1,5 @@
 /* Data-parallel training over MPI: `mpirun -np N tfswa-net --train ...`
- * (man/tfswa-net.1, DATA-PARALLEL TRAINING). Every rank holds the whole
+ * (man/tfswa-net.1, "Data-parallel training over MPI"). Every rank holds the whole
  * model and computes the gradient of its share of the global batch; the
  * gradients are summed in double precision by one collective per step, so
  * that every rank applies the same update.
