@@ -179,8 +179,8 @@ $(LIBA): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)ar rcs $@ $^
 
-# MPI (lib/train/dist.h): only tfswa-net links it.
-$(B)/bin/tfswa-net: LDLIBS_ALL += $(MPI_LIBS)
+# MPI (lib/train/dist.h): only tfswa-net (and bench/mpi.sh's helper) link it.
+$(B)/bin/tfswa-net $(B)/tests/helpers/dist_bench: LDLIBS_ALL += $(MPI_LIBS)
 
 $(B)/bin/%: $(B)/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)

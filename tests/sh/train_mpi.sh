@@ -9,7 +9,8 @@
 #   uninterrupted run;
 # - a rank's stream that ends ends the job cleanly (saved); a rank killed with SIGKILL ends the job
 #   promptly with the last checkpoint intact; SIGTERM to mpirun saves and ends the job;
-# - a global batch that is not a multiple of the ranks is refused.
+# - a global batch that is not a multiple of the ranks is refused;
+# - the sum over ranks (dist_bench) against its closed form on 3 ranks.
 # Small: a band model at n_fft 256 on 0.3 s examples, 1 thread per rank.
 set -eu
 cd "$TMPDIR"
@@ -19,11 +20,18 @@ if ! grep -q '^MPI .*: built in' help.txt; then
     exit 77
 fi
 command -v mpirun >/dev/null || { echo "mpirun not found (openmpi-bin)"; exit 77; }
-MPIRUN="mpirun --oversubscribe -np 2"
+MPIRUN="mpirun --oversubscribe"
 [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+MPI2="$MPIRUN -np 2"
 export OMPI_MCA_btl_base_warn_component_unused=0
 # the sanitizer build: Open MPI's own allocations at MPI_Init are not freed
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+
+# dist_sum (lib/train/dist.h) against the closed form, on 3 ranks and sizes that do not divide
+for n in 1 2 1001; do
+    $MPIRUN -np 3 "$BUILD/tests/helpers/dist_bench" $n 2 | grep -q "allreduce $n doubles on 3 ranks" ||
+        { echo "dist_bench $n on 3 ranks failed" >&2; exit 1; }
+done
 
 "$BUILD/tests/helpers/musdb_fixture" tree root 2
 SLICE="$BIN/musdb-slice -q --random --segment 0.3 --seed 5 -S vocals,other"
@@ -79,7 +87,7 @@ cp init.ckpt one.ckpt
 "$BIN/tfswa-net" $ARGS -q -m one.ckpt --valid valid.ts --epoch-size 8 --log-dir logs1 --log-every 1 train.ts
 # two ranks at the global batch 4 (2 examples each), every rank its own shard
 cp init.ckpt two.ckpt
-$MPIRUN sh -c 'exec "$0" '"$ARGS"' -m two.ckpt --valid valid.ts --epoch-size 8 --log-dir logs2 --log-every 1 \
+$MPI2 sh -c 'exec "$0" '"$ARGS"' -m two.ckpt --valid valid.ts --epoch-size 8 --log-dir logs2 --log-every 1 \
     sh$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net" 2>err2.txt || { cat err2.txt >&2; exit 1; }
 grep -q 'rank 0/2.*allreduce' err2.txt || { echo "no step-time report with the allreduce" >&2; cat err2.txt >&2; exit 1; }
 grep -q 'rank 1/2' err2.txt && { echo "rank 1 wrote progress" >&2; cat err2.txt >&2; exit 1; }
@@ -103,9 +111,9 @@ for a, b in ((sys.argv[1], sys.argv[2]), (sys.argv[3], sys.argv[4])):
 EOF
 # the same run twice: the same bytes
 cp init.ckpt two-again.ckpt
-$MPIRUN sh -c 'exec "$0" '"$ARGS"' -q -m two-again.ckpt sh$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net"
+$MPI2 sh -c 'exec "$0" '"$ARGS"' -q -m two-again.ckpt sh$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net"
 cp init.ckpt two-plain.ckpt
-$MPIRUN sh -c 'exec "$0" '"$ARGS"' -q -m two-plain.ckpt sh$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net"
+$MPI2 sh -c 'exec "$0" '"$ARGS"' -q -m two-plain.ckpt sh$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net"
 cmp two-plain.ckpt two-again.ckpt || { echo "two 2-rank runs differ" >&2; exit 1; }
 cp init.ckpt one-plain.ckpt
 "$BIN/tfswa-net" $ARGS -q -m one-plain.ckpt train.ts
@@ -113,23 +121,23 @@ compare one-plain.ckpt two-plain.ckpt
 
 # resume: 2 ranks for 2 steps (their streams end), then 1 process; and the other way round
 cp init.ckpt r21.ckpt
-$MPIRUN sh -c 'exec "$0" '"$ARGS"' -q -m r21.ckpt half$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net"
+$MPI2 sh -c 'exec "$0" '"$ARGS"' -q -m r21.ckpt half$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net"
 "$BIN/tsinfo" r21.ckpt | grep -q '@train_step = 2$' || { echo "2-rank run did not stop at step 2" >&2; exit 1; }
 "$BIN/tfswa-net" $ARGS -q --resume -m r21.ckpt train.ts
 compare one-plain.ckpt r21.ckpt
 cp init.ckpt r12.ckpt
 "$BIN/tfswa-net" $ARGS -q -m r12.ckpt first8.ts
-$MPIRUN sh -c 'exec "$0" '"$ARGS"' -q --resume -m r12.ckpt sh$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net"
+$MPI2 sh -c 'exec "$0" '"$ARGS"' -q --resume -m r12.ckpt sh$OMPI_COMM_WORLD_RANK.ts' "$BIN/tfswa-net"
 compare one-plain.ckpt r12.ckpt
 
 # one rank's stream ends: the job ends cleanly after the last full step, saved
 cp init.ckpt e.ckpt
-$MPIRUN sh -c 'if [ $OMPI_COMM_WORLD_RANK = 0 ]; then f=sh0.ts; else f=half1.ts; fi
+$MPI2 sh -c 'if [ $OMPI_COMM_WORLD_RANK = 0 ]; then f=sh0.ts; else f=half1.ts; fi
     exec "$0" '"$ARGS"' -m e.ckpt $f' "$BIN/tfswa-net" 2>err.txt || { cat err.txt >&2; exit 1; }
 grep -q "end of another rank's training stream after 2 steps" err.txt || { cat err.txt >&2; exit 1; }
 
 # a global batch that the ranks do not divide
-rc=0; $MPIRUN sh -c 'exec "$0" --train --batch-size 3 --steps 1 -q -m e.ckpt sh$OMPI_COMM_WORLD_RANK.ts' \
+rc=0; $MPI2 sh -c 'exec "$0" --train --batch-size 3 --steps 1 -q -m e.ckpt sh$OMPI_COMM_WORLD_RANK.ts' \
     "$BIN/tfswa-net" >out.txt 2>&1 || rc=$?
 [ $rc != 0 ] && grep -q -- "--batch-size 3 is not a multiple of the 2 ranks" out.txt ||
     { echo "batch 3 on 2 ranks: exit $rc" >&2; cat out.txt >&2; exit 1; }
@@ -154,7 +162,7 @@ wait_step() { # CKPT N: until the checkpoint holds step >= N (at most 300 s)
 
 # a rank killed with SIGKILL: mpirun ends the job promptly; the checkpoint stays intact
 cp init.ckpt k.ckpt
-$MPIRUN ./rank.sh k.ckpt >kill.txt 2>&1 &
+$MPI2 ./rank.sh k.ckpt >kill.txt 2>&1 &
 job=$!
 wait_step k.ckpt 2 || { kill $job; exit 1; }
 victim=""
@@ -174,7 +182,7 @@ echo "killed rank 1: the job ended in $(($(date +%s) - t0)) s, mpirun exit $rc" 
 
 # SIGTERM to mpirun: rank 0 saves the last completed step and the job ends
 cp init.ckpt t.ckpt
-$MPIRUN ./rank.sh t.ckpt >term.txt 2>&1 &
+$MPI2 ./rank.sh t.ckpt >term.txt 2>&1 &
 job=$!
 wait_step t.ckpt 2 || { kill $job; exit 1; }
 kill -TERM $job
