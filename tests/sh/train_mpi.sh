@@ -11,7 +11,7 @@
 #   promptly with the last checkpoint intact; SIGTERM to mpirun saves and ends the job;
 # - a global batch that is not a multiple of the ranks is refused;
 # - the sum over ranks (dist_bench) against its closed form on 3 ranks.
-# Small: a band model at n_fft 256 on 0.3 s examples, 1 thread per rank.
+# Small: a band model (16 features, 1 block) at n_fft 256 on 0.3 s examples, 1 thread per rank.
 set -eu
 cd "$TMPDIR"
 "$BIN/tfswa-net" --help > help.txt
@@ -43,7 +43,8 @@ for k in 0 1; do
     $SLICE --count 8 --shard $k/2 root | $STFT > half$k.ts
 done
 "$BIN/musdb-slice" -q --split test --segment 0.3 --count 3 -S vocals,other root | $STFT > valid.ts
-"$BIN/tfswa-net" --init -m init.ckpt --preset band --n-fft 256 --hop 64 --stems vocals,other --seed 1 2>/dev/null
+"$BIN/tfswa-net" --init -m init.ckpt --preset band --n-fft 256 --hop 64 --stems vocals,other --seed 1 \
+    --dims 16,16,16,16 --heads 2 --depths 1,1,1,1 --mask-hidden 16 2>/dev/null
 
 # --shard: record j of shard k is record 2j + k of the whole stream
 "$BIN/ts2npy" all < train.ts

@@ -63,7 +63,8 @@ SLICE="$BIN/musdb-slice -q --random --segment 0.3 --seed 5 -S vocals,other"
 STFT="$BIN/stft -q -n 256 -H 64"
 $SLICE --count 12 root | $STFT > train.ts
 for k in 0 1; do $SLICE --count 12 --shard $k/2 root | $STFT > sh$k.ts; done
-"$BIN/tfswa-net" --init -m init.ckpt --preset band --n-fft 256 --hop 64 --stems vocals,other --seed 1 2>/dev/null
+"$BIN/tfswa-net" --init -m init.ckpt --preset band --n-fft 256 --hop 64 --stems vocals,other --seed 1 \
+    --dims 16,16,16,16 --heads 2 --depths 1,1,1,1 --mask-hidden 16 2>/dev/null
 ARGS="--train --batch-size 4 --steps 3 --save-every 2 --lr 3e-3 -j 1 -q"
 cp init.ckpt one.ckpt
 "$BIN/tfswa-net" $ARGS -m one.ckpt train.ts
