@@ -96,6 +96,10 @@ awk -v P="$1" -v Bf="$2" -v tc="$step_one" -v lat="$LATENCY" -v B="$BATCH" 'BEGI
         c = 2 * (N - 1) / N * bytes / bw + 2 * (N - 1) * lat
         printf "%6d %8d %12.4f %10.2f %10.1f%% %12.1f\n", N, Ls[j], c, tc + c, 100 * tc / (tc + c), N * B / (tc + c)
     }
+    for (j = 1; j <= 3; j++) {
+        bw = Ls[j] * 1e9 / 8; N = 128
+        printf "%d Gb/s, 128 nodes: the allreduce takes as long as a step that computes in %.3f s (a faster node, or fewer examples a node, than that: communication dominates)\n", Ls[j], 2 * (N - 1) / N * bytes / bw + 2 * (N - 1) * lat
+    }
     # where communication equals computation: 2 (N-1)/N S/bw + 2 (N-1) lat = tc
     for (j = 1; j <= 3; j++) {
         bw = Ls[j] * 1e9 / 8; N = 2
