@@ -67,7 +67,7 @@ for cfg in one mpi; do
     t1=$(run $cfg 1)
     tn=$(run $cfg $n)
     step=$(echo "($tn - $t1) / $STEPS" | bc -l)
-    eval "step_$cfg=$step"
+    if [ $cfg = one ]; then step_one=$step; else step_mpi=$step; fi
     if [ $cfg = one ]; then label="1 process x $THREADS threads"; else label="$NP ranks x $TR thread(s)"; fi
     printf "%-26s %12.2f   %s\n" "$label" "$step" "$(sed -n 's/^tfswa-net[^:]*: \(.* per step:.*\)/\1/p' "$W/err-$cfg-$n")"
 done

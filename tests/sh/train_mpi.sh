@@ -191,5 +191,5 @@ rc=0; wait $job || rc=$?
 grep -q 'rank 0/2): terminated (SIGTERM): saved t.ckpt at step' term.txt || { cat term.txt >&2; exit 1; }
 s=$(sed -n 's/.*saved t.ckpt at step \([0-9]*\).*/\1/p' term.txt)
 "$BIN/tsinfo" t.ckpt | grep -q "@train_step = $s\$" || { echo "t.ckpt is not step $s" >&2; exit 1; }
-ls | grep -q '^t.ckpt.tmp' && { echo "temporary file left: $(ls)" >&2; exit 1; }
+for f in t.ckpt.tmp*; do [ ! -e "$f" ] || { echo "temporary file left: $f" >&2; exit 1; }; done
 echo "ok"
