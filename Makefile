@@ -28,11 +28,14 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #                      opt-in full training set (make -C examples/data full): the same songs in other timbres
 #   gnuplot-nox        the demo's training curves and spectrogram pictures
 #   time               /usr/bin/time -v: peak memory in bench/ scripts and tests
+#   libopenmpi-dev openmpi-bin  data-parallel training, mpirun -np N tfswa-net --train (optional at
+#                      build time: MPI=auto|yes|no below); iproute2: the test's network namespaces
 DEB_PKGS := gcc make pkg-config libsndfile1-dev libsamplerate0-dev librubberband-dev \
             libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg \
             libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy clang valgrind \
             fluidsynth fluid-soundfont-gm openttd-openmsx gnuplot-nox time \
-            musescore-general-soundfont csound-soundfont opl3-soundfont
+            musescore-general-soundfont csound-soundfont opl3-soundfont \
+            libopenmpi-dev openmpi-bin iproute2
 PKGS := sndfile samplerate rubberband kissfft-float zlib libavformat libavcodec libswresample libavutil
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 BLAS_OMP  := /usr/lib/$(MULTIARCH)/openblas-openmp
@@ -42,6 +45,20 @@ BLAS_LIBS   := $(shell PKG_CONFIG_PATH=$(BLAS_OMP)/pkgconfig pkg-config --libs o
 else
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null)
+endif
+
+# MPI=auto (default): tfswa-net --train is built with Open MPI when pkg-config finds it
+# (ompi-c), without otherwise; MPI=yes: an error without it; MPI=no: never.
+# Only lib/train/dist.c uses it (lib/train/dist.h) and only tfswa-net links it.
+MPI ?= auto
+ifneq ($(MPI),no)
+MPI_FOUND := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
+ifeq ($(MPI_FOUND),1)
+MPI_CFLAGS := -DTFSWA_MPI $(shell pkg-config --cflags ompi-c)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c) -Wl,-rpath,$(shell pkg-config --variable=libdir ompi-c)
+else ifeq ($(MPI),yes)
+$(error MPI=yes: Open MPI not found (pkg-config ompi-c): apt-get install libopenmpi-dev)
+endif
 endif
 
 OPT  ?= -O2
@@ -63,7 +80,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-psabi
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_CFLAGS)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(BLAS_LIBS)
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(OPT) $(ARCH_FLAGS) -fopenmp -Ilib $(PKG_CFLAGS)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -g $(OPT) $(ARCH_FLAGS) -fopenmp -Ilib $(PKG_CFLAGS) $(MPI_CFLAGS)
 LDLIBS_ALL  = $(PKG_LIBS) -lm -lpthread -fopenmp
 CFLAGS ?=
 LDFLAGS ?=
@@ -165,6 +182,9 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)ar rcs $@ $^
+
+# MPI (lib/train/dist.h): only tfswa-net (and bench/mpi.sh's helper) link it.
+$(B)/bin/tfswa-net $(B)/tests/helpers/dist_bench: LDLIBS_ALL += $(MPI_LIBS)
 
 $(B)/bin/%: $(B)/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)

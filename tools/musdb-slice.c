@@ -67,6 +67,10 @@ static void usage(void)
            "      --mixup-prob P     per record: mix with a second random example, weights Beta(A, A)\n"
            "      --mixup-alpha A    (default 0.4)\n"
            "Other:\n"
+           "      --shard K/N        only records K, K+N, K+2N, ... (from 0) of the stream the same options\n"
+           "                         make: N streams with K = 0..N-1 deal it out without duplicates, one\n"
+           "                         per rank of mpirun -np N tfswa-net --train; --count counts the whole\n"
+           "                         stream's records (default 0/1)\n"
            "      --threads N        random mode: make N records at a time in parallel (0: one per\n"
            "                         CPU; default 1, or $TFSWA_THREADS); the bytes do not depend on N\n"
            "  -q, --quiet            no progress on stderr\n"
@@ -95,8 +99,20 @@ static void parse_range(const char *opt, const char *s, double min, double max, 
 enum {
     OPT_LIST = 256, OPT_SKIP_BAD, OPT_OVERLAP, OPT_PAD, OPT_SEED, OPT_MIXTURE, OPT_GAIN_PROB, OPT_GAIN,
     OPT_SWAP_PROB, OPT_REMIX_PROB, OPT_STRETCH_PROB, OPT_STRETCH, OPT_PITCH_PROB, OPT_PITCH, OPT_MIXUP_PROB,
-    OPT_MIXUP_ALPHA, OPT_THREADS, OPT_FAST_SEEK,
+    OPT_MIXUP_ALPHA, OPT_THREADS, OPT_FAST_SEEK, OPT_SHARD,
 };
+
+/* --shard K/N */
+static void parse_shard(const char *s, long *k, long *n)
+{
+    const char *slash = strchr(s, '/');
+    if (!slash || slash == s || !slash[1])
+        tf_usage_error("--shard: '%s': expected K/N (this stream's number K, from 0, of N)", s);
+    char kbuf[64];
+    snprintf(kbuf, sizeof kbuf, "%.*s", (int)(slash - s) < 63 ? (int)(slash - s) : 63, s);
+    *n = tf_parse_long("--shard (N)", slash + 1, 1, 1L << 30);
+    *k = tf_parse_long("--shard (K)", kbuf, 0, *n - 1);
+}
 
 int main(int argc, char **argv)
 {
@@ -130,6 +146,7 @@ int main(int argc, char **argv)
         {"mixup-alpha", required_argument, 0, OPT_MIXUP_ALPHA},
         {"threads", required_argument, 0, OPT_THREADS},
         {"fast-seek", no_argument, 0, OPT_FAST_SEEK},
+        {"shard", required_argument, 0, OPT_SHARD},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -141,6 +158,7 @@ int main(int argc, char **argv)
     int threads = -1; /* -1: as tf_init set it (TFSWA_THREADS, else 1) */
     int have_overlap = 0;
     long long count = -1;
+    long shard_k = 0, shard_n = 1;
     uint64_t seed = 0;
     augment_cfg aug;
     augment_cfg_default(&aug);
@@ -184,6 +202,7 @@ int main(int argc, char **argv)
         case OPT_MIXUP_ALPHA: aug.mixup_alpha = tf_parse_double("--mixup-alpha", optarg, 1e-3, 1e3); break;
         case OPT_THREADS: threads = (int)tf_parse_long("--threads", optarg, 0, 1024); break;
         case OPT_FAST_SEEK: audio_set_fast_seek(1); break;
+        case OPT_SHARD: parse_shard(optarg, &shard_k, &shard_n); break;
         case 'q': quiet = 1; break;
         case 'h': usage(); return 0;
         default: tf_getopt_error();
@@ -264,6 +283,10 @@ int main(int argc, char **argv)
             total += (double)slicer_track_segments(&sl, i);
     if (count >= 0 && (random || count < total))
         total = (double)count;
+    /* --shard: records K, K+N, ... of the whole stream; `made` counts this
+     * shard's, `mine` is their number (of the first `count` of the stream) */
+    total = floor((total + (double)(shard_n - 1 - shard_k)) / (double)shard_n);
+    long long mine = count < 0 ? -1 : count > shard_k ? (count - shard_k + shard_n - 1) / shard_n : 0;
     tf_progress prog;
     tf_progress_init(&prog, "musdb-slice", total, "records", !quiet && !random);
     ts_record rec;
@@ -281,11 +304,12 @@ int main(int argc, char **argv)
         int *rcs = tf_calloc((size_t)nb, sizeof *rcs, "statuses");
         for (int j = 0; j < nb; j++)
             ts_record_init(&batch[j]);
-        while (count < 0 || made < count) {
-            int m = count < 0 || count - made > nb ? nb : (int)(count - made);
+        while (mine < 0 || made < mine) {
+            int m = mine < 0 || mine - made > nb ? nb : (int)(mine - made);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
             for (int j = 0; j < m; j++)
-                rcs[j] = slicer_random_at(&sl, (uint64_t)(made + j), &batch[j], errs[j], sizeof errs[j]);
+                rcs[j] = slicer_random_at(&sl, (uint64_t)shard_k + (uint64_t)(made + j) * (uint64_t)shard_n, &batch[j],
+                                          errs[j], sizeof errs[j]);
             for (int j = 0; j < m; j++) {
                 if (rcs[j] != 1)
                     tf_die("%s", errs[j]);
@@ -298,8 +322,18 @@ int main(int argc, char **argv)
         free(errs);
         free(rcs);
     }
-    while (count < 0 || made < count) {
-        int rc = slicer_next(&sl, &rec, err, sizeof err);
+    while (mine < 0 || made < mine) {
+        int rc;
+        if (random) {
+            rc = slicer_random_at(&sl, (uint64_t)shard_k + (uint64_t)made * (uint64_t)shard_n, &rec, err, sizeof err);
+        } else {
+            /* the records of the other shards are passed over unread */
+            rc = 1;
+            while (rc == 1 && sl.index % (uint64_t)shard_n != (uint64_t)shard_k)
+                rc = slicer_skip(&sl);
+            if (rc == 1)
+                rc = slicer_next(&sl, &rec, err, sizeof err);
+        }
         if (rc < 0)
             tf_die("%s", err);
         if (rc == 0)

@@ -15,6 +15,7 @@
 #include "nn/kernels.h"
 #include "nn/precision.h"
 #include "stream/ts.h"
+#include "train/dist.h"
 #include "train/trainer.h"
 #include "util/cli.h"
 
@@ -71,8 +72,10 @@ static void usage(void)
            "  -h, --help            show this help and exit\n"
            "\n"
            "Kernels: %s (this CPU runs: %s; TFSWA_KERNELS=portable|avx2|avx512 forces one; tfswa(7)).\n"
+           "MPI (data-parallel --train under mpirun): %s.\n"
            "Exit status: 0 ok, 1 runtime error, 2 usage error. See tfswa-checkpoint(5), stft(1), istft(1).\n",
-           tf_progname, tf_progname, tf_progname, nn_bf16_path(), nn_kernels(), nn_kernels_available());
+           tf_progname, tf_progname, tf_progname, nn_bf16_path(), nn_kernels(), nn_kernels_available(),
+           dist_describe());
 }
 
 enum { MODE_SEPARATE, MODE_INIT, MODE_INFO };

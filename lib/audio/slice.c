@@ -436,6 +436,22 @@ int slicer_next(slicer *s, ts_record *rec, char *err, size_t errlen)
     return rc;
 }
 
+int slicer_skip(slicer *s)
+{
+    if (!s->c.random) {
+        const musdb_db *db = s->c.db;
+        while (s->track < db->n && (db->t[s->track].bad || s->seg >= slicer_track_segments(s, s->track))) {
+            s->track++;
+            s->seg = 0;
+        }
+        if (s->track >= db->n)
+            return 0;
+        s->seg++;
+    }
+    s->index++;
+    return 1;
+}
+
 int slicer_random_at(slicer *s, uint64_t index, ts_record *rec, char *err, size_t errlen)
 {
     if (!s->c.random) {

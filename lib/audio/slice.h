@@ -49,6 +49,9 @@ int64_t slicer_track_segments(const slicer *s, int t);
 /* Makes the next record into rec (freed first). Returns 1, 0 when a
  * sequential pass is over, -1 with err on a read error. */
 int slicer_next(slicer *s, ts_record *rec, char *err, size_t errlen);
+/* Passes over the record slicer_next would make next, without reading any
+ * audio (musdb-slice --shard). Returns 1, 0 when a sequential pass is over. */
+int slicer_skip(slicer *s);
 /* Random mode: record number index (the same record slicer_next makes as
  * its index-th), independent of every other; safe to call from several
  * threads at once on one slicer (tracks dropped by skip_bad aside, where

@@ -1,5 +1,6 @@
 /* `tfswa-net --train`: the training options (man/tfswa-net.1, TRAINING). */
 #include "nn/precision.h"
+#include "train/dist.h"
 #include "train/trainer.h"
 #include "util/cli.h"
 
@@ -20,7 +21,10 @@ static void train_usage(void)
            "  -m, --model FILE        the checkpoint to train (read, then rewritten)\n"
            "      --resume            continue the run saved in FILE: optimiser state, step, schedule; skips the\n"
            "                          examples already consumed when the same stream is given again\n"
-           "      --batch-size N      examples per step (default 4)\n"
+           "      --batch-size N      examples per step (default 4; over all ranks under mpirun)\n"
+           "      --micro-batch N     examples per forward and backward pass, their gradients summed in double\n"
+           "                          precision (default: 1 for models without BatchNorm (band), so that the\n"
+           "                          result does not depend on the number of ranks; else the whole batch)\n"
            "      --steps N           total optimiser steps of the run (default max-epochs x epoch-size / batch)\n"
            "      --epoch-size N      examples per epoch (default 1000)\n"
            "      --max-epochs N      epochs when --steps is not given (default 100)\n"
@@ -56,16 +60,25 @@ static void train_usage(void)
            "  -q, --quiet             no progress on standard error\n"
            "  -h, --help              show this help and exit\n"
            "\n"
+           "\n"
+           "Data-parallel training over MPI: started by mpirun (-np N), every rank trains on its own stream,\n"
+           "--batch-size is the global batch (a multiple of N; batch/N examples per rank), the gradients are\n"
+           "summed over ranks in double precision, rank 0 writes checkpoints, logs and progress, e.g.\n"
+           "  mpirun -np 2 sh -c 'musdb-slice --random --segment 6 --shard $OMPI_COMM_WORLD_RANK/2 ROOT |\n"
+           "                      stft | tfswa-net --train -m model.ckpt --batch-size 4'\n"
+           "MPI: %s.\n"
+           "\n"
            "Exit status: 0 done (steps, epochs, time limit or end of stream), 1 error, 2 usage error,\n"
            "130 / 143 stopped by SIGINT / SIGTERM after saving the checkpoint.\n",
-           tf_progname, nn_bf16_path());
+           tf_progname, nn_bf16_path(), dist_describe());
 }
 
 int train_main(int argc, char **argv)
 {
     enum {
         O_TRAIN = 256, O_RESUME, O_BATCH, O_STEPS, O_EPOCH, O_MAXEP, O_TIME, O_LR, O_MINLR, O_WARM, O_WD, O_CLIP,
-        O_L1, O_L2, O_MR, O_VALID, O_VEVERY, O_SAVE, O_LOGDIR, O_LOGEVERY, O_RECOMP, O_AMP, O_SEED, O_BEST, O_SDRW, O_EMA
+        O_L1, O_L2, O_MR, O_VALID, O_VEVERY, O_SAVE, O_LOGDIR, O_LOGEVERY, O_RECOMP, O_AMP, O_SEED, O_BEST, O_SDRW,
+        O_EMA, O_MICRO
     };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},        {"train", no_argument, 0, O_TRAIN},
@@ -83,6 +96,7 @@ int train_main(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED},      {"threads", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
         {"best-by", required_argument, 0, O_BEST},   {"ema", required_argument, 0, O_EMA},
+        {"micro-batch", required_argument, 0, O_MICRO},
         {0, 0, 0, 0},
     };
     train_options o;
@@ -95,6 +109,7 @@ int train_main(int argc, char **argv)
         case O_TRAIN: break;
         case O_RESUME: o.resume = 1; break;
         case O_BATCH: o.batch = (int)tf_parse_long("--batch-size", optarg, 1, 4096); break;
+        case O_MICRO: o.micro_batch = (int)tf_parse_long("--micro-batch", optarg, 1, 4096); break;
         case O_STEPS: o.steps = tf_parse_long("--steps", optarg, 1, (long)1 << 40); break;
         case O_EPOCH: o.epoch_size = tf_parse_long("--epoch-size", optarg, 1, (long)1 << 40); break;
         case O_MAXEP: o.max_epochs = tf_parse_long("--max-epochs", optarg, 1, (long)1 << 30); break;

@@ -9,6 +9,7 @@
 #include "model/mask.h"
 #include "nn/precision.h"
 #include "stream/ts.h"
+#include "train/dist.h"
 #include "train/loss.h"
 #include "train/optim.h"
 #include "train/prefetch.h"
@@ -27,9 +28,23 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <pthread.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t g_signal;
-static void on_signal(int s) { g_signal = s; }
+static int g_sigpipe[2] = {-1, -1}; /* several ranks: wakes the saver thread */
+static void on_signal(int s)
+{
+    g_signal = s;
+    dist_stopping(); /* several ranks: a failing collective now waits for rank 0's save (one store: signal-safe) */
+    if (g_sigpipe[1] >= 0) {
+        int e = errno;
+        unsigned char b = (unsigned char)s;
+        if (write(g_sigpipe[1], &b, 1) < 0) { /* nothing to do in a handler */
+        }
+        errno = e;
+    }
+}
 
 void train_options_default(train_options *o)
 {
@@ -76,6 +91,13 @@ typedef struct {
     int n_loss;
     double t_start, cpu_start; /* this sitting's start: wall clock, process CPU seconds */
 } trainer;
+
+/* Several ranks: held while the training state changes (update, best
+ * model), so that a signal's save (saver_main) sees a completed step;
+ * g_done (under it): the run's own final save is made, the saver has
+ * nothing to do. */
+static pthread_mutex_t g_state_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_done;
 
 /* The team size of a region that uses the loss scratches: the usual one, but
  * never more threads than scratches, so that omp_get_thread_num() indexes
@@ -146,6 +168,8 @@ static void ema_update(trainer *t, int64_t step)
  * average in already). */
 static void save(trainer *t, const char *path, int with_optim)
 {
+    if (dist_rank() != 0) /* one writer: rank 0 (every rank holds the same state) */
+        return;
     ts_record ex;
     ts_record_init(&ex);
     size_t np = t->m.layout.n_params;
@@ -233,10 +257,11 @@ static void valid_free(valid_set *vs)
     free(vs->recs);
 }
 
-/* Mean loss over records (mean over stems) and mean global SDR per stem. */
 /* The validation loss (returned) and global SDR per stem (sdr) of the model,
  * or with mixture_only of the baseline that takes the mixture as every
- * stem's estimate. */
+ * stem's estimate: means over records (the loss also over stems). With
+ * several ranks each takes every N-th record and the partial sums are added
+ * (dist.h), so every rank returns the same numbers. */
 static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture_only)
 {
     const tfswa_config *c = &t->m.cfg;
@@ -249,7 +274,7 @@ static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture
     for (int s = 0; s < t->S; s++)
         sdr[s] = 0;
     double *vl = tf_malloc((size_t)t->S * 2 * sizeof(double), "validation"), *vs_sdr = vl + t->S;
-    for (int i = 0; i < vs->n; i++) {
+    for (int i = dist_rank(); i < vs->n; i += dist_size()) {
         const ts_record *r = &vs->recs[i];
         ts_tensor *mx = ts_tensor_get(r, "mixture");
         int T = (int)mx->shape[2];
@@ -288,6 +313,15 @@ static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture
     free(vl);
     if (run)
         tfswa_runner_free(run);
+    if (dist_size() > 1) {
+        double *sum = tf_malloc((size_t)(t->S + 1) * sizeof(double), "validation");
+        sum[0] = total;
+        memcpy(sum + 1, sdr, (size_t)t->S * sizeof(double));
+        dist_sum(sum, (size_t)t->S + 1);
+        total = sum[0];
+        memcpy(sdr, sum + 1, (size_t)t->S * sizeof(double));
+        free(sum);
+    }
     return total / vs->n;
 }
 
@@ -298,14 +332,16 @@ static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture
  * then reach dmasks in a fixed order (with a residual mask a stem's gradient
  * also reaches the other stems' masks), so the result does not depend on the
  * thread count. sl[s] gets stem s's loss averaged over the batch; returns the
- * total (the mean over examples and stems). */
+ * total (the mean over examples and stems). B examples here, of a global
+ * batch of Bg over all ranks (dist.h): losses and gradients are scaled by
+ * 1 / Bg, so that the ranks' sums are the global batch's means. */
 static double batch_losses(trainer *t, const float *masks, const float *const *X, const ts_record *recs, int B,
-                           float *dmasks, float *dest, double *sl)
+                           int Bg, float *dmasks, float *dest, double *sl)
 {
     const tfswa_config *c = &t->m.cfg;
     const int S = t->S, n = B * S;
     const size_t per = (size_t)4 * S * t->F * t->T, spec = (size_t)4 * t->F * t->T;
-    const double scale = 1.0 / ((double)B * S);
+    const double scale = 1.0 / ((double)Bg * S);
     double *l = tf_malloc((size_t)n * sizeof(double), "losses");
 #pragma omp parallel num_threads(loss_threads(t))
     {
@@ -329,7 +365,7 @@ static double batch_losses(trainer *t, const float *masks, const float *const *X
     for (int k = 0; k < n; k++) {
         int b = k / S, s = k % S;
         tfswa_estimate_backward(dmasks + b * per, dest + (size_t)k * spec, c, s, X[b], t->F, t->T);
-        sl[s] += l[k] / B;
+        sl[s] += l[k] / Bg;
         loss += l[k] * scale;
     }
     free(l);
@@ -338,7 +374,7 @@ static double batch_losses(trainer *t, const float *masks, const float *const *X
 
 
 /* ---- where the time goes (reported at the end of a run) ---- */
-enum { PH_DATA, PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_UPDATE, PH_N };
+enum { PH_DATA, PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_COMM, PH_UPDATE, PH_N };
 
 static void phase_lap(double *acc, double *since)
 {
@@ -351,13 +387,15 @@ static void phase_report(const double *ph, int64_t steps)
 {
     if (steps <= 0)
         return;
-    static const char *name[PH_N] = {"waiting for examples", "forward", "losses", "backward", "update"};
+    static const char *name[PH_N] = {"waiting for examples", "forward", "losses", "backward", "allreduce",
+                                     "update"};
     double total = 0;
     for (int i = 0; i < PH_N; i++)
         total += ph[i];
     fprintf(stderr, "%s: %.3f s per step:", tf_progname, total / steps);
     for (int i = 0; i < PH_N; i++)
-        fprintf(stderr, "%s %s %.3f s", i ? "," : "", name[i], ph[i] / steps);
+        if (i != PH_COMM || dist_size() > 1) /* the gradients' sum over ranks */
+            fprintf(stderr, "%s %s %.3f s", i ? "," : "", name[i], ph[i] / steps);
     fprintf(stderr, "\n");
 }
 
@@ -437,8 +475,12 @@ static double cpu_now(void)
 static void run_validation(trainer *t, const train_options *o, const valid_set *vsp, double *vsdr, int64_t epoch,
                            const char *best_path)
 {
-    if (t->ema)
+    /* with --ema the average is swapped in meanwhile: a signal's save (saver_main) waits for it to be out */
+    const int hold = t->ema != NULL;
+    if (hold) {
+        pthread_mutex_lock(&g_state_mu);
         ema_swap(t);
+    }
     double vl = validate(t, vsp, vsdr, 0);
     if (t->vcsv.f) {
         fprintf(t->vcsv.f, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
@@ -458,12 +500,18 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
     }
     valid_report(t, o, "valid", what, vl, vsdr, score < t->best_valid ? " (best)" : "");
     if (score < t->best_valid) {
+        if (!hold)
+            pthread_mutex_lock(&g_state_mu);
         t->best_valid = score;
         t->best_step = t->step;
         save(t, best_path, 0);
+        if (!hold)
+            pthread_mutex_unlock(&g_state_mu);
     }
-    if (t->ema)
+    if (hold) {
         ema_swap(t);
+        pthread_mutex_unlock(&g_state_mu);
+    }
 }
 
 /* The baseline a model must beat: the mixture as every stem's estimate, on
@@ -496,8 +544,74 @@ static void validation_baseline(trainer *t, const train_options *o, const valid_
     free(sdr);
 }
 
-int train_run(const train_options *o)
+/* Several ranks: SIGINT/SIGTERM saves at once. mpirun, signalled, sends its
+ * ranks SIGTERM and SIGKILL soon after (odls_base_sigkill_timeout, 1 s by
+ * default), too soon to finish a step; and a rank that ends makes the
+ * others' collectives fail. So rank 0 saves the state of the last completed
+ * step from this thread (the main thread holds state_mu while it changes
+ * that state) and exits 128 + signal. The other ranks hold nothing to save:
+ * they go on until rank 0 ends, which ends the job (their collectives then
+ * wait for the SIGKILL instead of aborting: dist_stopping), or, signalled
+ * alone, stop with rank 0 at the next step, which saves. (BatchNorm running statistics may
+ * hold part of the interrupted step's update: the forward pass updates them.) */
+static void *saver_main(void *arg)
 {
+    trainer *t = arg;
+    unsigned char b = 0;
+    while (read(g_sigpipe[0], &b, 1) < 0 && errno == EINTR) {
+    }
+    pthread_mutex_lock(&g_state_mu);
+    if (g_done) { /* the run saved and is ending */
+        pthread_mutex_unlock(&g_state_mu);
+        return NULL;
+    }
+    dist_stopping();
+    save(t, t->o->model, 1);
+    fprintf(stderr, "%s: %s: saved %s at step %lld (%lld examples)\n", tf_progname,
+            b == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", t->o->model, (long long)t->step,
+            (long long)t->examples);
+    _exit(128 + b);
+}
+
+/* Several ranks (dist.h): the same state on every rank, rank 0's. Every
+ * rank read the checkpoint, but a node's copy may be stale (a rank 0 on
+ * another node rewrote it) or absent from its file system view. */
+static void share_state(trainer *t)
+{
+    if (dist_size() <= 1)
+        return;
+    dist_bcast_f32(t->m.data, t->m.layout.n_total);
+    dist_bcast_f32(t->m1, t->m.layout.n_params);
+    dist_bcast_f32(t->v1, t->m.layout.n_params);
+    if (t->ema)
+        dist_bcast_f32(t->ema, t->m.layout.n_params);
+    double v[4] = {(double)t->step, (double)t->examples, t->best_valid, (double)t->best_step};
+    dist_bcast_f64(v, 4);
+    t->step = (int64_t)v[0];
+    t->examples = (int64_t)v[1];
+    t->best_valid = v[2];
+    t->best_step = (int64_t)v[3];
+}
+
+int train_run(const train_options *o_given)
+{
+    /* several ranks under mpirun (dist.h): rank 0 alone writes checkpoints,
+     * logs and progress; every rank's messages name it */
+    const int nr = dist_init(), rank = dist_rank();
+    train_options oc = *o_given;
+    const train_options *o = &oc;
+    static char progname[256];
+    if (nr > 1) {
+        snprintf(progname, sizeof progname, "%s (rank %d/%d)", tf_progname, rank, nr);
+        tf_progname = progname;
+        if (o->batch % nr != 0)
+            tf_die_status(TF_EXIT_USAGE, "--batch-size %d is not a multiple of the %d ranks (it is the global batch; "
+                          "every rank takes batch/ranks examples a step)", o->batch, nr);
+        if (rank > 0) {
+            oc.quiet = 1;
+            oc.log_dir = NULL;
+        }
+    }
     trainer T_, *t = &T_;
     memset(t, 0, sizeof *t);
     t->o = o;
@@ -562,6 +676,7 @@ int train_run(const train_options *o)
     }
     if (t->ema)
         t->swap = tf_malloc(np * sizeof(float), "weight average");
+    share_state(t); /* rank 0's, the average included (every rank has one with --ema) */
     t->total = o->steps > 0 ? o->steps : (o->max_epochs * o->epoch_size + o->batch - 1) / o->batch;
     t->warmup = o->warmup >= 0 ? o->warmup : (t->total / 20 < 1000 ? t->total / 20 : 1000);
     if (o->amp) { /* the linear layers' products in bf16 (nn/precision.h) */
@@ -605,12 +720,33 @@ int train_run(const train_options *o)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    if (nr > 1 && rank == 0) {
+        pthread_t saver;
+        if (pipe(g_sigpipe) != 0 || pthread_create(&saver, NULL, saver_main, t) != 0)
+            tf_die("signal handling: %s", strerror(errno));
+        pthread_detach(saver);
+    }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    /* the examples each rank's stream gave before (musdb-slice --shard K/N:
+     * the N streams are the one-process stream dealt round-robin, so after E
+     * examples at a global batch divisible by N each rank consumed E / N of
+     * its own, whatever N was then) */
+    if (nr > 1 && t->examples % nr != 0)
+        tf_warn("--resume: %lld examples consumed is not a multiple of the %d ranks: skipping %lld of this rank's "
+                "stream", (long long)t->examples, nr, (long long)(t->examples / nr));
     ts_reader *rd = ts_open_inputs_or_die(o->n_inputs, o->inputs);
-    prefetch *pf = prefetch_start(rd, 2 * o->batch, t->examples);
-    const int B = o->batch;
+    const int B = o->batch / nr, Bg = o->batch; /* this rank's examples, the global batch */
+    /* examples per forward and backward pass: without BatchNorm (band) one,
+     * so that the gradient is a sum over examples in double precision and
+     * does not depend on how the batch is dealt to ranks; with BatchNorm
+     * (its statistics are the pass's) the rank's batch */
+    const int Bm = o->micro_batch > 0 ? o->micro_batch : c->arch == TFSWA_ARCH_BAND ? 1 : B;
+    if (B % Bm != 0)
+        tf_die_status(TF_EXIT_USAGE, "--micro-batch %d does not divide the %d examples a step%s", Bm, B,
+                      nr > 1 ? " of each rank" : "");
+    prefetch *pf = prefetch_start(rd, 2 * B, t->examples / nr);
     ts_record *recs = tf_calloc((size_t)B, sizeof *recs, "batch");
     for (int b = 0; b < B; b++)
         ts_record_init(&recs[b]);
@@ -641,17 +777,23 @@ int train_run(const train_options *o)
     ac.weight_decay = o->weight_decay;
     double ph[PH_N] = {0};
     const int64_t step0 = t->step;
+    /* the reduced buffer of a step (several ranks): gradients, the buffers
+     * (BN running statistics: their mean over ranks), the loss, per-stem losses */
+    const size_t n_red = nt + 1 + (size_t)t->S;
+    double *red = nr > 1 || Bm < B ? tf_malloc(n_red * sizeof(double), "allreduce") : NULL;
+    double *sl_mb = tf_calloc((size_t)t->S, sizeof(double), "losses");
+    int sig = 0;
     while (t->step < t->total) {
-        if (o->time_limit > 0 && tf_now() - t->t_start >= o->time_limit * 60) {
-            why = "time limit reached";
-            break;
-        }
-        if (g_signal)
-            break;
+        /* stop: time limit, signal, end of a stream; with several ranks all
+         * stop together (one rank's reason ends the step for all) */
+        long long stop[3] = {0, 0, 0}; /* time limit, signal, end of stream */
+        if (o->time_limit > 0 && tf_now() - t->t_start >= o->time_limit * 60)
+            stop[0] = 1;
+        stop[1] = g_signal;
         /* a batch */
         double tp = tf_now();
         int got = 0;
-        for (; got < B; got++) {
+        for (; !stop[0] && !stop[1] && got < B; got++) {
             int rc = prefetch_next(pf, &recs[got]);
             if (rc < 0)
                 tf_die("%s", prefetch_error(pf));
@@ -666,30 +808,82 @@ int train_run(const train_options *o)
             for (int s = 0; s < t->S; s++)
                 tensor_or_die(t, &recs[got], idx, c->stems[s], t->F, t->T);
         }
-        if (got < B) {
-            why = "end of the training stream";
+        if (!stop[0] && !stop[1] && got < B) {
+            stop[2] = 1;
             if (got > 0)
                 tf_warn("%s: %d example(s) at the end of the stream do not fill a batch of %d: not used", t->src, got,
                         B);
+        }
+        dist_max(stop, 3);
+        if (stop[1]) {
+            sig = (int)stop[1];
             break;
         }
-        if (!net) {
-            net = tfswa_tnet_new(&t->m, B, t->T, o->recompute);
-            size_t nm = (size_t)B * 4 * t->S * t->F * t->T;
-            dmasks = tf_malloc(nm * sizeof(float), "gradients");
-            dest = tf_malloc((size_t)B * t->S * 4 * t->F * t->T * sizeof(float), "estimates");
+        if (stop[2]) {
+            why = nr > 1 && got == B ? "end of another rank's training stream" : "end of the training stream";
+            break;
         }
-        /* forward, losses, backward */
+        if (stop[0]) {
+            why = "time limit reached";
+            break;
+        }
+        if (nr > 1 && !net) { /* every rank's examples of the same length */
+            long long T2[2] = {t->T, -(long long)t->T};
+            dist_max(T2, 2);
+            if (T2[0] != -T2[1])
+                tf_die("%s: examples of %d frames; the ranks' examples range from %lld to %lld frames (give every "
+                       "rank the same --segment)", t->src, t->T, -T2[1], T2[0]);
+        }
+        if (!net) {
+            net = tfswa_tnet_new(&t->m, Bm, t->T, o->recompute);
+            size_t nm = (size_t)Bm * 4 * t->S * t->F * t->T;
+            dmasks = tf_malloc(nm * sizeof(float), "gradients");
+            dest = tf_malloc((size_t)Bm * t->S * 4 * t->F * t->T * sizeof(float), "estimates");
+        }
+        /* forward, losses, backward, per micro-batch of Bm examples; with
+         * several micro-batches or ranks the gradients are summed in double
+         * precision, in example order within the rank, then over ranks */
         phase_lap(ph + PH_DATA, &tp);
-        const float *masks = tfswa_tnet_forward(net, X, 1);
-        phase_lap(ph + PH_FORWARD, &tp);
-        double loss = batch_losses(t, masks, X, recs, B, dmasks, dest, sl);
-        phase_lap(ph + PH_LOSS, &tp);
-        if (!isfinite(loss))
-            tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, loss);
-        memset(t->grad, 0, nt * sizeof(float));
-        tfswa_tnet_backward(net, dmasks, t->grad);
-        phase_lap(ph + PH_BACKWARD, &tp);
+        double loss = 0;
+        for (int s = 0; s < t->S; s++)
+            sl[s] = 0;
+        for (int mb = 0; mb < B / Bm; mb++) {
+            const float *masks = tfswa_tnet_forward(net, X + mb * Bm, 1);
+            phase_lap(ph + PH_FORWARD, &tp);
+            double l = batch_losses(t, masks, X + mb * Bm, recs + mb * Bm, Bm, Bg, dmasks, dest, sl_mb);
+            phase_lap(ph + PH_LOSS, &tp);
+            if (!isfinite(l))
+                tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, l);
+            loss += l;
+            for (int s = 0; s < t->S; s++)
+                sl[s] += sl_mb[s];
+            memset(t->grad, 0, nt * sizeof(float));
+            tfswa_tnet_backward(net, dmasks, t->grad);
+            if (red && mb == 0)
+                for (size_t i = 0; i < np; i++)
+                    red[i] = t->grad[i];
+            else if (red)
+                for (size_t i = 0; i < np; i++)
+                    red[i] += t->grad[i];
+            phase_lap(ph + PH_BACKWARD, &tp);
+        }
+        if (red) { /* the sums over ranks, in double precision, the same bytes on every rank */
+            for (size_t i = np; i < nt; i++)
+                red[i] = t->m.data[i];
+            red[nt] = loss;
+            for (int s = 0; s < t->S; s++)
+                red[nt + 1 + s] = sl[s];
+            dist_sum(red, n_red);
+            for (size_t i = 0; i < np; i++)
+                t->grad[i] = (float)red[i];
+            for (size_t i = np; i < nt; i++)
+                t->m.data[i] = (float)(red[i] / nr);
+            loss = red[nt];
+            for (int s = 0; s < t->S; s++)
+                sl[s] = red[nt + 1 + s];
+        }
+        phase_lap(ph + PH_COMM, &tp);
+        pthread_mutex_lock(&g_state_mu);
         double gn = grad_clip_global_norm(t->grad, np, o->clip);
         double lr = lr_cosine_warmup(t->step, t->total, t->warmup, o->lr, o->min_lr);
         adamw_step(t->m.data, t->grad, t->m1, t->v1, np, t->step + 1, (float)lr, &ac, NULL);
@@ -697,7 +891,8 @@ int train_run(const train_options *o)
             ema_update(t, t->step + 1);
         phase_lap(ph + PH_UPDATE, &tp);
         t->step++;
-        t->examples += B;
+        t->examples += Bg;
+        pthread_mutex_unlock(&g_state_mu);
         for (int b = 0; b < B; b++)
             ts_record_free(&recs[b]);
         acc_loss += loss;
@@ -741,12 +936,14 @@ int train_run(const train_options *o)
             acc_n = 0;
         }
         /* validation at the end of every valid_every epochs */
-        int64_t prev_epoch = (t->examples - B) / o->epoch_size;
+        int64_t prev_epoch = (t->examples - Bg) / o->epoch_size;
         if (o->valid && epoch > prev_epoch && o->valid_every > 0 && epoch % o->valid_every == 0) {
             run_validation(t, o, &vs, vsdr, epoch, best_path);
         }
-        if (g_signal)
+        if (g_signal && nr == 1) { /* several ranks: at the top, all together */
+            sig = g_signal;
             break;
+        }
         if (o->max_epochs > 0 && o->steps <= 0 && epoch >= o->max_epochs) {
             why = "epochs done";
             break;
@@ -756,12 +953,15 @@ int train_run(const train_options *o)
             saved_step = t->step;
         }
     }
-    if (g_signal) {
-        why = g_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)";
-        status = 128 + g_signal;
+    if (sig) {
+        why = sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)";
+        status = 128 + sig;
     }
+    pthread_mutex_lock(&g_state_mu); /* several ranks: no signal's save from now on */
+    g_done = 1;
     if (t->step != saved_step || t->step == 0 || o->resume)
         save(t, o->model, 1);
+    pthread_mutex_unlock(&g_state_mu);
     tf_progress_done(&prog, (double)t->step, why);
     if (!o->quiet) {
         phase_report(ph, t->step - step0);
@@ -801,6 +1001,9 @@ int train_run(const train_options *o)
     free(t->grad);
     free(t->ema);
     free(t->swap);
+    free(red);
+    free(sl_mb);
     tfswa_model_free(&t->m);
+    dist_finalize();
     return status;
 }

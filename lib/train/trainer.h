@@ -15,7 +15,8 @@ typedef struct {
     const char *log_dir;    /* CSV + TensorBoard, or NULL */
     char *const *inputs;    /* training streams (NULL/0: standard input) */
     int n_inputs;
-    int batch;              /* examples per step */
+    int batch;              /* examples per step (over all ranks: dist.h) */
+    int micro_batch;        /* examples per forward/backward pass (0: 1 without BatchNorm, else the rank's batch) */
     int64_t steps;          /* total optimiser steps of the run (0: max_epochs * epoch_size / batch) */
     int64_t epoch_size;     /* examples per epoch */
     int64_t max_epochs;
