@@ -205,6 +205,11 @@ void tf_set_threads(int n)
 
 int tf_threads(void) { return g_threads; }
 
+void tf_threads_default_all(void)
+{
+    if (!getenv("TFSWA_THREADS")) tf_set_threads(0);
+}
+
 void *tf_malloc(size_t n, const char *what)
 {
     void *p = malloc(n ? n : 1);

@@ -51,6 +51,10 @@ void tf_free_list(char **items, int n);
  * n <= 0 means the number of online CPUs. */
 void tf_set_threads(int n);
 int  tf_threads(void);
+/* For the heavy tools (model, metrics, Wiener filter): all online CPUs
+ * unless TFSWA_THREADS is set (tf_init's default is one thread, or
+ * TFSWA_THREADS). Call right after tf_init, before options (-j wins). */
+void tf_threads_default_all(void);
 
 /* For library functions that report errors to their caller: formats the
  * message into err (errlen bytes) and returns -1. */
