@@ -18,6 +18,7 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #                      convolutions measured up to 37x slower)
 #   zlib1g-dev         optional tensor compression and CRC-32 in the stream format
 #   python3-numpy      the example numpy reader/writer is tested bit-exact against the C code
+#   python3-pandas     tests: sdr's CSV loads with pandas.read_csv as it is (tests/sh/sdr_aggregates.sh)
 #   clang              the libFuzzer target of the stream reader
 #   valgrind           leak checks of the stream and DSP code in `make check`
 #   fluidsynth fluid-soundfont-gm openttd-openmsx   the embedded demo data set (rendered General MIDI)
@@ -26,7 +27,7 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #   gnuplot-nox        the demo's training curves and spectrogram pictures
 #   time               /usr/bin/time -v: peak memory in bench/ scripts and tests
 DEB_PKGS := gcc make pkg-config libsndfile1-dev libsamplerate0-dev librubberband-dev \
-            libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy clang valgrind \
+            libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy python3-pandas clang valgrind \
             fluidsynth fluid-soundfont-gm openttd-openmsx gnuplot-nox time \
             musescore-general-soundfont csound-soundfont opl3-soundfont
 PKGS := sndfile samplerate rubberband kissfft-float zlib
