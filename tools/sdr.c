@@ -37,7 +37,7 @@ static const char *usage_text =
     "      --split NAME       with --references: only tracks under ROOT/NAME\n"
     "      --window SEC       window length in seconds (default 1, as museval)\n"
     "      --hop SEC          hop in seconds (default 1, as museval)\n"
-    "  -j, --threads N        threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)\n"
+    "  -j, --threads N        threads (default: $TFSWA_THREADS or all CPUs; 0 = all CPUs)\n"
     "  -q, --quiet            no progress or notes on stderr\n"
     "  -h, --help             show this help and exit\n"
     "\n"
@@ -516,6 +516,7 @@ static void run_files(ctx *c, const char *root, const char *estdir, const char *
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
+    tf_threads_default_all();
     static const struct option opts[] = {
         {"json", required_argument, 0, 'J'},       {"csv", required_argument, 0, 'C'},
         {"references", required_argument, 0, 'r'}, {"estimates", required_argument, 0, 'e'},
