@@ -98,6 +98,8 @@ LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 endif
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
 TOOLS     := $(patsubst tools/%.c,$(B)/bin/%,$(TOOL_SRC))
+# Tools written in POSIX sh (tools/NAME.sh -> bin/NAME), installed with the others.
+SCRIPTS   := $(patsubst tools/%.sh,$(B)/bin/%,$(sort $(wildcard tools/*.sh)))
 TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TESTS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 TESTSUP_SRC := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
@@ -112,7 +114,7 @@ MANPAGES  := $(wildcard man/*.[157])
 # Keep the objects of pattern chains (tools, tests): no rebuild of unchanged ones.
 .SECONDARY:
 
-all: $(TOOLS)
+all: $(TOOLS) $(SCRIPTS)
 
 # The flags each tree was built with: objects are rebuilt when they change
 # (ARCH, OPT, CFLAGS), not only when sources do.
@@ -168,6 +170,11 @@ $(B)/bin/%: $(B)/tools/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_ALL)
 
+$(SCRIPTS): $(B)/bin/%: tools/%.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SCRIPT  $@")
+	$(Q)sh -n $< && cp $< $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(TESTSUP_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
@@ -205,7 +212,7 @@ check:
 	@$(MAKE) --no-print-directory -j$(JOBS) check-build SANITIZE=1
 	@TEST_JOBS=$(JOBS) sh tests/run.sh $(BUILD)/san $(BUILD)
 
-check-build: $(TOOLS) $(TESTS) $(HELPERS)
+check-build: $(TOOLS) $(SCRIPTS) $(TESTS) $(HELPERS)
 
 # Only the sanitizer pass (faster iteration on memory bugs).
 check-san:
@@ -229,11 +236,14 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 755 $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(PREFIX)/share/tfswa/models
+	install -m 644 models/vocals-band.ckpt $(DESTDIR)$(PREFIX)/share/tfswa/models/
 	for m in $(MANPAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 uninstall:
-	for t in $(notdir $(TOOLS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for t in $(notdir $(TOOLS) $(SCRIPTS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	rm -f $(DESTDIR)$(PREFIX)/share/tfswa/models/vocals-band.ckpt
 	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
 
 clean:
