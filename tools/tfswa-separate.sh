@@ -87,7 +87,7 @@ if [ -z "$model" ]; then
     done
     [ -n "$model" ] || { echo "$prog: no model: the shipped vocals-band.ckpt is not in $here/../share/tfswa/models; name one with -m or TFSWA_MODEL" >&2; exit 1; }
 fi
-[ -f "$model" ] && [ -r "$model" ] || { echo "$prog: $model: no such model file" >&2; exit 1; }
+if [ ! -f "$model" ] || [ ! -r "$model" ]; then echo "$prog: $model: no such model file" >&2; exit 1; fi
 # the model's stems; --stems must name some of them
 mstems=$("$(tool tfswa-net)" --info -m "$model" 2> "${TMPDIR:-/tmp}/$prog.$$.err" | sed -n 's/^stems  *//p')
 if [ -z "$mstems" ]; then
@@ -101,7 +101,7 @@ for s in $(echo "$stems" | tr ',' ' '); do
 done
 # every FILE readable as audio before anything is written (one line naming it if not)
 for f in "$@"; do
-    [ -f "$f" ] && [ -r "$f" ] || { echo "$prog: $f: no such file" >&2; exit 1; }
+    if [ ! -f "$f" ] || [ ! -r "$f" ]; then echo "$prog: $f: no such file" >&2; exit 1; fi
     if ! msg=$("$(tool musdb-slice)" --list -- "$f" 2>&1 > /dev/null); then
         echo "$prog: $(echo "$msg" | head -n 1 | sed 's/^musdb-slice: //')" >&2; exit 1
     fi
@@ -121,7 +121,7 @@ trap 'cleanup; exit 143' TERM
 trap 'cleanup; exit 129' HUP
 
 jopt=""
-[ -n "$threads" ] && jopt="-j $threads"
+[ -z "$threads" ] || jopt="--threads=$threads"
 for f in "$@"; do
     tmp=$(mktemp -d "$out/.$prog.XXXXXX") || die "$out: cannot make a temporary folder"
     mkfifo "$tmp/1" "$tmp/2" "$tmp/3" || die "$tmp: cannot make pipes"
@@ -131,10 +131,10 @@ for f in "$@"; do
     "$(tool stft)" -q < "$tmp/1" > "$tmp/2" 2> "$tmp/e2" & pids="$pids $!"
     if [ "$witer" -gt 0 ]; then
         mkfifo "$tmp/4" || die "$tmp: cannot make pipes"
-        "$(tool tfswa-net)" $quiet $jopt -m "$model" < "$tmp/2" > "$tmp/4" & pids="$pids $!"
-        "$(tool wiener)" -q $jopt -i "$witer" < "$tmp/4" > "$tmp/3" 2> "$tmp/e4" & pids="$pids $!"
+        "$(tool tfswa-net)" ${quiet:+-q} ${jopt:+"$jopt"} -m "$model" < "$tmp/2" > "$tmp/4" & pids="$pids $!"
+        "$(tool wiener)" -q ${jopt:+"$jopt"} -i "$witer" < "$tmp/4" > "$tmp/3" 2> "$tmp/e4" & pids="$pids $!"
     else
-        "$(tool tfswa-net)" $quiet $jopt -m "$model" < "$tmp/2" > "$tmp/3" & pids="$pids $!"
+        "$(tool tfswa-net)" ${quiet:+-q} ${jopt:+"$jopt"} -m "$model" < "$tmp/2" > "$tmp/3" & pids="$pids $!"
     fi
     if [ -n "$format" ]; then
         "$(tool istft)" -q --no-stream --format "$format" --wav "$tmp/out" < "$tmp/3" 2> "$tmp/e5" & pids="$pids $!"
@@ -153,8 +153,9 @@ for f in "$@"; do
         done
         die "${msg:-$f: the pipeline failed}"
     fi
-    track=$(ls "$tmp/out" 2> /dev/null | head -n 1)
-    [ -n "$track" ] && [ -d "$tmp/out/$track" ] || die "$f: no output was written"
+    track=""
+    for d in "$tmp/out"/*; do [ -d "$d" ] && track=${d##*/}; done
+    [ -n "$track" ] || die "$f: no output was written"
     for s in $(echo "$mstems" | tr ',' ' '); do
         case ",$stems," in *",$s,"*) [ -f "$tmp/out/$track/$s.$ext" ] || die "$f: istft wrote no $s.$ext" ;;
             *) rm -f "$tmp/out/$track/$s.$ext" ;; esac
