@@ -101,7 +101,8 @@ for s in $(echo "$stems" | tr ',' ' '); do
 done
 # every FILE readable as audio before anything is written (one line naming it if not)
 for f in "$@"; do
-    if [ ! -f "$f" ] || [ ! -r "$f" ]; then echo "$prog: $f: no such file" >&2; exit 1; fi
+    if [ ! -e "$f" ]; then echo "$prog: $f: no such file" >&2; exit 1; fi
+    if [ ! -f "$f" ] || [ ! -r "$f" ]; then echo "$prog: $f: not a readable file" >&2; exit 1; fi
     if ! msg=$("$(tool musdb-slice)" --list -- "$f" 2>&1 > /dev/null); then
         echo "$prog: $(echo "$msg" | head -n 1 | sed 's/^musdb-slice: //')" >&2; exit 1
     fi
