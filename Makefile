@@ -21,6 +21,7 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #                      convolutions measured up to 37x slower)
 #   zlib1g-dev         optional tensor compression and CRC-32 in the stream format
 #   python3-numpy      the example numpy reader/writer is tested bit-exact against the C code
+#   python3-pandas     tests: sdr's CSV loads with pandas.read_csv as it is (tests/sh/sdr_aggregates.sh)
 #   clang              the libFuzzer target of the stream reader
 #   valgrind           leak checks of the stream and DSP code in `make check`
 #   fluidsynth fluid-soundfont-gm openttd-openmsx   the embedded demo data set (rendered General MIDI)
@@ -32,7 +33,7 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #                      build time: MPI=auto|yes|no below); iproute2: the test's network namespaces
 DEB_PKGS := gcc make pkg-config libsndfile1-dev libsamplerate0-dev librubberband-dev \
             libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg \
-            libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy clang valgrind \
+            libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy python3-pandas clang valgrind \
             fluidsynth fluid-soundfont-gm openttd-openmsx gnuplot-nox time \
             musescore-general-soundfont csound-soundfont opl3-soundfont \
             libopenmpi-dev openmpi-bin iproute2
@@ -118,6 +119,8 @@ LIB_OBJ   := $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 endif
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
 TOOLS     := $(patsubst tools/%.c,$(B)/bin/%,$(TOOL_SRC))
+# Tools written in POSIX sh (tools/NAME.sh -> bin/NAME), installed with the others.
+SCRIPTS   := $(patsubst tools/%.sh,$(B)/bin/%,$(sort $(wildcard tools/*.sh)))
 TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TESTS     := $(patsubst tests/unit/%.c,$(B)/tests/%,$(TEST_SRC))
 TESTSUP_SRC := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
@@ -132,7 +135,7 @@ MANPAGES  := $(wildcard man/*.[157])
 # Keep the objects of pattern chains (tools, tests): no rebuild of unchanged ones.
 .SECONDARY:
 
-all: $(TOOLS)
+all: $(TOOLS) $(SCRIPTS)
 
 # The flags each tree was built with: objects are rebuilt when they change
 # (ARCH, OPT, CFLAGS), not only when sources do.
@@ -191,6 +194,11 @@ $(B)/bin/%: $(B)/tools/%.o $(LIBA)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS_ALL)
 
+$(SCRIPTS): $(B)/bin/%: tools/%.sh
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SCRIPT  $@")
+	$(Q)sh -n $< && cp $< $@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
+
 $(B)/tests/%: $(B)/tests/unit/%.o $(TESTSUP_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
@@ -228,7 +236,7 @@ check:
 	@$(MAKE) --no-print-directory -j$(JOBS) check-build SANITIZE=1
 	@TEST_JOBS=$(JOBS) sh tests/run.sh $(BUILD)/san $(BUILD)
 
-check-build: $(TOOLS) $(TESTS) $(HELPERS)
+check-build: $(TOOLS) $(SCRIPTS) $(TESTS) $(HELPERS)
 
 # Only the sanitizer pass (faster iteration on memory bugs).
 check-san:
@@ -252,11 +260,14 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 755 $(TOOLS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(PREFIX)/share/tfswa/models
+	install -m 644 models/vocals-band.ckpt $(DESTDIR)$(PREFIX)/share/tfswa/models/
 	for m in $(MANPAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
 uninstall:
-	for t in $(notdir $(TOOLS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for t in $(notdir $(TOOLS) $(SCRIPTS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	rm -f $(DESTDIR)$(PREFIX)/share/tfswa/models/vocals-band.ckpt
 	for m in $(notdir $(MANPAGES)); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$$m; done
 
 clean:

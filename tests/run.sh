@@ -19,6 +19,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 TESTTIMEOUT=${TESTTIMEOUT:-900}
 export TESTTIMEOUT
+# Tests run TEST_JOBS at a time: each tool on one thread unless a test asks
+# for more (the heavy tools default to every CPU; tfswa(7)).
+TFSWA_THREADS=${TFSWA_THREADS:-1}
+export TFSWA_THREADS
 
 # One test (run by the jobs below): --one RESULTS build variant level name cmd...
 if [ "${1:-}" = --one ]; then

@@ -39,12 +39,16 @@ static const char *usage_text =
     "      --split NAME       with --references: only tracks under ROOT/NAME\n"
     "      --window SEC       window length in seconds (default 1, as museval)\n"
     "      --hop SEC          hop in seconds (default 1, as museval)\n"
-    "  -j, --threads N        threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)\n"
+    "  -j, --threads N        threads (default: $TFSWA_THREADS or all CPUs; 0 = all CPUs)\n"
     "  -q, --quiet            no progress or notes on stderr\n"
     "  -h, --help             show this help and exit\n"
     "\n"
-    "Tables go to stdout (per track, then the median over tracks of the track\n"
-    "medians, as MUSDB leaderboards report). Exit status: 0 ok, 1 error, 2 usage.\n";
+    "Tables go to stdout: per track, then the median over tracks of the track\n"
+    "medians, then SDR as published tables aggregate it, side by side: museval's\n"
+    "median over tracks of the track medians (SiSEC 2018, MUSDB18 tables) and the\n"
+    "MDX challenge's mean over tracks of the global SDR. The CSV (header track,\n"
+    "target,SDR,SIR,ISR,SAR,SI-SDR,gSDR; nan where undefined) loads with\n"
+    "pandas.read_csv as it is. Exit status: 0 ok, 1 error, 2 usage.\n";
 
 typedef struct {
     const char *json_dir;
@@ -142,7 +146,11 @@ static int score_track(ctx *c, const char *track, const char *split, const mus_s
             csv_field(c->csv, track);
             fputc(',', c->csv);
             csv_field(c->csv, g->name);
-            for (int m = 0; m < 6; m++) fprintf(c->csv, isfinite(v[m]) ? ",%.5f" : ",%g", v[m]);
+            /* nan, inf, -inf as pandas.read_csv and numpy read them (never "-nan") */
+            for (int m = 0; m < 6; m++) {
+                if (isfinite(v[m])) fprintf(c->csv, ",%.5f", v[m]);
+                else fputs(isnan(v[m]) ? ",nan" : v[m] > 0 ? ",inf" : ",-inf", c->csv);
+            }
             fputc('\n', c->csv);
         }
         if (g->alone && !c->quiet)
@@ -179,13 +187,22 @@ static int cmp_row(const void *a, const void *b)
     return rx != ry ? rx - ry : strcmp(x->stem, y->stem);
 }
 
+/* After the per-track tables: the median over tracks of the track medians
+ * of every metric, then the two aggregates published tables use, side by
+ * side: museval's (SiSEC 2018, MUSDB18 papers: the median over tracks of
+ * each track's median SDR over its 1 s windows) and the Music Demixing
+ * Challenge's (the mean over songs of each song's global SDR). */
 static void summary(ctx *c)
 {
     if (c->ntracks == 0 || !c->table) return;
     qsort(c->rows, (size_t)c->nrows, sizeof(*c->rows), cmp_row);
-    printf("\nsummary: %d track%s, median over tracks of the track medians (gSDR: median; MDX reports the mean)\n",
-           c->ntracks, c->ntracks == 1 ? "" : "s");
+    printf("\nsummary: %d track%s, median over tracks of the track medians (gSDR: median too)\n", c->ntracks,
+           c->ntracks == 1 ? "" : "s");
     print_header();
+    int ngroups = 0;
+    double *museval = tf_malloc(sizeof(double) * (size_t)(c->nrows + 1), "summary");
+    double *mdx = tf_malloc(sizeof(double) * (size_t)(c->nrows + 1), "summary");
+    int *first = tf_malloc(sizeof(int) * (size_t)(c->nrows + 1), "summary"), *count = tf_malloc(sizeof(int) * (size_t)(c->nrows + 1), "summary");
     for (int i = 0; i < c->nrows;) {
         int j = i;
         while (j < c->nrows && !strcmp(c->rows[j].stem, c->rows[i].stem)) j++;
@@ -199,10 +216,27 @@ static void summary(ctx *c)
         for (int k = i; k < j; k++)
             if (isfinite(c->rows[k].v[5])) mean += c->rows[k].v[5], nm++;
         print_line(c->rows[i].stem, v);
-        if (nm && j - i > 1) printf("  %-15s %62s %8.3f\n", "", "mean gSDR", mean / nm);
+        museval[ngroups] = v[0];
+        mdx[ngroups] = nm ? mean / nm : NAN;
+        first[ngroups] = i;
+        count[ngroups++] = j - i;
         free(tmp);
         i = j;
     }
+    printf("\nSDR as published tables aggregate it, in dB:\n");
+    printf("  %-15s %12s %12s %7s\n", "stem", "museval", "MDX", "tracks");
+    for (int g = 0; g < ngroups; g++) {
+        char a[32], b[32];
+        fmt_db(a, sizeof a, museval[g]);
+        fmt_db(b, sizeof b, mdx[g]);
+        printf("  %-15s %12s %12s %7d\n", c->rows[first[g]].stem, a, b, count[g]);
+    }
+    printf("  museval: median over tracks of each track's median SDR over its windows (SiSEC 2018, MUSDB18 tables)\n"
+           "  MDX:     mean over tracks of each track's global SDR (Music Demixing Challenge 2021, 2023)\n");
+    free(museval);
+    free(mdx);
+    free(first);
+    free(count);
 }
 
 /* ---------------- stream mode ---------------- */
@@ -538,6 +572,7 @@ static void run_files(ctx *c, const char *root, const char *estdir, const char *
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
+    tf_threads_default_all();
     static const struct option opts[] = {
         {"json", required_argument, 0, 'J'},       {"csv", required_argument, 0, 'C'},
         {"references", required_argument, 0, 'r'}, {"estimates", required_argument, 0, 'e'},

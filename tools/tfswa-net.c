@@ -33,7 +33,7 @@ static void usage(void)
            "  -m, --model FILE      the checkpoint (tfswa-checkpoint(5))\n"
            "      --chunk SEC       chunk length in seconds (default 6)\n"
            "      --overlap SEC     overlap of neighbouring chunks in seconds (default 1)\n"
-           "  -j, --threads N       threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)\n"
+           "  -j, --threads N       threads (default: $TFSWA_THREADS or all CPUs; 0 = all CPUs)\n"
            "  -q, --quiet           no progress on standard error\n"
            "      --no-fold-bn      apply BatchNorm on its own instead of folded into the convolutions\n"
            "                        (slower; equal up to rounding; for checking)\n"
@@ -103,6 +103,7 @@ static int wants_train(int argc, char **argv, const struct option *opts)
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
+    tf_threads_default_all();
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},     {"init", no_argument, 0, O_INIT},
         {"info", no_argument, 0, O_INFO},         {"train", no_argument, 0, O_TRAIN},

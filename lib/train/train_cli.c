@@ -56,7 +56,7 @@ static void train_usage(void)
            "                          float32 sums, weights and everything else (AMX or AVX512_BF16 where the\n"
            "                          CPU has them, else a portable path that is no faster: a note says so)\n"
            "                          here: %s\n"
-           "  -j, --threads N         threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)\n"
+           "  -j, --threads N         threads (default: $TFSWA_THREADS or all CPUs; 0 = all)\n"
            "  -q, --quiet             no progress on standard error\n"
            "  -h, --help              show this help and exit\n"
            "\n"

@@ -207,6 +207,11 @@ int tf_threads(void) { return g_threads; }
 
 void tf_blas_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
 
+void tf_threads_default_all(void)
+{
+    if (!getenv("TFSWA_THREADS")) tf_set_threads(0);
+}
+
 void *tf_malloc(size_t n, const char *what)
 {
     void *p = malloc(n ? n : 1);

@@ -54,6 +54,10 @@ int  tf_threads(void);
 /* OpenBLAS alone, for regions whose own threads each call BLAS: set it to 1
  * there (tf_blas_threads(1)) and back to tf_threads() after. */
 void tf_blas_threads(int n);
+/* For the heavy tools (model, metrics, Wiener filter): all online CPUs
+ * unless TFSWA_THREADS is set (tf_init's default is one thread, or
+ * TFSWA_THREADS). Call right after tf_init, before options (-j wins). */
+void tf_threads_default_all(void);
 
 /* For library functions that report errors to their caller: formats the
  * message into err (errlen bytes) and returns -1. */
