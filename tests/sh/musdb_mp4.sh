@@ -67,28 +67,8 @@ import os, sys
 sys.path.insert(0, os.environ["TOP"] + "/examples/python")
 import numpy as np, tfswa_stream as ts
 
-def wav(path):
-    """(channels, frames) float64 of a PCM16 or float32 WAV (a small RIFF reader)."""
-    b = open(path, "rb").read()
-    assert b[:4] == b"RIFF" and b[8:12] == b"WAVE", path
-    i, fmt = 12, None
-    while i + 8 <= len(b):
-        cid, n = b[i:i + 4], int.from_bytes(b[i + 4:i + 8], "little")
-        if cid == b"fmt ":
-            tag, ch = int.from_bytes(b[i + 8:i + 10], "little"), int.from_bytes(b[i + 10:i + 12], "little")
-            bits = int.from_bytes(b[i + 22:i + 24], "little")
-            if tag == 0xFFFE:
-                tag = int.from_bytes(b[i + 32:i + 34], "little")
-            fmt = (tag, ch, bits)
-        elif cid == b"data":
-            tag, ch, bits = fmt
-            dt = {(1, 16): "<i2", (3, 32): "<f4"}[(tag, bits)]
-            x = np.frombuffer(b[i + 8:i + 8 + n], dt).astype(np.float64)
-            if tag == 1:
-                x /= 32768.0
-            return x.reshape(-1, ch).T
-        i += 8 + n + (n & 1)
-    raise AssertionError(path + ": no data chunk")
+sys.path.insert(0, os.environ["TOP"] + "/tests/helpers")
+from wav import wav  # the tests' WAV reader
 
 recs = list(ts.read(open(sys.argv[1], "rb")))
 assert len(recs) == 3, len(recs)
