@@ -2,7 +2,7 @@
 # tfswa-separate: --help and man page, usage errors (exit 2), bad files and
 # models (one line naming them, exit 1, nothing written), the output equal
 # byte for byte to the pipeline it composes (with and without the Wiener
-# filter), --stems, replacing an earlier result, the shipped model found
+# filter), an MP3 in and FLAC stems out, --stems, replacing an earlier result, the shipped model found
 # next to the program (installed layout) and by TFSWA_MODEL, and SIGTERM in
 # the middle: exit 143, no temporary folder, no half-written track, no tool
 # left running.
@@ -68,6 +68,19 @@ for f in song "mono one"; do
     for s in vocals other; do cmp "out/$f/$s.wav" "ref/$f/$s.wav" || fail "$f/$s.wav differs from the pipeline's"; done
 done
 ls -A out | grep -q '^\.' && fail "temporary folder left in out/: $(ls -A out)"
+# an MP3 in, FLAC stems out (issue 15): the same samples as the WAV stems of the same MP3
+if command -v ffmpeg > /dev/null; then
+    ffmpeg -loglevel error -i song.wav -c:a libmp3lame -b:a 192k song.mp3 || fail "ffmpeg: mp3"
+    "$S" -q -j 1 -o outf --format flac song.mp3 || fail "mp3 to flac: exit $?"
+    "$S" -q -j 1 -o outm song.mp3 || fail "mp3 to wav: exit $?"
+    for s in vocals other; do
+        [ "$(head -c 4 "outf/song/$s.flac")" = fLaC ] || fail "outf/song/$s.flac is not FLAC"
+        ffmpeg -loglevel error -i "outf/song/$s.flac" -f s16le fl.raw && ffmpeg -loglevel error -i "outm/song/$s.wav" -f s16le wv.raw \
+            || fail "decoding $s"
+        cmp fl.raw wv.raw || fail "$s: the FLAC stem's samples differ from the WAV stem's"
+        rm -f fl.raw wv.raw
+    done
+fi
 # with the Wiener filter
 "$S" -q -j 1 -w 1 -o outw song.wav || fail "separate --wiener-iter 1: exit $?"
 "$BIN/musdb-slice" -q song.wav | "$BIN/stft" -q | "$BIN/tfswa-net" -q -j 1 -m "$M" | "$BIN/wiener" -q -j 1 -i 1 |
