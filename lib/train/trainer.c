@@ -593,30 +593,77 @@ static void share_state(trainer *t)
     t->best_step = (int64_t)v[3];
 }
 
-int train_run(const train_options *o_given)
+/* ---- the run's phases ---- */
+
+/* Several ranks (dist.h): messages name the rank, --batch-size must divide
+ * over the ranks, and only rank 0 shows progress and writes logs. */
+static void setup_ranks(train_options *o, int nr, int rank)
 {
-    /* several ranks under mpirun (dist.h): rank 0 alone writes checkpoints,
-     * logs and progress; every rank's messages name it */
-    const int nr = dist_init(), rank = dist_rank();
-    train_options oc = *o_given;
-    const train_options *o = &oc;
     static char progname[256];
-    if (nr > 1) {
-        snprintf(progname, sizeof progname, "%s (rank %d/%d)", tf_progname, rank, nr);
-        tf_progname = progname;
-        if (o->batch % nr != 0)
-            tf_die_status(TF_EXIT_USAGE, "--batch-size %d is not a multiple of the %d ranks (it is the global batch; "
-                          "every rank takes batch/ranks examples a step)", o->batch, nr);
-        if (rank > 0) {
-            oc.quiet = 1;
-            oc.log_dir = NULL;
-        }
+    if (nr <= 1)
+        return;
+    snprintf(progname, sizeof progname, "%s (rank %d/%d)", tf_progname, rank, nr);
+    tf_progname = progname;
+    if (o->batch % nr != 0)
+        tf_die_status(TF_EXIT_USAGE, "--batch-size %d is not a multiple of the %d ranks (it is the global batch; "
+                      "every rank takes batch/ranks examples a step)", o->batch, nr);
+    if (rank > 0) {
+        o->quiet = 1;
+        o->log_dir = NULL;
     }
-    trainer T_, *t = &T_;
-    memset(t, 0, sizeof *t);
-    t->o = o;
-    t->best_valid = INFINITY;
-    t->src = o->n_inputs > 0 ? o->inputs[0] : "standard input";
+}
+
+/* --resume: the optimiser state, step, examples, best score and (with
+ * --ema) the raw weights of the run saved in the checkpoint's extra record. */
+static void resume_state(trainer *t, const ts_record *extra)
+{
+    const train_options *o = t->o;
+    const size_t np = t->m.layout.n_params;
+    ts_tensor *m1 = ts_tensor_get(extra, "optim/m"), *v1 = ts_tensor_get(extra, "optim/v");
+    if (!m1 || !v1 || ts_attr_get(extra, "train_step") == NULL)
+        tf_die("%s: --resume: the checkpoint holds no training state (optim/m, optim/v, train_step); "
+               "train without --resume to start from its weights", o->model);
+    if (m1->dtype != TS_F32 || v1->dtype != TS_F32 || (size_t)ts_numel(m1) != np || (size_t)ts_numel(v1) != np)
+        tf_die("%s: tensor 'optim/m' or 'optim/v' is not f32 (%zu)", o->model, np);
+    memcpy(t->m1, m1->data, np * sizeof(float));
+    memcpy(t->v1, v1->data, np * sizeof(float));
+    t->step = attr_i64(extra, "train_step", 0);
+    t->examples = attr_i64(extra, "train_examples", 0);
+    double bv;
+    const char *mine = o->best_by_sdr ? "train_best_valid_sdr" : "train_best_valid_loss",
+               *other = o->best_by_sdr ? "train_best_valid_loss" : "train_best_valid_sdr";
+    if (ts_attr_get_f64(extra, mine, &bv) == 0) {
+        t->best_valid = o->best_by_sdr ? -bv : bv;
+        t->best_step = attr_i64(extra, "train_best_step", 0);
+    } else if (ts_attr_get(extra, other)) {
+        tf_warn("--resume: the run chose its best model by validation %s; from now on by %s (%s.best is "
+                "replaced at the next validation)", o->best_by_sdr ? "loss" : "SDR", o->best_by_sdr ? "SDR" : "loss",
+                o->model);
+    }
+    /* with --ema the model's weights are the average and train/weights the raw weights */
+    ts_tensor *raw = ts_tensor_get(extra, "train/weights");
+    if (raw && (raw->dtype != TS_F32 || (size_t)ts_numel(raw) != np))
+        tf_die("%s: tensor 'train/weights' is not f32 (%zu)", o->model, np);
+    if (raw) {
+        if (o->ema > 0) {
+            t->ema = tf_malloc(np * sizeof(float), "weight average");
+            memcpy(t->ema, t->m.data, np * sizeof(float));
+        } else {
+            tf_warn("--resume: %s holds a weight average (--ema); going on without it, from the raw weights",
+                    o->model);
+        }
+        memcpy(t->m.data, raw->data, np * sizeof(float));
+    }
+    if (attr_i64(extra, "train_batch", o->batch) != o->batch)
+        tf_warn("--resume: batch size %d differs from the run's %lld", o->batch,
+                (long long)attr_i64(extra, "train_batch", 0));
+}
+
+/* The model, the optimiser's state (resumed or zero), the weights' average,
+ * every rank the same (rank 0's), the schedule and the loss scratches. */
+static void load_state(trainer *t)
+{
+    const train_options *o = t->o;
     char err[1024];
     ts_record extra;
     ts_record_init(&extra);
@@ -625,50 +672,12 @@ int train_run(const train_options *o_given)
     const tfswa_config *c = &t->m.cfg;
     t->F = tfswa_bins(c);
     t->S = c->n_stems;
-    const size_t np = t->m.layout.n_params, nt = t->m.layout.n_total;
+    const size_t np = t->m.layout.n_params;
     t->m1 = tf_calloc(np, sizeof(float), "optimiser state");
     t->v1 = tf_calloc(np, sizeof(float), "optimiser state");
-    t->grad = tf_calloc(nt, sizeof(float), "gradients");
-    if (o->resume) {
-        ts_tensor *m1 = ts_tensor_get(&extra, "optim/m"), *v1 = ts_tensor_get(&extra, "optim/v");
-        if (!m1 || !v1 || ts_attr_get(&extra, "train_step") == NULL)
-            tf_die("%s: --resume: the checkpoint holds no training state (optim/m, optim/v, train_step); "
-                   "train without --resume to start from its weights", o->model);
-        if (m1->dtype != TS_F32 || v1->dtype != TS_F32 || (size_t)ts_numel(m1) != np || (size_t)ts_numel(v1) != np)
-            tf_die("%s: tensor 'optim/m' or 'optim/v' is not f32 (%zu)", o->model, np);
-        memcpy(t->m1, m1->data, np * sizeof(float));
-        memcpy(t->v1, v1->data, np * sizeof(float));
-        t->step = attr_i64(&extra, "train_step", 0);
-        t->examples = attr_i64(&extra, "train_examples", 0);
-        double bv;
-        const char *mine = o->best_by_sdr ? "train_best_valid_sdr" : "train_best_valid_loss",
-                   *other = o->best_by_sdr ? "train_best_valid_loss" : "train_best_valid_sdr";
-        if (ts_attr_get_f64(&extra, mine, &bv) == 0) {
-            t->best_valid = o->best_by_sdr ? -bv : bv;
-            t->best_step = attr_i64(&extra, "train_best_step", 0);
-        } else if (ts_attr_get(&extra, other)) {
-            tf_warn("--resume: the run chose its best model by validation %s; from now on by %s (%s.best is "
-                    "replaced at the next validation)", o->best_by_sdr ? "loss" : "SDR",
-                    o->best_by_sdr ? "SDR" : "loss", o->model);
-        }
-        /* with --ema the model's weights are the average and train/weights the raw weights */
-        ts_tensor *raw = ts_tensor_get(&extra, "train/weights");
-        if (raw && (raw->dtype != TS_F32 || (size_t)ts_numel(raw) != np))
-            tf_die("%s: tensor 'train/weights' is not f32 (%zu)", o->model, np);
-        if (raw) {
-            if (o->ema > 0) {
-                t->ema = tf_malloc(np * sizeof(float), "weight average");
-                memcpy(t->ema, t->m.data, np * sizeof(float));
-            } else {
-                tf_warn("--resume: %s holds a weight average (--ema); going on without it, from the raw weights",
-                        o->model);
-            }
-            memcpy(t->m.data, raw->data, np * sizeof(float));
-        }
-        if (attr_i64(&extra, "train_batch", o->batch) != o->batch)
-            tf_warn("--resume: batch size %d differs from the run's %lld", o->batch,
-                    (long long)attr_i64(&extra, "train_batch", 0));
-    }
+    t->grad = tf_calloc(t->m.layout.n_total, sizeof(float), "gradients");
+    if (o->resume)
+        resume_state(t, &extra);
     ts_record_free(&extra);
     if (o->ema > 0 && !t->ema) { /* the average starts at the weights */
         t->ema = tf_malloc(np * sizeof(float), "weight average");
@@ -679,11 +688,6 @@ int train_run(const train_options *o_given)
     share_state(t); /* rank 0's, the average included (every rank has one with --ema) */
     t->total = o->steps > 0 ? o->steps : (o->max_epochs * o->epoch_size + o->batch - 1) / o->batch;
     t->warmup = o->warmup >= 0 ? o->warmup : (t->total / 20 < 1000 ? t->total / 20 : 1000);
-    if (o->amp) { /* the linear layers' products in bf16 (nn/precision.h) */
-        nn_set_matmul_precision(NN_BF16);
-        if (!nn_bf16_hardware())
-            tf_warn("--amp: %s", nn_bf16_path());
-    }
     stem_loss_config lc = {.n_fft = c->n_fft, .hop = c->hop, .l1_weight = o->l1_weight, .l2_weight = o->l2_weight,
                            .mrstft_weight = o->mrstft_weight, .sdr_weight = o->sdr_weight,
                            .mr = mrstft_default()};
@@ -692,30 +696,33 @@ int train_run(const train_options *o_given)
     for (int i = 0; i < t->n_loss; i++)
         if (!(t->loss[i] = stem_loss_new(&lc, err, sizeof err)))
             tf_die("loss: %s", err);
-    valid_set vs = {0};
-    double *vsdr = tf_calloc((size_t)t->S, sizeof(double), "validation");
-    if (o->valid)
-        valid_load(t, &vs, o->valid);
-    char best_path[4096];
-    snprintf(best_path, sizeof best_path, "%s.best", o->model);
-    if (o->log_dir) {
-        if (tf_mkdirs(o->log_dir) < 0)
-            tf_die("%s: %s", o->log_dir, strerror(errno));
-        char hdr[2048] = "step,epoch,examples,lr,grad_norm,loss", vh[2048] = "step,epoch,examples,loss";
-        for (int s = 0; s < t->S; s++) {
-            size_t l = strlen(hdr), lv = strlen(vh);
-            snprintf(hdr + l, sizeof hdr - l, ",loss/%s", c->stems[s]);
-            snprintf(vh + lv, sizeof vh - lv, ",sdr/%s", c->stems[s]);
-        }
-        strcat(hdr, ",time,cpu");
-        strcat(vh, ",time,cpu");
-        open_csv(&t->csv, o->log_dir, "train.csv", hdr);
-        if (o->valid)
-            open_csv(&t->vcsv, o->log_dir, "valid.csv", vh);
-        if (tblog_open(&t->tb, o->log_dir) < 0)
-            tf_die("%s: TensorBoard event file: %s", o->log_dir, strerror(errno));
-        t->have_tb = 1;
+}
+
+/* LOG_DIR/train.csv, valid.csv (with a validation set) and the TensorBoard file. */
+static void open_logs(trainer *t, const char *dir, int with_valid)
+{
+    if (tf_mkdirs(dir) < 0)
+        tf_die("%s: %s", dir, strerror(errno));
+    char hdr[2048] = "step,epoch,examples,lr,grad_norm,loss", vh[2048] = "step,epoch,examples,loss";
+    for (int s = 0; s < t->S; s++) {
+        size_t l = strlen(hdr), lv = strlen(vh);
+        snprintf(hdr + l, sizeof hdr - l, ",loss/%s", t->m.cfg.stems[s]);
+        snprintf(vh + lv, sizeof vh - lv, ",sdr/%s", t->m.cfg.stems[s]);
     }
+    strcat(hdr, ",time,cpu");
+    strcat(vh, ",time,cpu");
+    open_csv(&t->csv, dir, "train.csv", hdr);
+    if (with_valid)
+        open_csv(&t->vcsv, dir, "valid.csv", vh);
+    if (tblog_open(&t->tb, dir) < 0)
+        tf_die("%s: TensorBoard event file: %s", dir, strerror(errno));
+    t->have_tb = 1;
+}
+
+/* SIGINT/SIGTERM set g_signal (the loop saves and stops); with several
+ * ranks rank 0 also starts the saver thread (saver_main). */
+static void catch_signals(trainer *t, int nr, int rank)
+{
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -728,260 +735,230 @@ int train_run(const train_options *o_given)
     }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
 
-    /* the examples each rank's stream gave before (musdb-slice --shard K/N:
-     * the N streams are the one-process stream dealt round-robin, so after E
-     * examples at a global batch divisible by N each rank consumed E / N of
-     * its own, whatever N was then) */
-    if (nr > 1 && t->examples % nr != 0)
-        tf_warn("--resume: %lld examples consumed is not a multiple of the %d ranks: skipping %lld of this rank's "
-                "stream", (long long)t->examples, nr, (long long)(t->examples / nr));
-    ts_reader *rd = ts_open_inputs_or_die(o->n_inputs, o->inputs);
-    const int B = o->batch / nr, Bg = o->batch; /* this rank's examples, the global batch */
+/* The buffers of the steps. B examples a step on this rank (of the global
+ * batch Bg), Bm of them per forward and backward pass. */
+typedef struct {
+    int B, Bg, Bm;
+    ts_record *recs;    /* the step's examples (B) */
+    const float **X;    /* their mixtures (B) */
+    tfswa_tnet *net;    /* the network's training state, made at the first batch (its frames) */
+    float *dmasks;      /* gradients of a pass's losses w.r.t. its masks (Bm, S, 4 F T) */
+    float *dest;        /* the gradient of each (example, stem) pair's loss (Bm S, 4 F T) */
+    double *red;        /* several passes or ranks: gradients, buffers, loss, stem losses (n_red), summed in double */
+    size_t n_red;
+    double *sl, *sl_mb; /* per-stem losses of the step (S) and of a pass (S) */
+} step_bufs;
+
+static void step_bufs_init(step_bufs *sb, const trainer *t, int nr)
+{
+    const train_options *o = t->o;
+    memset(sb, 0, sizeof *sb);
+    sb->B = o->batch / nr;
+    sb->Bg = o->batch;
     /* examples per forward and backward pass: without BatchNorm (band) one,
      * so that the gradient is a sum over examples in double precision and
      * does not depend on how the batch is dealt to ranks; with BatchNorm
      * (its statistics are the pass's) the rank's batch */
-    const int Bm = o->micro_batch > 0 ? o->micro_batch : c->arch == TFSWA_ARCH_BAND ? 1 : B;
-    if (B % Bm != 0)
-        tf_die_status(TF_EXIT_USAGE, "--micro-batch %d does not divide the %d examples a step%s", Bm, B,
+    sb->Bm = o->micro_batch > 0 ? o->micro_batch : t->m.cfg.arch == TFSWA_ARCH_BAND ? 1 : sb->B;
+    if (sb->B % sb->Bm != 0)
+        tf_die_status(TF_EXIT_USAGE, "--micro-batch %d does not divide the %d examples a step%s", sb->Bm, sb->B,
                       nr > 1 ? " of each rank" : "");
-    prefetch *pf = prefetch_start(rd, 2 * B, t->examples / nr);
-    ts_record *recs = tf_calloc((size_t)B, sizeof *recs, "batch");
-    for (int b = 0; b < B; b++)
-        ts_record_init(&recs[b]);
-    const float **X = tf_calloc((size_t)B, sizeof *X, "batch");
-    tfswa_tnet *net = NULL;
-    float *dmasks = NULL, *dest = NULL;
-    double *sl = tf_calloc((size_t)t->S, sizeof(double), "losses");
-    double *acc_s = tf_calloc((size_t)t->S, sizeof(double), "losses");
-    double acc_loss = 0, acc_gn = 0;
-    int acc_n = 0;
-    /* the sitting's clocks (the logs' time and cpu columns, --time-limit) include its validations */
-    t->t_start = tf_now();
-    t->cpu_start = cpu_now();
-    if (o->valid)
-        validation_baseline(t, o, &vs);
-    /* a new run is validated before its first step: the curves start at the untrained model */
-    if (o->valid && t->step == 0 && o->valid_every > 0)
-        run_validation(t, o, &vs, vsdr, 0, best_path);
-    tf_progress prog;
-    tf_progress_init(&prog, "train", (double)t->total, "steps", !o->quiet);
-    double t_last = tf_now();
-    int64_t ex_last = t->examples;
-    double speed = 0;
-    int status = 0;
-    const char *why = "steps done";
-    int64_t saved_step = t->step;
-    adamw_config ac = adamw_defaults(o->lr);
-    ac.weight_decay = o->weight_decay;
-    double ph[PH_N] = {0};
-    const int64_t step0 = t->step;
+    sb->recs = tf_calloc((size_t)sb->B, sizeof *sb->recs, "batch");
+    for (int b = 0; b < sb->B; b++)
+        ts_record_init(&sb->recs[b]);
+    sb->X = tf_calloc((size_t)sb->B, sizeof *sb->X, "batch");
+    sb->sl = tf_calloc((size_t)t->S, sizeof(double), "losses");
+    sb->sl_mb = tf_calloc((size_t)t->S, sizeof(double), "losses");
     /* the reduced buffer of a step (several ranks): gradients, the buffers
      * (BN running statistics: their mean over ranks), the loss, per-stem losses */
-    const size_t n_red = nt + 1 + (size_t)t->S;
-    double *red = nr > 1 || Bm < B ? tf_malloc(n_red * sizeof(double), "allreduce") : NULL;
-    double *sl_mb = tf_calloc((size_t)t->S, sizeof(double), "losses");
-    int sig = 0;
-    while (t->step < t->total) {
-        /* stop: time limit, signal, end of a stream; with several ranks all
-         * stop together (one rank's reason ends the step for all) */
-        long long stop[3] = {0, 0, 0}; /* time limit, signal, end of stream */
-        if (o->time_limit > 0 && tf_now() - t->t_start >= o->time_limit * 60)
-            stop[0] = 1;
-        stop[1] = g_signal;
-        /* a batch */
-        double tp = tf_now();
-        int got = 0;
-        for (; !stop[0] && !stop[1] && got < B; got++) {
-            int rc = prefetch_next(pf, &recs[got]);
-            if (rc < 0)
-                tf_die("%s", prefetch_error(pf));
-            if (rc == 0)
-                break;
-            int64_t idx = t->examples + got;
-            X[got] = tensor_or_die(t, &recs[got], idx, "mixture", t->F, t->T);
-            if (!t->T) {
-                t->T = (int)ts_tensor_get(&recs[got], "mixture")->shape[2];
-                t->len = example_length(t, &recs[got], t->T);
-            }
-            for (int s = 0; s < t->S; s++)
-                tensor_or_die(t, &recs[got], idx, c->stems[s], t->F, t->T);
-        }
-        if (!stop[0] && !stop[1] && got < B) {
-            stop[2] = 1;
-            if (got > 0)
-                tf_warn("%s: %d example(s) at the end of the stream do not fill a batch of %d: not used", t->src, got,
-                        B);
-        }
-        dist_max(stop, 3);
-        if (stop[1]) {
-            sig = (int)stop[1];
+    sb->n_red = t->m.layout.n_total + 1 + (size_t)t->S;
+    if (nr > 1 || sb->Bm < sb->B)
+        sb->red = tf_malloc(sb->n_red * sizeof(double), "allreduce");
+}
+
+static void step_bufs_free(step_bufs *sb)
+{
+    for (int b = 0; b < sb->B; b++)
+        ts_record_free(&sb->recs[b]);
+    free(sb->recs);
+    free(sb->X);
+    tfswa_tnet_free(sb->net);
+    free(sb->dmasks);
+    free(sb->dest);
+    free(sb->red);
+    free(sb->sl);
+    free(sb->sl_mb);
+}
+
+/* Why the loop stops before a step (several ranks: one rank's reason stops all). */
+enum { STOP_TIME, STOP_SIGNAL, STOP_END, STOP_N };
+
+/* Reads this rank's B examples of the next step into sb (unless a time
+ * limit or signal stops the run first) and sets stop[]. Returns how many
+ * it got. */
+static int read_batch(trainer *t, prefetch *pf, step_bufs *sb, long long stop[STOP_N])
+{
+    const train_options *o = t->o;
+    stop[STOP_TIME] = o->time_limit > 0 && tf_now() - t->t_start >= o->time_limit * 60;
+    stop[STOP_SIGNAL] = g_signal;
+    stop[STOP_END] = 0;
+    int got = 0;
+    for (; !stop[STOP_TIME] && !stop[STOP_SIGNAL] && got < sb->B; got++) {
+        int rc = prefetch_next(pf, &sb->recs[got]);
+        if (rc < 0)
+            tf_die("%s", prefetch_error(pf));
+        if (rc == 0)
             break;
+        int64_t idx = t->examples + got;
+        sb->X[got] = tensor_or_die(t, &sb->recs[got], idx, "mixture", t->F, t->T);
+        if (!t->T) {
+            t->T = (int)ts_tensor_get(&sb->recs[got], "mixture")->shape[2];
+            t->len = example_length(t, &sb->recs[got], t->T);
         }
-        if (stop[2]) {
-            why = nr > 1 && got == B ? "end of another rank's training stream" : "end of the training stream";
-            break;
-        }
-        if (stop[0]) {
-            why = "time limit reached";
-            break;
-        }
-        if (nr > 1 && !net) { /* every rank's examples of the same length */
-            long long T2[2] = {t->T, -(long long)t->T};
-            dist_max(T2, 2);
-            if (T2[0] != -T2[1])
-                tf_die("%s: examples of %d frames; the ranks' examples range from %lld to %lld frames (give every "
-                       "rank the same --segment)", t->src, t->T, -T2[1], T2[0]);
-        }
-        if (!net) {
-            net = tfswa_tnet_new(&t->m, Bm, t->T, o->recompute);
-            size_t nm = (size_t)Bm * 4 * t->S * t->F * t->T;
-            dmasks = tf_malloc(nm * sizeof(float), "gradients");
-            dest = tf_malloc((size_t)Bm * t->S * 4 * t->F * t->T * sizeof(float), "estimates");
-        }
-        /* forward, losses, backward, per micro-batch of Bm examples; with
-         * several micro-batches or ranks the gradients are summed in double
-         * precision, in example order within the rank, then over ranks */
-        phase_lap(ph + PH_DATA, &tp);
-        double loss = 0;
         for (int s = 0; s < t->S; s++)
-            sl[s] = 0;
-        for (int mb = 0; mb < B / Bm; mb++) {
-            const float *masks = tfswa_tnet_forward(net, X + mb * Bm, 1);
-            phase_lap(ph + PH_FORWARD, &tp);
-            double l = batch_losses(t, masks, X + mb * Bm, recs + mb * Bm, Bm, Bg, dmasks, dest, sl_mb);
-            phase_lap(ph + PH_LOSS, &tp);
-            if (!isfinite(l))
-                tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, l);
-            loss += l;
-            for (int s = 0; s < t->S; s++)
-                sl[s] += sl_mb[s];
-            memset(t->grad, 0, nt * sizeof(float));
-            tfswa_tnet_backward(net, dmasks, t->grad);
-            if (red && mb == 0)
-                for (size_t i = 0; i < np; i++)
-                    red[i] = t->grad[i];
-            else if (red)
-                for (size_t i = 0; i < np; i++)
-                    red[i] += t->grad[i];
-            phase_lap(ph + PH_BACKWARD, &tp);
-        }
-        if (red) { /* the sums over ranks, in double precision, the same bytes on every rank */
-            for (size_t i = np; i < nt; i++)
-                red[i] = t->m.data[i];
-            red[nt] = loss;
-            for (int s = 0; s < t->S; s++)
-                red[nt + 1 + s] = sl[s];
-            dist_sum(red, n_red);
+            tensor_or_die(t, &sb->recs[got], idx, t->m.cfg.stems[s], t->F, t->T);
+    }
+    if (!stop[STOP_TIME] && !stop[STOP_SIGNAL] && got < sb->B) {
+        stop[STOP_END] = 1;
+        if (got > 0)
+            tf_warn("%s: %d example(s) at the end of the stream do not fill a batch of %d: not used", t->src, got,
+                    sb->B);
+    }
+    dist_max(stop, STOP_N);
+    return got;
+}
+
+/* At the first batch, when the examples' frames are known: the network's
+ * training state and the gradient buffers (several ranks: all examples of
+ * the same length). */
+static void make_net(trainer *t, step_bufs *sb, int nr)
+{
+    if (nr > 1) {
+        long long T2[2] = {t->T, -(long long)t->T};
+        dist_max(T2, 2);
+        if (T2[0] != -T2[1])
+            tf_die("%s: examples of %d frames; the ranks' examples range from %lld to %lld frames (give every "
+                   "rank the same --segment)", t->src, t->T, -T2[1], T2[0]);
+    }
+    sb->net = tfswa_tnet_new(&t->m, sb->Bm, t->T, t->o->recompute);
+    size_t nm = (size_t)sb->Bm * 4 * t->S * t->F * t->T;
+    sb->dmasks = tf_malloc(nm * sizeof(float), "gradients");
+    sb->dest = tf_malloc(nm * sizeof(float), "estimates");
+}
+
+/* The step's loss (returned), per-stem losses (sb->sl) and gradients
+ * (t->grad): forward, losses, backward per micro-batch of Bm examples; with
+ * several micro-batches or ranks the gradients are summed in double
+ * precision, in example order within the rank, then over ranks (and the
+ * buffers, BN's running statistics, averaged over ranks). */
+static double step_gradients(trainer *t, step_bufs *sb, int nr, double *ph, double *tp)
+{
+    const size_t np = t->m.layout.n_params, nt = t->m.layout.n_total;
+    const int Bm = sb->Bm;
+    double *red = sb->red, loss = 0;
+    for (int s = 0; s < t->S; s++)
+        sb->sl[s] = 0;
+    for (int mb = 0; mb < sb->B / Bm; mb++) {
+        const float *masks = tfswa_tnet_forward(sb->net, sb->X + mb * Bm, 1);
+        phase_lap(ph + PH_FORWARD, tp);
+        double l = batch_losses(t, masks, sb->X + mb * Bm, sb->recs + mb * Bm, Bm, sb->Bg, sb->dmasks, sb->dest,
+                                sb->sl_mb);
+        phase_lap(ph + PH_LOSS, tp);
+        if (!isfinite(l))
+            tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, l);
+        loss += l;
+        for (int s = 0; s < t->S; s++)
+            sb->sl[s] += sb->sl_mb[s];
+        memset(t->grad, 0, nt * sizeof(float));
+        tfswa_tnet_backward(sb->net, sb->dmasks, t->grad);
+        if (red && mb == 0)
             for (size_t i = 0; i < np; i++)
-                t->grad[i] = (float)red[i];
-            for (size_t i = np; i < nt; i++)
-                t->m.data[i] = (float)(red[i] / nr);
-            loss = red[nt];
-            for (int s = 0; s < t->S; s++)
-                sl[s] = red[nt + 1 + s];
-        }
-        phase_lap(ph + PH_COMM, &tp);
-        pthread_mutex_lock(&g_state_mu);
-        double gn = grad_clip_global_norm(t->grad, np, o->clip);
-        double lr = lr_cosine_warmup(t->step, t->total, t->warmup, o->lr, o->min_lr);
-        adamw_step(t->m.data, t->grad, t->m1, t->v1, np, t->step + 1, (float)lr, &ac, NULL);
-        if (t->ema)
-            ema_update(t, t->step + 1);
-        phase_lap(ph + PH_UPDATE, &tp);
-        t->step++;
-        t->examples += Bg;
-        pthread_mutex_unlock(&g_state_mu);
-        for (int b = 0; b < B; b++)
-            ts_record_free(&recs[b]);
-        acc_loss += loss;
-        acc_gn += gn;
+                red[i] = t->grad[i];
+        else if (red)
+            for (size_t i = 0; i < np; i++)
+                red[i] += t->grad[i];
+        phase_lap(ph + PH_BACKWARD, tp);
+    }
+    if (red) { /* the sums over ranks, in double precision, the same bytes on every rank */
+        for (size_t i = np; i < nt; i++)
+            red[i] = t->m.data[i];
+        red[nt] = loss;
         for (int s = 0; s < t->S; s++)
-            acc_s[s] += sl[s];
-        acc_n++;
-        /* progress and logs */
-        double now = tf_now();
-        if (now - t_last > 0) {
-            double sp = (double)(t->examples - ex_last) / (now - t_last);
-            speed = speed == 0 ? sp : 0.8 * speed + 0.2 * sp;
-        }
-        t_last = now;
-        ex_last = t->examples;
-        int64_t epoch = t->examples / o->epoch_size;
-        char extra_txt[256];
-        snprintf(extra_txt, sizeof extra_txt, "epoch %lld loss %.4f %.2f ex/s", (long long)epoch, loss, speed);
-        tf_progress_update(&prog, (double)t->step, extra_txt);
-        if (o->log_every > 0 && (t->step % o->log_every == 0 || t->step == t->total)) {
-            double ml = acc_loss / acc_n, mg = acc_gn / acc_n;
-            if (t->csv.f) {
-                fprintf(t->csv.f, "%lld,%.6f,%lld,%.9g,%.9g,%.9g", (long long)t->step,
-                        (double)t->examples / o->epoch_size, (long long)t->examples, lr, mg, ml);
-                for (int s = 0; s < t->S; s++)
-                    fprintf(t->csv.f, ",%.9g", acc_s[s] / acc_n);
-                fprintf(t->csv.f, ",%.3f,%.3f\n", now - t->t_start, cpu_now() - t->cpu_start);
-                flush_csv(&t->csv);
-            }
-            tb(t, "loss/train", ml);
-            char tag[64];
-            for (int s = 0; s < t->S; s++) {
-                snprintf(tag, sizeof tag, "loss/%s", c->stems[s]);
-                tb(t, tag, acc_s[s] / acc_n);
-            }
-            tb(t, "lr", lr);
-            tb(t, "grad_norm", mg);
-            acc_loss = acc_gn = 0;
-            for (int s = 0; s < t->S; s++)
-                acc_s[s] = 0;
-            acc_n = 0;
-        }
-        /* validation at the end of every valid_every epochs */
-        int64_t prev_epoch = (t->examples - Bg) / o->epoch_size;
-        if (o->valid && epoch > prev_epoch && o->valid_every > 0 && epoch % o->valid_every == 0) {
-            run_validation(t, o, &vs, vsdr, epoch, best_path);
-        }
-        if (g_signal && nr == 1) { /* several ranks: at the top, all together */
-            sig = g_signal;
-            break;
-        }
-        if (o->max_epochs > 0 && o->steps <= 0 && epoch >= o->max_epochs) {
-            why = "epochs done";
-            break;
-        }
-        if (o->save_every > 0 && t->step % o->save_every == 0 && t->step < t->total) {
-            save(t, o->model, 1);
-            saved_step = t->step;
-        }
+            red[nt + 1 + s] = sb->sl[s];
+        dist_sum(red, sb->n_red);
+        for (size_t i = 0; i < np; i++)
+            t->grad[i] = (float)red[i];
+        for (size_t i = np; i < nt; i++)
+            t->m.data[i] = (float)(red[i] / nr);
+        loss = red[nt];
+        for (int s = 0; s < t->S; s++)
+            sb->sl[s] = red[nt + 1 + s];
     }
-    if (sig) {
-        why = sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)";
-        status = 128 + sig;
-    }
-    pthread_mutex_lock(&g_state_mu); /* several ranks: no signal's save from now on */
-    g_done = 1;
-    if (t->step != saved_step || t->step == 0 || o->resume)
-        save(t, o->model, 1);
+    phase_lap(ph + PH_COMM, tp);
+    return loss;
+}
+
+/* The optimiser's step on t->grad (clipped), the average's update, the
+ * counters; under the state mutex (a signal's save sees whole steps).
+ * Returns the learning rate used; *gn gets the gradients' norm. */
+static double update(trainer *t, const adamw_config *ac, int Bg, double *gn)
+{
+    const size_t np = t->m.layout.n_params;
+    pthread_mutex_lock(&g_state_mu);
+    *gn = grad_clip_global_norm(t->grad, np, t->o->clip);
+    double lr = lr_cosine_warmup(t->step, t->total, t->warmup, t->o->lr, t->o->min_lr);
+    adamw_step(t->m.data, t->grad, t->m1, t->v1, np, t->step + 1, (float)lr, ac, NULL);
+    if (t->ema)
+        ema_update(t, t->step + 1);
+    t->step++;
+    t->examples += Bg;
     pthread_mutex_unlock(&g_state_mu);
-    tf_progress_done(&prog, (double)t->step, why);
-    if (!o->quiet) {
-        phase_report(ph, t->step - step0);
-        fprintf(stderr, "%s: %s after %lld steps (%lld examples); saved %s\n", tf_progname, why, (long long)t->step,
-                (long long)t->examples, o->model);
+    return lr;
+}
+
+/* Means of the losses and gradient norms since the last log line. */
+typedef struct {
+    double loss, gn;
+    double *stem; /* S */
+    int n;
+} log_acc;
+
+/* Every --log-every steps (and at the last): a line of train.csv and the
+ * TensorBoard scalars, from the means since the last one. */
+static void log_step(trainer *t, log_acc *a, double lr, double now)
+{
+    const train_options *o = t->o;
+    if (o->log_every <= 0 || (t->step % o->log_every != 0 && t->step != t->total))
+        return;
+    double ml = a->loss / a->n, mg = a->gn / a->n;
+    if (t->csv.f) {
+        fprintf(t->csv.f, "%lld,%.6f,%lld,%.9g,%.9g,%.9g", (long long)t->step, (double)t->examples / o->epoch_size,
+                (long long)t->examples, lr, mg, ml);
+        for (int s = 0; s < t->S; s++)
+            fprintf(t->csv.f, ",%.9g", a->stem[s] / a->n);
+        fprintf(t->csv.f, ",%.3f,%.3f\n", now - t->t_start, cpu_now() - t->cpu_start);
+        flush_csv(&t->csv);
     }
-    prefetch_stop(pf);
-    for (int b = 0; b < B; b++)
-        ts_record_free(&recs[b]);
-    free(recs);
-    free(X);
-    tfswa_tnet_free(net);
-    free(dmasks);
-    free(dest);
-    free(sl);
-    free(acc_s);
-    free(vsdr);
-    if (o->valid)
-        valid_free(&vs);
-    /* a log that could not be completed makes the run fail (the model is saved) */
+    tb(t, "loss/train", ml);
+    char tag[64];
+    for (int s = 0; s < t->S; s++) {
+        snprintf(tag, sizeof tag, "loss/%s", t->m.cfg.stems[s]);
+        tb(t, tag, a->stem[s] / a->n);
+    }
+    tb(t, "lr", lr);
+    tb(t, "grad_norm", mg);
+    a->loss = a->gn = 0;
+    for (int s = 0; s < t->S; s++)
+        a->stem[s] = 0;
+    a->n = 0;
+}
+
+/* Closes the logs (a log that could not be completed makes the run fail:
+ * returns 1, or status as it was) and frees the trainer. */
+static int trainer_close(trainer *t, int status)
+{
     if ((close_csv(&t->csv) | close_csv(&t->vcsv)) < 0 && status == 0)
         status = 1;
     if (t->have_tb) {
@@ -1001,9 +978,191 @@ int train_run(const train_options *o_given)
     free(t->grad);
     free(t->ema);
     free(t->swap);
-    free(red);
-    free(sl_mb);
     tfswa_model_free(&t->m);
+    return status;
+}
+
+/* What one sitting (one train_run) carries besides the trainer's state. */
+typedef struct {
+    int nr;                /* ranks */
+    valid_set vs;          /* the validation set (empty without --valid) */
+    double *vsdr;          /* its SDR per stem (S) */
+    char best_path[4096];  /* FILE.best */
+    step_bufs sb;
+    prefetch *pf;          /* the training stream, read ahead */
+    log_acc acc;
+    tf_progress prog;
+    double ph[PH_N];       /* seconds in each phase of the steps */
+    double t_last, speed;  /* progress: time of the last step, examples per second (smoothed) */
+    int64_t ex_last;       /* examples at the last step */
+} sitting;
+
+/* The bookkeeping after a step: the log's sums, progress, the CSV and
+ * TensorBoard lines. Returns the epoch the step ended in. */
+static int64_t after_step(trainer *t, sitting *r, double loss, double gn, double lr)
+{
+    r->acc.loss += loss;
+    r->acc.gn += gn;
+    for (int s = 0; s < t->S; s++)
+        r->acc.stem[s] += r->sb.sl[s];
+    r->acc.n++;
+    double now = tf_now();
+    if (now - r->t_last > 0) {
+        double sp = (double)(t->examples - r->ex_last) / (now - r->t_last);
+        r->speed = r->speed == 0 ? sp : 0.8 * r->speed + 0.2 * sp;
+    }
+    r->t_last = now;
+    r->ex_last = t->examples;
+    int64_t epoch = t->examples / t->o->epoch_size;
+    char extra_txt[256];
+    snprintf(extra_txt, sizeof extra_txt, "epoch %lld loss %.4f %.2f ex/s", (long long)epoch, loss, r->speed);
+    tf_progress_update(&r->prog, (double)t->step, extra_txt);
+    log_step(t, &r->acc, lr, now);
+    return epoch;
+}
+
+/* The steps until the steps, epochs, time limit or stream end them
+ * (returns why) or a signal does (*sig). Checkpoints every --save-every
+ * steps (*saved_step: the last one saved). */
+static const char *train_loop(trainer *t, sitting *r, int *sig, int64_t *saved_step)
+{
+    const train_options *o = t->o;
+    step_bufs *sb = &r->sb;
+    adamw_config ac = adamw_defaults(o->lr);
+    ac.weight_decay = o->weight_decay;
+    while (t->step < t->total) {
+        double tp = tf_now();
+        long long stop[STOP_N];
+        int got = read_batch(t, r->pf, sb, stop);
+        if (stop[STOP_SIGNAL]) {
+            *sig = (int)stop[STOP_SIGNAL];
+            return NULL;
+        }
+        if (stop[STOP_END])
+            return r->nr > 1 && got == sb->B ? "end of another rank's training stream" : "end of the training stream";
+        if (stop[STOP_TIME])
+            return "time limit reached";
+        if (!sb->net)
+            make_net(t, sb, r->nr);
+        phase_lap(r->ph + PH_DATA, &tp);
+        double loss = step_gradients(t, sb, r->nr, r->ph, &tp), gn;
+        double lr = update(t, &ac, sb->Bg, &gn);
+        phase_lap(r->ph + PH_UPDATE, &tp);
+        for (int b = 0; b < sb->B; b++)
+            ts_record_free(&sb->recs[b]);
+        int64_t epoch = after_step(t, r, loss, gn, lr);
+        /* validation at the end of every valid_every epochs */
+        int64_t prev_epoch = (t->examples - sb->Bg) / o->epoch_size;
+        if (o->valid && epoch > prev_epoch && o->valid_every > 0 && epoch % o->valid_every == 0)
+            run_validation(t, o, &r->vs, r->vsdr, epoch, r->best_path);
+        if (g_signal && r->nr == 1) { /* several ranks: at the top, all together */
+            *sig = g_signal;
+            return NULL;
+        }
+        if (o->max_epochs > 0 && o->steps <= 0 && epoch >= o->max_epochs)
+            return "epochs done";
+        if (o->save_every > 0 && t->step % o->save_every == 0 && t->step < t->total) {
+            save(t, o->model, 1);
+            *saved_step = t->step;
+        }
+    }
+    return "steps done";
+}
+
+/* The sitting's start: the validation set, logs, signals, the stream
+ * (skipping what the run consumed before), the step buffers; the baseline
+ * and, for a new run, the untrained model's validation. */
+static void sitting_start(trainer *t, sitting *r, int rank)
+{
+    const train_options *o = t->o;
+    const int nr = r->nr;
+    r->vsdr = tf_calloc((size_t)t->S, sizeof(double), "validation");
+    if (o->valid)
+        valid_load(t, &r->vs, o->valid);
+    snprintf(r->best_path, sizeof r->best_path, "%s.best", o->model);
+    if (o->log_dir)
+        open_logs(t, o->log_dir, o->valid != NULL);
+    catch_signals(t, nr, rank);
+    /* the examples each rank's stream gave before (musdb-slice --shard K/N:
+     * the N streams are the one-process stream dealt round-robin, so after E
+     * examples at a global batch divisible by N each rank consumed E / N of
+     * its own, whatever N was then) */
+    if (nr > 1 && t->examples % nr != 0)
+        tf_warn("--resume: %lld examples consumed is not a multiple of the %d ranks: skipping %lld of this rank's "
+                "stream", (long long)t->examples, nr, (long long)(t->examples / nr));
+    ts_reader *rd = ts_open_inputs_or_die(o->n_inputs, o->inputs);
+    step_bufs_init(&r->sb, t, nr);
+    r->pf = prefetch_start(rd, 2 * r->sb.B, t->examples / nr);
+    r->acc.stem = tf_calloc((size_t)t->S, sizeof(double), "losses");
+    /* the sitting's clocks (the logs' time and cpu columns, --time-limit) include its validations */
+    t->t_start = tf_now();
+    t->cpu_start = cpu_now();
+    if (o->valid)
+        validation_baseline(t, o, &r->vs);
+    /* a new run is validated before its first step: the curves start at the untrained model */
+    if (o->valid && t->step == 0 && o->valid_every > 0)
+        run_validation(t, o, &r->vs, r->vsdr, 0, r->best_path);
+    tf_progress_init(&r->prog, "train", (double)t->total, "steps", !o->quiet);
+    r->t_last = tf_now();
+    r->ex_last = t->examples;
+}
+
+static void sitting_free(sitting *r, int with_valid)
+{
+    prefetch_stop(r->pf);
+    step_bufs_free(&r->sb);
+    free(r->acc.stem);
+    free(r->vsdr);
+    if (with_valid)
+        valid_free(&r->vs);
+}
+
+/* The run: the state (checkpoint, resume), the sitting's start, the steps,
+ * then the final save and the report. */
+int train_run(const train_options *o_given)
+{
+    /* several ranks under mpirun (dist.h): rank 0 alone writes checkpoints,
+     * logs and progress; every rank's messages name it */
+    const int nr = dist_init(), rank = dist_rank();
+    train_options oc = *o_given;
+    const train_options *o = &oc;
+    setup_ranks(&oc, nr, rank);
+    trainer T_, *t = &T_;
+    memset(t, 0, sizeof *t);
+    t->o = o;
+    t->best_valid = INFINITY;
+    t->src = o->n_inputs > 0 ? o->inputs[0] : "standard input";
+    load_state(t);
+    if (o->amp) { /* the linear layers' products in bf16 (nn/precision.h) */
+        nn_set_matmul_precision(NN_BF16);
+        if (!nn_bf16_hardware())
+            tf_warn("--amp: %s", nn_bf16_path());
+    }
+    sitting r;
+    memset(&r, 0, sizeof r);
+    r.nr = nr;
+    sitting_start(t, &r, rank);
+    const int64_t step0 = t->step;
+    int64_t saved_step = t->step;
+    int sig = 0, status = 0;
+    const char *why = train_loop(t, &r, &sig, &saved_step);
+    if (sig) {
+        why = sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)";
+        status = 128 + sig;
+    }
+    pthread_mutex_lock(&g_state_mu); /* several ranks: no signal's save from now on */
+    g_done = 1;
+    if (t->step != saved_step || t->step == 0 || o->resume)
+        save(t, o->model, 1);
+    pthread_mutex_unlock(&g_state_mu);
+    tf_progress_done(&r.prog, (double)t->step, why);
+    if (!o->quiet) {
+        phase_report(r.ph, t->step - step0);
+        fprintf(stderr, "%s: %s after %lld steps (%lld examples); saved %s\n", tf_progname, why, (long long)t->step,
+                (long long)t->examples, o->model);
+    }
+    sitting_free(&r, o->valid != NULL);
+    status = trainer_close(t, status);
     dist_finalize();
     return status;
 }
