@@ -3,7 +3,6 @@
  * with Demucs's clip handling and Open-Unmix's residual (man/istft.1). The
  * work is in lib/dsp/stft_record.c and lib/audio/audio.c. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +13,12 @@
 #include "stream/ts.h"
 #include "util/atomic.h"
 #include "util/cli.h"
+#include "util/opts.h"
 #include "util/progress.h"
 
 #define MAX_ONLY 256
 
-static void usage(void)
+static void usage(const tf_opt *opts)
 {
     printf("Usage: %s [OPTION]... [FILE]...\n"
            "Turn every spectrogram tensor (c64 (channels, n_fft/2+1, frames)) of each record of a tensor\n"
@@ -26,31 +26,13 @@ static void usage(void)
            "original length (attribute length/NAME, else length), inverting stft(1) as torch.istft does\n"
            "(window-sum-square normalised overlap-add). Reads FILEs (or standard input), writes the\n"
            "stream to standard output (unless --wav is given and standard output is a terminal).\n"
-           "\n"
-           "      --only NAMES      convert only these tensors (comma-separated)\n"
-           "  -w, --wav DIR         also write audio files DIR/TRACK/STEM.wav: the estimates (est/STEM)\n"
-           "                        when the record has any, else every waveform (mixture.wav, ...)\n"
-           "      --wav-all         with --wav: every waveform; estimates as TRACK/STEM.wav, the others\n"
-           "                        (mixture, references) as TRACK/ref/NAME.wav\n"
-           "  -f, --format F        file format (and extension) of --wav: wav (16-bit PCM, default),\n"
-           "                        wav24, float (32-bit float WAV), flac (16-bit), ogg (Vorbis), opus\n"
-           "                        (resampled to 48 kHz), mp3 (where libsndfile encodes it); also\n"
-           "                        given as an extension (.flac)\n"
-           "      --float           the same as --format float\n"
-           "      --clip MODE       before writing each file, as Demucs: rescale (default: divide by\n"
-           "                        1.01 * peak when that is above 1), clamp (to +-0.99), or none (integer\n"
-           "                        formats then clip at full scale); said on stderr when it changes a file\n"
-           "      --residual NAME   with --wav: also write TRACK/NAME.EXT = mixture - every estimate (as\n"
-           "                        Open-Unmix's --residual); needs the mixture in the stream\n"
-           "      --no-stream       write no stream (only the --wav files)\n"
-           "  -j, --threads N       threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)\n"
-           "  -q, --quiet           no progress on standard error\n"
-           "  -h, --help            show this help and exit\n"
-           "\n"
+           "\n",
+           tf_progname);
+    tf_opts_help(opts, 24);
+    printf("\n"
            "TRACK is the record's track attribute (else record-N) with '/' and other unsafe characters\n"
            "replaced by '_'; the sample rate is the rate attribute (else 44100).\n"
-           "Exit status: 0 ok, 1 runtime error, 2 usage error. See istft(1), stft(1).\n",
-           tf_progname);
+           "Exit status: 0 ok, 1 runtime error, 2 usage error. See istft(1), stft(1).\n");
 }
 
 /* A file-name-safe version of a track name: no '/', no control
@@ -180,82 +162,64 @@ static void write_wavs(const ts_record *rec, const char *dir, const out_opts *o,
     }
 }
 
-int main(int argc, char **argv)
+/* The options' checks and conversions (out_opts fields from their names). */
+static void check_wav(const tf_opt *o, const char *arg)
 {
-    tf_init(argc, argv);
-    enum { O_ONLY = 256, O_ALL, O_FLOAT, O_NOSTREAM, O_CLIP, O_RESIDUAL };
-    static const struct option opts[] = {
-        {"only", required_argument, 0, O_ONLY}, {"wav", required_argument, 0, 'w'},
-        {"wav-all", no_argument, 0, O_ALL},     {"float", no_argument, 0, O_FLOAT},
-        {"no-stream", no_argument, 0, O_NOSTREAM}, {"threads", required_argument, 0, 'j'},
-        {"format", required_argument, 0, 'f'},   {"clip", required_argument, 0, O_CLIP},
-        {"residual", required_argument, 0, O_RESIDUAL},
-        {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    char *only_buf[MAX_ONLY], **only = NULL;
-    int n_only = 0, quiet = 0, no_stream = 0, c;
-    const char *wav = NULL;
-    out_opts oo = {audio_format_find("wav"), AUDIO_CLIP_RESCALE, NULL, 0};
-    while ((c = getopt_long(argc, argv, "w:f:j:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case O_ONLY:
-            if (only)
-                tf_free_list(only, n_only);
-            n_only = tf_split_list("--only", optarg, only_buf, MAX_ONLY);
-            only = only_buf;
-            break;
-        case 'w':
-            if (!*optarg)
-                tf_usage_error("--wav: empty directory name");
-            wav = optarg;
-            break;
-        case O_ALL: oo.all = 1; break;
-        case O_FLOAT: oo.fmt = audio_format_find("float"); break;
-        case 'f':
-            if (!(oo.fmt = audio_format_find(optarg)))
-                tf_usage_error("--format: '%s' is not wav, wav24, float, flac, ogg, opus or mp3", optarg);
-            break;
-        case O_CLIP: {
-            int k = 0;
-            while (k < 3 && strcmp(optarg, clip_names[k]))
-                k++;
-            if (k == 3)
-                tf_usage_error("--clip: '%s' is not rescale, clamp or none", optarg);
-            oo.clip = k;
-            break;
+    if (!*arg)
+        tf_usage_error("--wav: empty directory name");
+}
+
+static void set_float(const tf_opt *o, const char *arg) { ((out_opts *)o->var)->fmt = audio_format_find("float"); }
+
+static void set_format(const tf_opt *o, const char *arg)
+{
+    if (!(((out_opts *)o->var)->fmt = audio_format_find(arg)))
+        tf_usage_error("--format: '%s' is not wav, wav24, float, flac, ogg, opus or mp3", arg);
+}
+
+static void set_clip(const tf_opt *o, const char *arg)
+{
+    int k = 0;
+    while (k < 3 && strcmp(arg, clip_names[k]))
+        k++;
+    if (k == 3)
+        tf_usage_error("--clip: '%s' is not rescale, clamp or none", arg);
+    ((out_opts *)o->var)->clip = k;
+}
+
+static void check_residual(const tf_opt *o, const char *arg)
+{
+    if (!*arg || strchr(arg, '/') || arg[0] == '.')
+        tf_usage_error("--residual: '%s' is not a stem name (no '/', no leading '.')", arg);
+}
+
+/* The track names seen so far, to warn once when --wav gets a track in
+ * several records (each overwrites the files of the one before). */
+typedef struct {
+    char **names;
+    long n;
+    int warned;
+} seen_tracks;
+
+static void note_track(seen_tracks *s, const char *tr, const char *wav, const char *where)
+{
+    if (!tr || s->warned)
+        return;
+    for (long i = 0; i < s->n && !s->warned; i++)
+        if (strcmp(s->names[i], tr) == 0) {
+            tf_warn("%s: track '%s' appears in several records: its files in %s are overwritten "
+                    "by each (--wav wants whole tracks, not segments)", where, tr, wav);
+            s->warned = 1;
         }
-        case O_RESIDUAL:
-            if (!*optarg || strchr(optarg, '/') || optarg[0] == '.')
-                tf_usage_error("--residual: '%s' is not a stem name (no '/', no leading '.')", optarg);
-            oo.residual = optarg;
-            break;
-        case O_NOSTREAM: no_stream = 1; break;
-        case 'j': tf_set_threads((int)tf_parse_long("--threads", optarg, 0, 4096)); break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(); return 0;
-        default: tf_getopt_error();
-        }
-    }
-    if (oo.all && !wav)
-        tf_usage_error("--wav-all needs --wav DIR");
-    if (oo.residual && !wav)
-        tf_usage_error("--residual needs --wav DIR");
-    char ferr[512];
-    if (wav && audio_format_check(oo.fmt, 2, AUDIO_RATE, ferr, sizeof ferr) != 0)
-        tf_die("--format: %s", ferr);
-    if (no_stream && !wav)
-        tf_usage_error("--no-stream needs --wav DIR");
-    ts_reader *r = ts_open_inputs_or_die(argc - optind, argv + optind);
-    ts_writer *w = NULL;
-    if (!no_stream) {
-        if (wav && isatty(1))
-            no_stream = 1; /* `istft --wav out/` at a terminal: files only */
-        else
-            w = ts_open_stdout_or_die();
-    }
-    if (wav && tf_mkdirs(wav) < 0)
-        tf_die("%s: %s", wav, strerror(errno));
+    s->names = tf_realloc(s->names, sizeof *s->names * (size_t)(s->n + 1), "track names");
+    s->names[s->n++] = tf_strdup(tr);
+}
+
+/* Converts every record of r (to w unless NULL; to audio files under wav
+ * unless NULL), with the progress and the closing warning. */
+static void convert(ts_reader *r, ts_writer *w, char **only, int n_only, const char *wav, const out_opts *oo,
+                    int quiet)
+{
     stft_engine *e = stft_engine_new();
     if (!e)
         tf_die("out of memory");
@@ -263,9 +227,8 @@ int main(int argc, char **argv)
     tf_progress_init(&pr, "istft", 0, "records", !quiet);
     ts_record rec;
     ts_record_init(&rec);
-    long nrec = 0, converted = 0, n_seen = 0;
-    char **seen = NULL;
-    int warned_dup = 0;
+    long nrec = 0, converted = 0;
+    seen_tracks seen = {NULL, 0, 0};
     char err[1024], where[1400];
     while (ts_read_or_die(r, &rec) == 1) {
         snprintf(where, sizeof where, "%s: record %ld", ts_reader_name(r), ts_reader_record(r));
@@ -274,18 +237,8 @@ int main(int argc, char **argv)
             tf_die("%s: %s", where, err);
         converted += k;
         if (wav) {
-            const char *tr = ts_attr_get(&rec, "track");
-            if (tr && !warned_dup) {
-                for (long i = 0; i < n_seen && !warned_dup; i++)
-                    if (strcmp(seen[i], tr) == 0) {
-                        tf_warn("%s: track '%s' appears in several records: its files in %s are overwritten "
-                                "by each (--wav wants whole tracks, not segments)", where, tr, wav);
-                        warned_dup = 1;
-                    }
-                seen = tf_realloc(seen, sizeof *seen * (size_t)(n_seen + 1), "track names");
-                seen[n_seen++] = tf_strdup(tr);
-            }
-            write_wavs(&rec, wav, &oo, nrec, where);
+            note_track(&seen, ts_attr_get(&rec, "track"), wav, where);
+            write_wavs(&rec, wav, oo, nrec, where);
         }
         if (w)
             ts_write_or_die(w, &rec);
@@ -299,13 +252,76 @@ int main(int argc, char **argv)
     tf_progress_done(&pr, (double)nrec, extra);
     if (nrec > 0 && converted == 0)
         tf_warn("no spectrogram%s in %ld records", only ? " of those named" : "", nrec);
-    for (long i = 0; i < n_seen; i++)
-        free(seen[i]);
-    free(seen);
+    for (long i = 0; i < seen.n; i++)
+        free(seen.names[i]);
+    free(seen.names);
     ts_record_free(&rec);
-    ts_reader_close(r);
     stft_engine_free(e);
-    if (only)
-        tf_free_list(only, n_only);
+}
+
+int main(int argc, char **argv)
+{
+    tf_init(argc, argv);
+    char *only_buf[MAX_ONLY];
+    tf_opt_list only = {only_buf, 0, MAX_ONLY};
+    int quiet = 0, no_stream = 0;
+    const char *wav = NULL;
+    out_opts oo = {audio_format_find("wav"), AUDIO_CLIP_RESCALE, NULL, 0};
+    tf_opt opts[] = {
+        {"only", 0, TF_OPT_LIST, &only, "NAMES", 0, 0, NULL, "convert only these tensors (comma-separated)"},
+        {"wav", 'w', TF_OPT_STRING, &wav, "DIR", 0, 0, check_wav,
+         "also write audio files DIR/TRACK/STEM.wav: the estimates (est/STEM)\n"
+         "when the record has any, else every waveform (mixture.wav, ...)"},
+        {"wav-all", 0, TF_OPT_FLAG, &oo.all, NULL, 0, 0, NULL,
+         "with --wav: every waveform; estimates as TRACK/STEM.wav, the others\n"
+         "(mixture, references) as TRACK/ref/NAME.wav"},
+        {"format", 'f', TF_OPT_CALL, &oo, "F", 0, 0, set_format,
+         "file format (and extension) of --wav: wav (16-bit PCM, default),\n"
+         "wav24, float (32-bit float WAV), flac (16-bit), ogg (Vorbis), opus\n"
+         "(resampled to 48 kHz), mp3 (where libsndfile encodes it); also\n"
+         "given as an extension (.flac)"},
+        {"float", 0, TF_OPT_CALL, &oo, NULL, 0, 0, set_float, "the same as --format float"},
+        {"clip", 0, TF_OPT_CALL, &oo, "MODE", 0, 0, set_clip,
+         "before writing each file, as Demucs: rescale (default: divide by\n"
+         "1.01 * peak when that is above 1), clamp (to +-0.99), or none (integer\n"
+         "formats then clip at full scale); said on stderr when it changes a file"},
+        {"residual", 0, TF_OPT_STRING, &oo.residual, "NAME", 0, 0, check_residual,
+         "with --wav: also write TRACK/NAME.EXT = mixture - every estimate (as\n"
+         "Open-Unmix's --residual); needs the mixture in the stream"},
+        {"no-stream", 0, TF_OPT_FLAG, &no_stream, NULL, 0, 0, NULL, "write no stream (only the --wav files)"},
+        {"threads", 'j', TF_OPT_CALL, NULL, "N", 0, 4096, tf_opt_threads,
+         "threads (default: $TFSWA_THREADS or 1; 0 = all CPUs)"},
+        {"quiet", 'q', TF_OPT_FLAG, &quiet, NULL, 0, 0, NULL, "no progress on standard error"},
+        {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
+        {0},
+    };
+    int first = tf_opts_parse(opts, argc, argv);
+    if (first < 0) {
+        usage(opts);
+        return 0;
+    }
+    char **only_names = only.n ? only.v : NULL;
+    if (oo.all && !wav)
+        tf_usage_error("--wav-all needs --wav DIR");
+    if (oo.residual && !wav)
+        tf_usage_error("--residual needs --wav DIR");
+    char ferr[512];
+    if (wav && audio_format_check(oo.fmt, 2, AUDIO_RATE, ferr, sizeof ferr) != 0)
+        tf_die("--format: %s", ferr);
+    if (no_stream && !wav)
+        tf_usage_error("--no-stream needs --wav DIR");
+    ts_reader *r = ts_open_inputs_or_die(argc - first, argv + first);
+    ts_writer *w = NULL;
+    if (!no_stream) {
+        if (wav && isatty(1))
+            no_stream = 1; /* `istft --wav out/` at a terminal: files only */
+        else
+            w = ts_open_stdout_or_die();
+    }
+    if (wav && tf_mkdirs(wav) < 0)
+        tf_die("%s: %s", wav, strerror(errno));
+    convert(r, w, only_names, only.n, wav, &oo, quiet);
+    ts_reader_close(r);
+    tf_opt_list_free(&only);
     return 0;
 }

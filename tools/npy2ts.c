@@ -4,15 +4,15 @@
 #include "stream/npy.h"
 #include "stream/ts.h"
 #include "util/cli.h"
+#include "util/opts.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(void)
+static void usage(const tf_opt *opts)
 {
     printf("Usage: %s [OPTION]... DIR\n"
            "Pack DIR, a folder of record folders as ts2npy(1) writes them, into a tensor\n"
@@ -25,15 +25,12 @@ static void usage(void)
            ".npy files: format 1.0, 2.0 or 3.0, little-endian, C or Fortran order (read\n"
            "into C order, as numpy does), dtype float32, float64, complex64, complex128,\n"
            "int16, int32, int64 or uint8.\n"
-           "\n"
-           "  -z, --zlib        compress every tensor with zlib (the record is then held\n"
-           "                    in memory; without it, tensors are copied piece by piece)\n"
-           "  -l, --level N     zlib level 1..9 (default 6)\n"
-           "  -h, --help        show this help and exit\n"
-           "\n"
-           "Exit status: 0 on success, 1 on a bad file (the message names it), 2 on bad\n"
-           "usage. See npy2ts(1), ts2npy(1), tensor-stream(5).\n",
+           "\n",
            tf_progname);
+    tf_opts_help(opts, 20);
+    printf("\n"
+           "Exit status: 0 on success, 1 on a bad file (the message names it), 2 on bad\n"
+           "usage. See npy2ts(1), ts2npy(1), tensor-stream(5).\n");
 }
 
 typedef struct {
@@ -213,29 +210,9 @@ static void read_tensor(const item *it, void *dst, unsigned char *buf, size_t ch
     fclose(f);
 }
 
-int main(int argc, char **argv)
+/* The record folders of top (digits only), in numeric order; *n gets their count. */
+static char **list_records(const char *top, int *n)
 {
-    tf_init(argc, argv);
-    static const struct option opts[] = {{"zlib", no_argument, 0, 'z'},
-                                         {"level", required_argument, 0, 'l'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int zlib = 0, level = 6, c;
-    while ((c = getopt_long(argc, argv, "zl:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'z': zlib = 1; break;
-        case 'l': level = (int)tf_parse_long("--level", optarg, 1, 9); break;
-        case 'h': usage(); return 0;
-        default: tf_getopt_error();
-        }
-    }
-    if (optind >= argc)
-        tf_usage_error("missing DIR (a folder as ts2npy writes it)");
-    if (argc - optind > 1)
-        tf_usage_error("one DIR only ('%s' is extra)", argv[optind + 1]);
-    const char *top = argv[optind];
-    g_max = ts_max_tensor_bytes();
-
     DIR *d = opendir(top);
     if (!d)
         tf_die("%s: %s", top, strerror(errno));
@@ -266,6 +243,84 @@ int main(int argc, char **argv)
             recs[j] = recs[j - 1];
             recs[j - 1] = t;
         }
+    *n = nrec;
+    return recs;
+}
+
+/* Writes the record rec with the tensors its, each read whole and compressed. */
+static void write_record_zlib(ts_writer *w, ts_record *rec, const items *its, unsigned char *buf, size_t chunk)
+{
+    for (int i = 0; i < its->n; i++) {
+        const item *it = &its->v[i];
+        ts_tensor *t = ts_tensor_add(rec, it->name, it->h.dtype, it->h.rank, it->h.shape);
+        read_tensor(it, t->data, buf, chunk);
+        t->compress = TS_ZLIB;
+    }
+    if (ts_write(w, rec) < 0)
+        ts_writer_die(w);
+}
+
+/* Writes the record rec with the tensors its, copied chunk by chunk (a
+ * Fortran-order tensor is transposed whole, in memory). */
+static void write_record_stream(ts_writer *w, ts_record *rec, const items *its, unsigned char *buf, size_t chunk)
+{
+    if (ts_write_begin(w, rec, its->n) < 0)
+        ts_writer_die(w);
+    for (int i = 0; i < its->n; i++) {
+        const item *it = &its->v[i];
+        ts_tensor t = {.name = it->name, .dtype = it->h.dtype, .rank = it->h.rank};
+        memcpy(t.shape, it->h.shape, sizeof t.shape);
+        if (ts_write_tensor_info(w, &t) < 0)
+            ts_writer_die(w);
+        if (it->h.fortran) {
+            static void *whole; /* static: reachable when an error exits */
+            whole = tf_malloc((size_t)it->h.nbytes, it->path);
+            read_tensor(it, whole, buf, chunk);
+            if (ts_write_tensor_data(w, whole, (size_t)it->h.nbytes) < 0)
+                ts_writer_die(w);
+            free(whole);
+            whole = NULL;
+            continue;
+        }
+        FILE *f = open_data(it);
+        for (uint64_t left = it->h.nbytes; left;) {
+            size_t n = left < chunk ? (size_t)left : chunk;
+            read_fully(it, f, buf, n);
+            if (ts_write_tensor_data(w, buf, n) < 0)
+                ts_writer_die(w);
+            left -= n;
+        }
+        fclose(f);
+    }
+    if (ts_write_finish(w) < 0)
+        ts_writer_die(w);
+}
+
+int main(int argc, char **argv)
+{
+    tf_init(argc, argv);
+    int zlib = 0, level = 6;
+    tf_opt opts[] = {
+        {"zlib", 'z', TF_OPT_FLAG, &zlib, NULL, 0, 0, NULL,
+         "compress every tensor with zlib (the record is then held\n"
+         "in memory; without it, tensors are copied piece by piece)"},
+        {"level", 'l', TF_OPT_INT, &level, "N", 1, 9, NULL, "zlib level 1..9 (default 6)"},
+        {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
+        {0},
+    };
+    int first = tf_opts_parse(opts, argc, argv);
+    if (first < 0) {
+        usage(opts);
+        return 0;
+    }
+    if (first >= argc)
+        tf_usage_error("missing DIR (a folder as ts2npy writes it)");
+    if (argc - first > 1)
+        tf_usage_error("one DIR only ('%s' is extra)", argv[first + 1]);
+    const char *top = argv[first];
+    g_max = ts_max_tensor_bytes();
+    int nrec;
+    char **recs = list_records(top, &nrec);
 
     static ts_writer *w;
     w = ts_open_stdout_or_die();
@@ -287,47 +342,10 @@ int main(int argc, char **argv)
         static ts_record rec;
         ts_record_init(&rec);
         read_attrs(dir, &rec);
-        if (zlib) {
-            for (int i = 0; i < its.n; i++) {
-                item *it = &its.v[i];
-                ts_tensor *t = ts_tensor_add(&rec, it->name, it->h.dtype, it->h.rank, it->h.shape);
-                read_tensor(it, t->data, buf, CHUNK);
-                t->compress = TS_ZLIB;
-            }
-            if (ts_write(w, &rec) < 0)
-                ts_writer_die(w);
-        } else {
-            if (ts_write_begin(w, &rec, its.n) < 0)
-                ts_writer_die(w);
-            for (int i = 0; i < its.n; i++) {
-                item *it = &its.v[i];
-                ts_tensor t = {.name = it->name, .dtype = it->h.dtype, .rank = it->h.rank};
-                memcpy(t.shape, it->h.shape, sizeof t.shape);
-                if (ts_write_tensor_info(w, &t) < 0)
-                    ts_writer_die(w);
-                if (it->h.fortran) { /* transposed whole, in memory */
-                    static void *whole; /* static: reachable when an error exits */
-                    whole = tf_malloc((size_t)it->h.nbytes, it->path);
-                    read_tensor(it, whole, buf, CHUNK);
-                    if (ts_write_tensor_data(w, whole, (size_t)it->h.nbytes) < 0)
-                        ts_writer_die(w);
-                    free(whole);
-                    whole = NULL;
-                    continue;
-                }
-                FILE *f = open_data(it);
-                for (uint64_t left = it->h.nbytes; left;) {
-                    size_t n = left < CHUNK ? (size_t)left : CHUNK;
-                    read_fully(it, f, buf, n);
-                    if (ts_write_tensor_data(w, buf, n) < 0)
-                        ts_writer_die(w);
-                    left -= n;
-                }
-                fclose(f);
-            }
-            if (ts_write_finish(w) < 0)
-                ts_writer_die(w);
-        }
+        if (zlib)
+            write_record_zlib(w, &rec, &its, buf, CHUNK);
+        else
+            write_record_stream(w, &rec, &its, buf, CHUNK);
         ts_record_free(&rec);
         for (int i = 0; i < its.n; i++) {
             free(its.v[i].name);

@@ -1,7 +1,6 @@
 /* specnorm: per-frequency statistics of the model's input features over a
  * stream of spectrograms, for tfswa-net --init --stats (man/specnorm.1,
  * formats/spec-stats.md). The work is in lib/dsp/specnorm.c. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,55 +8,51 @@
 #include "dsp/specnorm.h"
 #include "stream/ts.h"
 #include "util/cli.h"
+#include "util/opts.h"
 #include "util/progress.h"
 
-static void usage(void)
+static void usage(const tf_opt *opts)
 {
     printf("Usage: %s -o FILE [OPTION]... [FILE]...\n"
            "Read a stream of spectrograms (stft(1) output) and write the mean and standard deviation of\n"
            "the model's input features, per feature channel (re L, im L, re R, im R) and frequency bin,\n"
            "over all frames of all records, to FILE (a one-record tensor stream, formats/spec-stats.md),\n"
            "atomically. Computed in double precision.\n"
-           "\n"
-           "  -o, --output FILE     the statistics file to write (required)\n"
-           "  -t, --tensor NAME     the spectrogram to describe (default mixture)\n"
-           "  -n, --records N       stop after N records (needed for endless streams such as\n"
-           "                        musdb-slice --random without --count)\n"
-           "  -q, --quiet           no progress on standard error\n"
-           "  -h, --help            show this help and exit\n"
-           "\n"
-           "Records without the tensor are skipped (and counted in a warning). Exit status: 0 ok,\n"
-           "1 runtime error, 2 usage error. See specnorm(1), stft(1).\n",
+           "\n",
            tf_progname);
+    tf_opts_help(opts, 24);
+    printf("\n"
+           "Records without the tensor are skipped (and counted in a warning). Exit status: 0 ok,\n"
+           "1 runtime error, 2 usage error. See specnorm(1), stft(1).\n");
 }
 
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    static const struct option opts[] = {
-        {"output", required_argument, 0, 'o'}, {"tensor", required_argument, 0, 't'},
-        {"records", required_argument, 0, 'n'}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
-    };
     const char *out = NULL, *tensor = "mixture";
     long max_records = -1;
-    int quiet = 0, c;
-    while ((c = getopt_long(argc, argv, "o:t:n:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case 't': tensor = optarg; break;
-        case 'n': max_records = tf_parse_long("--records", optarg, 1, 1L << 40); break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(); return 0;
-        default: tf_getopt_error();
-        }
+    int quiet = 0;
+    tf_opt opts[] = {
+        {"output", 'o', TF_OPT_STRING, &out, "FILE", 0, 0, NULL, "the statistics file to write (required)"},
+        {"tensor", 't', TF_OPT_STRING, &tensor, "NAME", 0, 0, NULL, "the spectrogram to describe (default mixture)"},
+        {"records", 'n', TF_OPT_LONG, &max_records, "N", 1, 1L << 40, NULL,
+         "stop after N records (needed for endless streams such as\n"
+         "musdb-slice --random without --count)"},
+        {"quiet", 'q', TF_OPT_FLAG, &quiet, NULL, 0, 0, NULL, "no progress on standard error"},
+        {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
+        {0},
+    };
+    int first = tf_opts_parse(opts, argc, argv);
+    if (first < 0) {
+        usage(opts);
+        return 0;
     }
     if (!out || !*out)
         tf_usage_error("no output file: give -o FILE");
     const char *why = ts_check_name(tensor, strlen(tensor));
     if (why)
         tf_usage_error("--tensor '%s': %s", tensor, why);
-    ts_reader *r = ts_open_inputs_or_die(argc - optind, argv + optind);
+    ts_reader *r = ts_open_inputs_or_die(argc - first, argv + first);
     specnorm_acc acc;
     specnorm_acc_init(&acc);
     tf_progress pr;

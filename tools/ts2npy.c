@@ -4,19 +4,19 @@
 #include "stream/ts.h"
 #include "util/atomic.h"
 #include "util/cli.h"
+#include "util/opts.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void usage(void)
+static void usage(const tf_opt *opts)
 {
     printf("Usage: %s [OPTION]... DIR [FILE]...\n"
            "Unpack the tensor streams in FILEs (or standard input) into DIR: record N\n"
@@ -27,14 +27,12 @@ static void usage(void)
            "\n"
            "Each record is written to a temporary folder and renamed into place once its\n"
            "CRC has been checked: a damaged stream leaves no partial record behind.\n"
-           "\n"
-           "  -f, --force   write into DIR even if it is not empty (a record folder of the\n"
-           "                same index is replaced; other files are left alone)\n"
-           "  -h, --help    show this help and exit\n"
-           "\n"
-           "Exit status: 0 on success, 1 on a damaged stream or a file system error,\n"
-           "2 on bad usage. See ts2npy(1), npy2ts(1), tensor-stream(5).\n",
+           "\n",
            tf_progname);
+    tf_opts_help(opts, 16);
+    printf("\n"
+           "Exit status: 0 on success, 1 on a damaged stream or a file system error,\n"
+           "2 on bad usage. See ts2npy(1), npy2ts(1), tensor-stream(5).\n");
 }
 
 static char *g_tmpdir; /* the record folder being written; removed on failure */
@@ -112,21 +110,9 @@ static void write_attrs(const char *dir, const ts_record *rec)
     free(path);
 }
 
-int main(int argc, char **argv)
+/* DIR may be written into: absent, an empty folder, or any folder with --force. */
+static void check_out_dir(const char *out, int force)
 {
-    tf_init(argc, argv);
-    static const struct option opts[] = {{"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int force = 0, c;
-    while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f': force = 1; break;
-        case 'h': usage(); return 0;
-        default: tf_getopt_error();
-        }
-    }
-    if (optind >= argc)
-        tf_usage_error("missing DIR (the folder to write the .npy files into)");
-    const char *out = argv[optind++];
     struct stat st;
     if (stat(out, &st) == 0) {
         if (!S_ISDIR(st.st_mode))
@@ -139,8 +125,90 @@ int main(int argc, char **argv)
     } else if (errno != ENOENT) {
         tf_die("%s: %s", out, strerror(errno));
     }
+}
+
+/* Reads the next tensor of r into g_tmpdir/NAME.npy (NAME may hold '/');
+ * buf: chunk bytes. Messages name the final place, out/NNNNNN/NAME.npy. */
+static void write_tensor(ts_reader *r, const char *out, long index, unsigned char *buf, size_t chunk)
+{
+    ts_tensor t;
+    if (ts_read_tensor_info(r, &t) < 0)
+        tf_die("%s", ts_reader_error(r));
+    static char *rel, *path; /* static: reachable (not a leak) when an error exits */
+    rel = tf_malloc(strlen(t.name) + 5, "path");
+    sprintf(rel, "%s.npy", t.name);
+    path = join(g_tmpdir, rel);
+    char *slash = strrchr(path, '/');
+    *slash = 0;
+    if (tf_mkdirs(path) != 0)
+        tf_die("%s: cannot create: %s", path, strerror(errno));
+    *slash = '/';
+    FILE *f = fopen(path, "wbx");
+    if (!f)
+        tf_die("%s/%06ld/%s: %s", out, index, rel, strerror(errno));
+    if (npy_write_header(f, t.dtype, t.rank, t.shape) != 0)
+        tf_die("%s: write error: %s", path, strerror(errno));
+    for (;;) {
+        ssize_t n = ts_read_tensor_data(r, buf, chunk);
+        if (n < 0)
+            tf_die("%s", ts_reader_error(r));
+        if (n == 0)
+            break;
+        if (fwrite(buf, 1, (size_t)n, f) != (size_t)n)
+            tf_die("%s/%06ld/%s: write error: %s", out, index, rel, strerror(errno));
+    }
+    write_file_or_die(f, path);
+    free(path);
+    free(rel);
+}
+
+/* Renames the finished g_tmpdir to out/NNNNNN (replacing one with --force), durably. */
+static void publish_record(const char *out, long index, int force)
+{
+    char leaf[64];
+    snprintf(leaf, sizeof leaf, "%06ld", index);
+    char *final = join(out, leaf);
+    if (rename(g_tmpdir, final) != 0) {
+        if ((errno == ENOTEMPTY || errno == EEXIST) && force) {
+            if (rm_rf(final) != 0 || rename(g_tmpdir, final) != 0)
+                tf_die("%s: cannot replace: %s", final, strerror(errno));
+        } else {
+            tf_die("%s: %s%s", final, strerror(errno),
+                   errno == ENOTEMPTY || errno == EEXIST ? " (use --force to replace it)" : "");
+        }
+    }
+    free(final);
+    free(g_tmpdir);
+    g_tmpdir = NULL;
+    int dfd = open(out, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) { /* make the rename durable */
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    tf_init(argc, argv);
+    int force = 0;
+    tf_opt opts[] = {
+        {"force", 'f', TF_OPT_FLAG, &force, NULL, 0, 0, NULL,
+         "write into DIR even if it is not empty (a record folder of the\n"
+         "same index is replaced; other files are left alone)"},
+        {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
+        {0},
+    };
+    int first = tf_opts_parse(opts, argc, argv);
+    if (first < 0) {
+        usage(opts);
+        return 0;
+    }
+    if (first >= argc)
+        tf_usage_error("missing DIR (the folder to write the .npy files into)");
+    const char *out = argv[first++];
+    check_out_dir(out, force);
     static ts_reader *r; /* static: reachable (not a leak) when an error exits */
-    r = ts_open_inputs_or_die(argc - optind, argv + optind);
+    r = ts_open_inputs_or_die(argc - first, argv + first);
     if (tf_mkdirs(out) != 0)
         tf_die("%s: cannot create: %s", out, strerror(errno));
     atexit(cleanup);
@@ -167,59 +235,12 @@ int main(int argc, char **argv)
             tf_die("%s: cannot create a folder: %s", out, strerror(e));
         }
         chmod(g_tmpdir, 0755);
-        for (int i = 0; i < nt; i++) {
-            ts_tensor t;
-            if (ts_read_tensor_info(r, &t) < 0)
-                tf_die("%s", ts_reader_error(r));
-            static char *rel, *path;
-            rel = tf_malloc(strlen(t.name) + 5, "path");
-            sprintf(rel, "%s.npy", t.name);
-            path = join(g_tmpdir, rel);
-            char *slash = strrchr(path, '/');
-            *slash = 0;
-            if (tf_mkdirs(path) != 0)
-                tf_die("%s: cannot create: %s", path, strerror(errno));
-            *slash = '/';
-            FILE *f = fopen(path, "wbx");
-            if (!f)
-                tf_die("%s/%06ld/%s: %s", out, index, rel, strerror(errno));
-            if (npy_write_header(f, t.dtype, t.rank, t.shape) != 0)
-                tf_die("%s: write error: %s", path, strerror(errno));
-            for (;;) {
-                ssize_t n = ts_read_tensor_data(r, buf, CHUNK);
-                if (n < 0)
-                    tf_die("%s", ts_reader_error(r));
-                if (n == 0)
-                    break;
-                if (fwrite(buf, 1, (size_t)n, f) != (size_t)n)
-                    tf_die("%s/%06ld/%s: write error: %s", out, index, rel, strerror(errno));
-            }
-            write_file_or_die(f, path);
-            free(path);
-            free(rel);
-        }
+        for (int i = 0; i < nt; i++)
+            write_tensor(r, out, index, buf, CHUNK);
         if (ts_read_finish(r) < 0)
             tf_die("%s", ts_reader_error(r));
         write_attrs(g_tmpdir, &rec);
-        snprintf(leaf, sizeof leaf, "%06ld", index);
-        char *final = join(out, leaf);
-        if (rename(g_tmpdir, final) != 0) {
-            if ((errno == ENOTEMPTY || errno == EEXIST) && force) {
-                if (rm_rf(final) != 0 || rename(g_tmpdir, final) != 0)
-                    tf_die("%s: cannot replace: %s", final, strerror(errno));
-            } else {
-                tf_die("%s: %s%s", final, strerror(errno),
-                       errno == ENOTEMPTY || errno == EEXIST ? " (use --force to replace it)" : "");
-            }
-        }
-        free(final);
-        free(g_tmpdir);
-        g_tmpdir = NULL;
-        int dfd = open(out, O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) { /* make the rename durable */
-            fsync(dfd);
-            close(dfd);
-        }
+        publish_record(out, index, force);
     }
     free(buf);
     ts_record_free(&rec);

@@ -2,29 +2,27 @@
 #include "stream/json.h"
 #include "stream/ts.h"
 #include "util/cli.h"
+#include "util/opts.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(void)
+static void usage(const tf_opt *opts)
 {
     printf("Usage: %s [OPTION]... [FILE]...\n"
            "Describe the tensor streams in FILEs (or standard input): each record's\n"
            "attributes and tensors (name, dtype, shape, compression) with min, max,\n"
            "mean and rms of each tensor (of |z| for complex tensors). Each record is\n"
            "reported as soon as it is read; memory stays bounded for any record size.\n"
-           "\n"
-           "  -b, --brief   one line per record: attributes and tensor shapes, no statistics\n"
-           "  -j, --json    one JSON object per record (JSON Lines), for scripts\n"
-           "  -h, --help    show this help and exit\n"
-           "\n"
+           "\n",
+           tf_progname);
+    tf_opts_help(opts, 16);
+    printf("\n"
            "Exit status: 0 when every stream is complete and intact, 1 on a damaged or\n"
            "truncated stream (the message names the file, record and tensor), 2 on bad usage.\n"
-           "See tsinfo(1) and tensor-stream(5).\n",
-           tf_progname);
+           "See tsinfo(1) and tensor-stream(5).\n");
 }
 
 typedef struct {
@@ -211,27 +209,32 @@ static void report(int mode, const char *file, long index, const ts_record *rec,
     }
 }
 
+static void mode_brief(const tf_opt *o, const char *arg) { *(int *)o->var = MODE_BRIEF; }
+static void mode_json(const tf_opt *o, const char *arg) { *(int *)o->var = MODE_JSON; }
+
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    static const struct option opts[] = {
-        {"brief", no_argument, 0, 'b'}, {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int mode = MODE_TEXT, c;
-    while ((c = getopt_long(argc, argv, "bjh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': mode = MODE_BRIEF; break;
-        case 'j': mode = MODE_JSON; break;
-        case 'h': usage(); return 0;
-        default: tf_getopt_error();
-        }
+    int mode = MODE_TEXT;
+    tf_opt opts[] = {
+        {"brief", 'b', TF_OPT_CALL, &mode, NULL, 0, 0, mode_brief,
+         "one line per record: attributes and tensor shapes, no statistics"},
+        {"json", 'j', TF_OPT_CALL, &mode, NULL, 0, 0, mode_json, "one JSON object per record (JSON Lines), for scripts"},
+        {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
+        {0},
+    };
+    int first = tf_opts_parse(opts, argc, argv);
+    if (first < 0) {
+        usage(opts);
+        return 0;
     }
-    int nfiles = argc - optind;
+    int nfiles = argc - first;
     /* static: still reachable (not reported as leaks) when an error exits */
     static ts_reader *r;
     static unsigned char *buf;
     static ts_record rec;
     static tinfo *ti;
-    r = ts_open_inputs_or_die(nfiles, argv + optind);
+    r = ts_open_inputs_or_die(nfiles, argv + first);
     const size_t CHUNK = 1 << 20;
     buf = tf_malloc(CHUNK, "data buffer");
     ts_record_init(&rec);

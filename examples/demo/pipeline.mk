@@ -124,7 +124,7 @@ $(OUT)/model.ckpt: $(OUT)/init.ckpt $(OUT)/valid.ts $(DATA_DEP)
 	rc=0; $(SLICE) --split train --random --segment $(SEGMENT) --seed $(SEED) $(AUGMENT) $(MUSDB) | stft -q -j $(THREADS) | \
 	  tfswa-net --train -m $(OUT)/train.ckpt $$resume $(if $(MINUTES),--time-limit $(MINUTES)) \
 	    --steps $(STEPS) $(if $(WARMUP),--warmup $(WARMUP)) --epoch-size $(EPOCH_SIZE) \
-	    --batch-size $(BATCH) --lr $(LR) --seed $(SEED) --threads $(THREADS) \
+	    --batch-size $(BATCH) --lr $(LR) --threads $(THREADS) \
 	    --log-dir $(OUT)/logs --valid $(OUT)/valid.ts $(TRAIN_EXTRA) || rc=$$?; \
 	[ $$rc = 0 ] || { echo "training failed (status $$rc)" >&2; exit $$rc; }
 	cp $(OUT)/train.ckpt $@.tmp

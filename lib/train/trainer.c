@@ -191,7 +191,6 @@ static void save(trainer *t, const char *path, int with_optim)
     ts_attr_setf(&ex, "train_warmup", "%lld", (long long)t->warmup);
     ts_attr_setf(&ex, "train_lr", "%.17g", t->o->lr);
     ts_attr_setf(&ex, "train_batch", "%d", t->o->batch);
-    ts_attr_setf(&ex, "train_seed", "%llu", (unsigned long long)t->o->seed);
     if (isfinite(t->best_valid)) {
         if (t->o->best_by_sdr)
             ts_attr_setf(&ex, "train_best_valid_sdr", "%.17g", -t->best_valid);

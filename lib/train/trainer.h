@@ -26,7 +26,6 @@ typedef struct {
     double l1_weight, l2_weight, mrstft_weight, sdr_weight;
     int64_t save_every, log_every, valid_every; /* steps, steps, epochs */
     double time_limit;      /* minutes; 0: none */
-    uint64_t seed;          /* recorded as train_seed (training draws no random numbers) */
     int resume, recompute, amp, quiet;
     int best_by_sdr;        /* FILE.best by the mean validation SDR over stems instead of the loss */
 } train_options;
@@ -37,9 +36,5 @@ void train_options_default(train_options *o);
  * time limit or end of stream), 128 + signal after SIGINT/SIGTERM (state
  * saved). Errors: tf_die (exit 1) with a message naming the file and record. */
 int train_run(const train_options *o);
-
-/* `tfswa-net --train ...`: parses the training options (argv as given to
- * tfswa-net, --train among them) and runs. */
-int train_main(int argc, char **argv);
 
 #endif
