@@ -4,13 +4,12 @@
  * augment.c: transforms, audio.c/resample.c: files). */
 #include "audio/musdb.h"
 #include "audio/slice.h"
+#include "audio/slice_batch.h"
 #include "stream/ts.h"
 #include "util/cli.h"
-#include "util/progress.h"
 
 #include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,10 +116,7 @@ static void parse_shard(const char *s, long *k, long *n)
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    /* Records are a few large buffers made and freed over and over: keep
-     * them in the heap rather than mapping fresh zeroed pages each time. */
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    slice_tune_malloc();
     static const struct option longopts[] = {
         {"split", required_argument, 0, 's'},
         {"stems", required_argument, 0, 'S'},
@@ -277,74 +273,10 @@ int main(int argc, char **argv)
     ts_writer *w = ts_open_stdout_or_die();
     slicer sl;
     slicer_init(&sl, &cfg);
-    double total = 0;
-    if (!random)
-        for (int i = 0; i < db.n; i++)
-            total += (double)slicer_track_segments(&sl, i);
-    if (count >= 0 && (random || count < total))
-        total = (double)count;
-    /* --shard: records K, K+N, ... of the whole stream; `made` counts this
-     * shard's, `mine` is their number (of the first `count` of the stream) */
-    total = floor((total + (double)(shard_n - 1 - shard_k)) / (double)shard_n);
-    long long mine = count < 0 ? -1 : count > shard_k ? (count - shard_k + shard_n - 1) / shard_n : 0;
-    tf_progress prog;
-    tf_progress_init(&prog, "musdb-slice", total, "records", !quiet && !random);
-    ts_record rec;
-    ts_record_init(&rec);
-    long long made = 0;
     if (threads >= 0)
         tf_set_threads(threads);
-    int nt = tf_threads();
-    if (random && nt > 1) {
-        /* Records depend on their index alone: make a batch in parallel,
-         * write it in order. */
-        int nb = 2 * nt;
-        ts_record *batch = tf_calloc((size_t)nb, sizeof *batch, "records");
-        char(*errs)[2048] = tf_calloc((size_t)nb, sizeof *errs, "messages");
-        int *rcs = tf_calloc((size_t)nb, sizeof *rcs, "statuses");
-        for (int j = 0; j < nb; j++)
-            ts_record_init(&batch[j]);
-        while (mine < 0 || made < mine) {
-            int m = mine < 0 || mine - made > nb ? nb : (int)(mine - made);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-            for (int j = 0; j < m; j++)
-                rcs[j] = slicer_random_at(&sl, (uint64_t)shard_k + (uint64_t)(made + j) * (uint64_t)shard_n, &batch[j],
-                                          errs[j], sizeof errs[j]);
-            for (int j = 0; j < m; j++) {
-                if (rcs[j] != 1)
-                    tf_die("%s", errs[j]);
-                ts_write_or_die(w, &batch[j]);
-                ts_record_free(&batch[j]);
-            }
-            made += m;
-        }
-        free(batch);
-        free(errs);
-        free(rcs);
-    }
-    while (mine < 0 || made < mine) {
-        int rc;
-        if (random) {
-            rc = slicer_random_at(&sl, (uint64_t)shard_k + (uint64_t)made * (uint64_t)shard_n, &rec, err, sizeof err);
-        } else {
-            /* the records of the other shards are passed over unread */
-            rc = 1;
-            while (rc == 1 && sl.index % (uint64_t)shard_n != (uint64_t)shard_k)
-                rc = slicer_skip(&sl);
-            if (rc == 1)
-                rc = slicer_next(&sl, &rec, err, sizeof err);
-        }
-        if (rc < 0)
-            tf_die("%s", err);
-        if (rc == 0)
-            break;
-        ts_write_or_die(w, &rec);
-        made++;
-        tf_progress_update(&prog, (double)made, ts_attr_get(&rec, "track"));
-    }
-    ts_record_free(&rec);
-    ts_writer_close_or_die(w);
-    tf_progress_done(&prog, (double)made, NULL);
+    slice_out out = {count, shard_k, shard_n, tf_threads(), !quiet};
+    slice_write(&sl, w, &out);
     musdb_close(&db);
     audio_cache_clear();
     return 0;
