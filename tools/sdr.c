@@ -3,7 +3,6 @@
  * stems and est/<stem> estimates) or, with --references/--estimates, WAV
  * files in MUSDB layout. See man/sdr.1. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,38 +11,29 @@
 #include "stream/ts.h"
 #include "util/atomic.h"
 #include "util/cli.h"
+#include "util/opts.h"
 #include "util/progress.h"
 
-static const char *usage_text =
-    "Usage: sdr [OPTION]... [FILE]...\n"
-    "       sdr --references ROOT --estimates DIR [OPTION]...\n"
-    "Score source separation estimates with BSSEval v4 exactly as museval does for\n"
-    "MUSDB (SDR, SIR, ISR, SAR over 1 s windows, median per track), plus SI-SDR and\n"
-    "the MDX challenge's global SDR. Reads a tensor stream (stdin or FILEs) whose\n"
-    "records hold reference stems and est/<stem> estimates, or WAV files.\n"
-    "\n"
-    "      --json DIR         write museval's JSON per track: DIR[/<split>]/<track>.json\n"
-    "      --csv FILE         write one CSV row per track and stem (per-track medians,\n"
-    "                         SI-SDR, gSDR); - writes it to stdout instead of the tables\n"
-    "  -r, --references ROOT  reference WAVs: a MUSDB18-HQ root or any tree of\n"
-    "                         [<split>/]<track>/<stem>.wav, or a MUSDB18 root of\n"
-    "                         <split>/<track>.stem.mp4 (streams mixture, drums,\n"
-    "                         bass, other, vocals, decoded with FFmpeg); accompaniment\n"
-    "                         and linear_mixture are derived when not present as files\n"
-    "  -e, --estimates DIR    estimate WAVs in the same layout under DIR\n"
-    "      --split NAME       with --references: only tracks under ROOT/NAME\n"
-    "      --window SEC       window length in seconds (default 1, as museval)\n"
-    "      --hop SEC          hop in seconds (default 1, as museval)\n"
-    "  -j, --threads N        threads (default: $TFSWA_THREADS or all CPUs; 0 = all CPUs)\n"
-    "  -q, --quiet            no progress or notes on stderr\n"
-    "  -h, --help             show this help and exit\n"
-    "\n"
-    "Tables go to stdout: per track, then the median over tracks of the track\n"
-    "medians, then SDR as published tables aggregate it, side by side: museval's\n"
-    "median over tracks of the track medians (SiSEC 2018, MUSDB18 tables) and the\n"
-    "MDX challenge's mean over tracks of the global SDR. The CSV (header track,\n"
-    "target,SDR,SIR,ISR,SAR,SI-SDR,gSDR; nan where undefined) loads with\n"
-    "pandas.read_csv as it is. Exit status: 0 ok, 1 error, 2 usage.\n";
+static void usage(const tf_opt *opts)
+{
+    fputs("Usage: sdr [OPTION]... [FILE]...\n"
+          "       sdr --references ROOT --estimates DIR [OPTION]...\n"
+          "Score source separation estimates with BSSEval v4 exactly as museval does for\n"
+          "MUSDB (SDR, SIR, ISR, SAR over 1 s windows, median per track), plus SI-SDR and\n"
+          "the MDX challenge's global SDR. Reads a tensor stream (stdin or FILEs) whose\n"
+          "records hold reference stems and est/<stem> estimates, or WAV files.\n"
+          "\n",
+          stdout);
+    tf_opts_help(opts, 25);
+    fputs("\n"
+          "Tables go to stdout: per track, then the median over tracks of the track\n"
+          "medians, then SDR as published tables aggregate it, side by side: museval's\n"
+          "median over tracks of the track medians (SiSEC 2018, MUSDB18 tables) and the\n"
+          "MDX challenge's mean over tracks of the global SDR. The CSV (header track,\n"
+          "target,SDR,SIR,ISR,SAR,SI-SDR,gSDR; nan where undefined) loads with\n"
+          "pandas.read_csv as it is. Exit status: 0 ok, 1 error, 2 usage.\n",
+          stdout);
+}
 
 /* Scores every record of the stream. */
 static void run_stream(eval_report *r, int nfiles, char **files)
@@ -85,36 +75,41 @@ int main(int argc, char **argv)
 {
     tf_init(argc, argv);
     tf_threads_default_all();
-    static const struct option opts[] = {
-        {"json", required_argument, 0, 'J'},       {"csv", required_argument, 0, 'C'},
-        {"references", required_argument, 0, 'r'}, {"estimates", required_argument, 0, 'e'},
-        {"split", required_argument, 0, 'S'},      {"window", required_argument, 0, 'W'},
-        {"hop", required_argument, 0, 'H'},        {"threads", required_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
     eval_report c = {0};
     c.table = stdout;
     c.win_s = 1.0;
     c.hop_s = 1.0;
     const char *refs = NULL, *ests = NULL, *split = NULL, *csv = NULL;
-    int o;
-    while ((o = getopt_long(argc, argv, "r:e:j:qh", opts, NULL)) != -1) {
-        switch (o) {
-        case 'J': c.json_dir = optarg; break;
-        case 'C': csv = optarg; break;
-        case 'r': refs = optarg; break;
-        case 'e': ests = optarg; break;
-        case 'S': split = optarg; break;
-        case 'W': c.win_s = tf_parse_double("--window", optarg, 1e-3, 1e6); break;
-        case 'H': c.hop_s = tf_parse_double("--hop", optarg, 1e-3, 1e6); break;
-        case 'j': tf_set_threads((int)tf_parse_long("--threads", optarg, 0, 4096)); break;
-        case 'q': c.quiet = 1; break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: tf_getopt_error();
-        }
+    tf_opt opts[] = {
+        {"json", 0, TF_OPT_STRING, &c.json_dir, "DIR", 0, 0, NULL,
+         "write museval's JSON per track: DIR[/<split>]/<track>.json"},
+        {"csv", 0, TF_OPT_STRING, &csv, "FILE", 0, 0, NULL,
+         "write one CSV row per track and stem (per-track medians,\n"
+         "SI-SDR, gSDR); - writes it to stdout instead of the tables"},
+        {"references", 'r', TF_OPT_STRING, &refs, "ROOT", 0, 0, NULL,
+         "reference WAVs: a MUSDB18-HQ root or any tree of\n"
+         "[<split>/]<track>/<stem>.wav, or a MUSDB18 root of\n"
+         "<split>/<track>.stem.mp4 (streams mixture, drums,\n"
+         "bass, other, vocals, decoded with FFmpeg); accompaniment\n"
+         "and linear_mixture are derived when not present as files"},
+        {"estimates", 'e', TF_OPT_STRING, &ests, "DIR", 0, 0, NULL, "estimate WAVs in the same layout under DIR"},
+        {"split", 0, TF_OPT_STRING, &split, "NAME", 0, 0, NULL, "with --references: only tracks under ROOT/NAME"},
+        {"window", 0, TF_OPT_DOUBLE, &c.win_s, "SEC", 1e-3, 1e6, NULL,
+         "window length in seconds (default 1, as museval)"},
+        {"hop", 0, TF_OPT_DOUBLE, &c.hop_s, "SEC", 1e-3, 1e6, NULL, "hop in seconds (default 1, as museval)"},
+        {"threads", 'j', TF_OPT_CALL, NULL, "N", 0, 4096, tf_opt_threads,
+         "threads (default: $TFSWA_THREADS or all CPUs; 0 = all CPUs)"},
+        {"quiet", 'q', TF_OPT_FLAG, &c.quiet, NULL, 0, 0, NULL, "no progress or notes on stderr"},
+        {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
+        {0},
+    };
+    int first = tf_opts_parse(opts, argc, argv);
+    if (first < 0) {
+        usage(opts);
+        return 0;
     }
     if (!!refs != !!ests) tf_usage_error("--references and --estimates go together");
-    if (refs && optind < argc) tf_usage_error("stream files given together with --references");
+    if (refs && first < argc) tf_usage_error("stream files given together with --references");
     if (split && !refs) tf_usage_error("--split needs --references");
     tf_atomic csv_atomic;
     if (csv) {
@@ -124,7 +119,7 @@ int main(int argc, char **argv)
         eval_report_csv_header(&c);
     }
     if (refs) run_files(&c, refs, ests, split);
-    else run_stream(&c, argc - optind, argv + optind);
+    else run_stream(&c, argc - first, argv + first);
     eval_report_summary(&c);
     if (csv && c.csv != stdout && tf_atomic_commit(&csv_atomic)) tf_die("%s: %s", csv, strerror(errno));
     eval_report_free(&c);
