@@ -1,7 +1,8 @@
 /* musdb-slice: MUSDB18-HQ and MUSDB18 (.stem.mp4) folders or plain audio files into tensor-stream
  * records (mixture + stems), in order or at random, with augmentation.
  * The work is in lib/audio (musdb.c: layout and splits, slice.c: records,
- * augment.c: transforms, audio.c/resample.c: files). */
+ * slice_batch.c: the record loop, shards and parallel batches, augment.c:
+ * transforms, audio.c/resample.c: files). */
 #include "audio/musdb.h"
 #include "audio/slice.h"
 #include "audio/slice_batch.h"
@@ -125,7 +126,8 @@ static int parse_options(slice_opts *so, int argc, char **argv)
         {"track", 't', TF_OPT_CALL, so, "PATTERN", 0, 0, opt_track,
          "only tracks whose name contains PATTERN (or matches it, when it has\n"
          "* ? or [); may be repeated"},
-        {"list", 0, TF_OPT_FLAG, &so->list, NULL, 0, 0, NULL, "print the selected tracks (split, name, seconds) and exit"},
+        {"list", 0, TF_OPT_FLAG, &so->list, NULL, 0, 0, NULL,
+         "print the selected tracks (split, name, seconds) and exit"},
         {"skip-bad", 0, TF_OPT_FLAG, &so->skip_bad, NULL, 0, 0, NULL,
          "warn about and skip a bad track or file instead of stopping"},
         {.kind = TF_OPT_TEXT, .help = "Segments:"},
@@ -136,7 +138,8 @@ static int parse_options(slice_opts *so, int argc, char **argv)
         {"pad", 0, TF_OPT_FLAG, &so->pad, NULL, 0, 0, NULL,
          "sequential mode: zero-pad the last segment to SEC (attribute length\n"
          "says how many samples are real); default: it is shorter"},
-        {"random", 'r', TF_OPT_FLAG, &so->random, NULL, 0, 0, NULL, "random track and offset per record, endless unless --count"},
+        {"random", 'r', TF_OPT_FLAG, &so->random, NULL, 0, 0, NULL,
+         "random track and offset per record, endless unless --count"},
         {"count", 'n', TF_OPT_CALL, &so->count, "N", 0, 0, opt_count, "stop after N records"},
         {"fast-seek", 0, TF_OPT_CALL, NULL, NULL, 0, 0, opt_fast_seek,
          "compressed files (AAC, .stem.mp4): decode only from just before each\n"

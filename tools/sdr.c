@@ -1,7 +1,9 @@
 /* sdr: BSSEval v4 scores as museval computes them for MUSDB, plus SI-SDR
  * and the MDX challenge's global SDR. Reads a tensor stream (reference
  * stems and est/<stem> estimates) or, with --references/--estimates, WAV
- * files in MUSDB layout. See man/sdr.1. */
+ * files in MUSDB layout. See man/sdr.1. The work is in lib/audio/evalpairs.c
+ * (the pairs of reference and estimate of a record or a track folder) and
+ * lib/metrics/report.c (scores, tables, CSV, JSON, aggregates). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -319,8 +319,8 @@ static wave read_reference(const tree_track *tt, const char *stem, char **rp, co
 }
 
 /* Adds the pair of stem: its reference and estimate ep, checked against the
- * track's other references. Returns 0, or -1 when it has no reference. */
-static int tree_pair(eval_pairs *p, const tree_track *tt, const char *stem, int quiet)
+ * track's other references; nothing when it has no reference. */
+static void tree_pair(eval_pairs *p, const tree_track *tt, const char *stem, int quiet)
 {
     char *fn = tf_malloc(strlen(stem) + 5, "path");
     sprintf(fn, "%s.wav", stem);
@@ -330,7 +330,7 @@ static int tree_pair(eval_pairs *p, const tree_track *tt, const char *stem, int 
     if (!ref.x) {
         free(rp);
         free(ep);
-        return -1;
+        return;
     }
     if (p->nchan < 0) p->nchan = ref.nchan, p->nsampl = ref.n, p->rate = ref.rate;
     if (ref.nchan != p->nchan || ref.n != p->nsampl || ref.rate != p->rate)
@@ -352,7 +352,6 @@ static int tree_pair(eval_pairs *p, const tree_track *tt, const char *stem, int 
     p->n++;
     free(rp);
     free(ep);
-    return 0;
 }
 
 /* The track's name and split: the last component of rel (of root, without

@@ -217,8 +217,9 @@ void eval_report_summary(eval_report *r)
         fmt_db(b, sizeof b, mdx[g]);
         fprintf(f, "  %-15s %12s %12s %7d\n", r->rows[first[g]].stem, a, b, count[g]);
     }
-    fprintf(f, "  museval: median over tracks of each track's median SDR over its windows (SiSEC 2018, MUSDB18 tables)\n"
-               "  MDX:     mean over tracks of each track's global SDR (Music Demixing Challenge 2021, 2023)\n");
+    fputs("  museval: median over tracks of each track's median SDR over its windows (SiSEC 2018, MUSDB18 tables)\n"
+          "  MDX:     mean over tracks of each track's global SDR (Music Demixing Challenge 2021, 2023)\n",
+          f);
     free(museval);
     free(mdx);
     free(first);
