@@ -1,23 +1,37 @@
 /* musdb-slice: MUSDB18-HQ and MUSDB18 (.stem.mp4) folders or plain audio files into tensor-stream
  * records (mixture + stems), in order or at random, with augmentation.
  * The work is in lib/audio (musdb.c: layout and splits, slice.c: records,
- * augment.c: transforms, audio.c/resample.c: files). */
+ * slice_batch.c: the record loop, shards and parallel batches, augment.c:
+ * transforms, audio.c/resample.c: files). */
 #include "audio/musdb.h"
 #include "audio/slice.h"
+#include "audio/slice_batch.h"
 #include "stream/ts.h"
 #include "util/cli.h"
-#include "util/progress.h"
+#include "util/opts.h"
 
-#include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static void usage(void)
+/* The options' values, with their defaults. */
+typedef struct {
+    const char *split, *stems;
+    char *pattern_v[256];
+    int npat, list, skip_bad, pad, random, quiet, mixture;
+    double segment, overlap; /* overlap < 0: not given */
+    int threads;             /* -1: as tf_init set it (TFSWA_THREADS, else 1) */
+    long long count;         /* -1: not given */
+    long shard_k, shard_n;
+    uint64_t seed;
+    augment_cfg aug;
+    struct range { double *lo, *hi; } gain, stretch; /* where --gain and --stretch go */
+} slice_opts;
+
+static void usage(const tf_opt *opts)
 {
     printf("Usage: %s [OPTION]... ROOT\n"
            "  or:  %s [OPTION]... FILE...\n"
@@ -30,321 +44,254 @@ static void usage(void)
            "for each augmentation applied. Plain files (what libsndfile reads, MP3 included; AAC, M4A,\n"
            "MP4 through FFmpeg: the first audio stream) give mixture-only records; other rates are\n"
            "resampled to 44.1 kHz (libsamplerate, best quality), mono is made stereo.\n"
-           "\n"
-           "Selection:\n"
-           "  -s, --split LIST       train, valid, test, all, or a comma list (default train). valid is the\n"
-           "                         14 official MUSDB18 validation tracks (or ROOT/valid.txt), and train\n"
-           "                         excludes them\n"
-           "  -S, --stems LIST       stems to output (default vocals,drums,bass,other); 'other' holds every\n"
-           "                         stem not named, 'accompaniment' all but vocals\n"
-           "  -t, --track PATTERN    only tracks whose name contains PATTERN (or matches it, when it has\n"
-           "                         * ? or [); may be repeated\n"
-           "      --list             print the selected tracks (split, name, seconds) and exit\n"
-           "      --skip-bad         warn about and skip a bad track or file instead of stopping\n"
-           "Segments:\n"
-           "  -g, --segment SEC      records of SEC seconds (default: whole tracks)\n"
-           "      --overlap SEC      sequential mode: overlap of consecutive segments (default 0)\n"
-           "      --pad              sequential mode: zero-pad the last segment to SEC (attribute length\n"
-           "                         says how many samples are real); default: it is shorter\n"
-           "  -r, --random           random track and offset per record, endless unless --count\n"
-           "  -n, --count N          stop after N records\n"
-           "      --fast-seek        compressed files (AAC, .stem.mp4): decode only from just before each\n"
-           "                         segment, as musdb's chunked reads do, instead of decoding (and caching)\n"
-           "                         whole streams; exact but in bands the encoder coded as noise (PNS)\n"
-           "      --seed S           random seed (default 0): same seed, same bytes\n"
-           "      --mixture HOW      file (mixture.wav), sum (of the stems), or auto (default: file in\n"
-           "                         sequential mode, sum in random mode); always sum once augmentation\n"
-           "                         changed the stems\n"
-           "Augmentation (each off by default; P is a probability in [0, 1]):\n"
-           "      --gain-prob P      per stem: scale by a uniform gain in --gain (default 0.7,1.3)\n"
-           "      --gain MIN,MAX\n"
-           "      --swap-prob P      per stem: swap left and right\n"
-           "      --remix-prob P     per record: every stem from its own random track and offset\n"
-           "      --stretch-prob P   per record: time stretch, tempo factor uniform in --stretch\n"
-           "      --stretch MIN,MAX  (default 0.9,1.1; above 1 is faster, reading more source)\n"
-           "      --pitch-prob P     per record: pitch shift, uniform in [-SEMI, SEMI] semitones\n"
-           "      --pitch SEMI       (default 2)\n"
-           "      --mixup-prob P     per record: mix with a second random example, weights Beta(A, A)\n"
-           "      --mixup-alpha A    (default 0.4)\n"
-           "Other:\n"
-           "      --shard K/N        only records K, K+N, K+2N, ... (from 0) of the stream the same options\n"
-           "                         make: N streams with K = 0..N-1 deal it out without duplicates, one\n"
-           "                         per rank of mpirun -np N tfswa-net --train; --count counts the whole\n"
-           "                         stream's records (default 0/1)\n"
-           "      --threads N        random mode: make N records at a time in parallel (0: one per\n"
-           "                         CPU; default 1, or $TFSWA_THREADS); the bytes do not depend on N\n"
-           "  -q, --quiet            no progress on stderr\n"
-           "  -h, --help             this help\n"
-           "\n"
-           "Exit status: 0 ok, 1 runtime error (bad data names the file), 2 usage error.\n"
-           "See musdb-slice(1).\n",
+           "\n",
            tf_progname, tf_progname);
+    tf_opts_help(opts, 25);
+    printf("\n"
+           "Exit status: 0 ok, 1 runtime error (bad data names the file), 2 usage error.\n"
+           "See musdb-slice(1).\n");
 }
 
 static void warn_cb(const char *msg) { tf_warn("%s", msg); }
 
-static void parse_range(const char *opt, const char *s, double min, double max, double *lo, double *hi)
+/* --gain, --stretch: MIN,MAX into the struct range of o->var, each in [o->min, o->max]. */
+static void opt_range(const tf_opt *o, const char *s)
 {
-    char *items[2];
+    const struct range *r = o->var;
+    char opt[64], *items[2];
+    snprintf(opt, sizeof opt, "--%s", o->name);
     int n = tf_split_list(opt, s, items, 2);
     if (n != 2)
         tf_usage_error("%s: expected MIN,MAX, got '%s'", opt, s);
-    *lo = tf_parse_double(opt, items[0], min, max);
-    *hi = tf_parse_double(opt, items[1], min, max);
+    *r->lo = tf_parse_double(opt, items[0], o->min, o->max);
+    *r->hi = tf_parse_double(opt, items[1], o->min, o->max);
     tf_free_list(items, n);
-    if (*lo > *hi)
-        tf_usage_error("%s: MIN %g is above MAX %g", opt, *lo, *hi);
+    if (*r->lo > *r->hi)
+        tf_usage_error("%s: MIN %g is above MAX %g", opt, *r->lo, *r->hi);
 }
 
-enum {
-    OPT_LIST = 256, OPT_SKIP_BAD, OPT_OVERLAP, OPT_PAD, OPT_SEED, OPT_MIXTURE, OPT_GAIN_PROB, OPT_GAIN,
-    OPT_SWAP_PROB, OPT_REMIX_PROB, OPT_STRETCH_PROB, OPT_STRETCH, OPT_PITCH_PROB, OPT_PITCH, OPT_MIXUP_PROB,
-    OPT_MIXUP_ALPHA, OPT_THREADS, OPT_FAST_SEEK, OPT_SHARD,
-};
-
-/* --shard K/N */
-static void parse_shard(const char *s, long *k, long *n)
+/* --shard K/N into the slice_opts of o->var */
+static void opt_shard(const tf_opt *o, const char *s)
 {
+    slice_opts *so = o->var;
     const char *slash = strchr(s, '/');
     if (!slash || slash == s || !slash[1])
         tf_usage_error("--shard: '%s': expected K/N (this stream's number K, from 0, of N)", s);
     char kbuf[64];
     snprintf(kbuf, sizeof kbuf, "%.*s", (int)(slash - s) < 63 ? (int)(slash - s) : 63, s);
-    *n = tf_parse_long("--shard (N)", slash + 1, 1, 1L << 30);
-    *k = tf_parse_long("--shard (K)", kbuf, 0, *n - 1);
+    so->shard_n = tf_parse_long("--shard (N)", slash + 1, 1, 1L << 30);
+    so->shard_k = tf_parse_long("--shard (K)", kbuf, 0, so->shard_n - 1);
+}
+
+/* --track PATTERN, repeatable */
+static void opt_track(const tf_opt *o, const char *s)
+{
+    slice_opts *so = o->var;
+    if (so->npat == 256)
+        tf_usage_error("--track: at most 256 patterns");
+    so->pattern_v[so->npat++] = (char *)s;
+}
+
+/* --count N (above LLONG_MAX: LLONG_MAX) */
+static void opt_count(const tf_opt *o, const char *s)
+{
+    uint64_t v = tf_parse_u64("--count", s);
+    *(long long *)o->var = v > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)v;
+}
+
+static void opt_mixture(const tf_opt *o, const char *s)
+{
+    int *mixture = o->var;
+    if (!strcmp(s, "file")) *mixture = SLICE_MIX_FILE;
+    else if (!strcmp(s, "sum")) *mixture = SLICE_MIX_SUM;
+    else if (!strcmp(s, "auto")) *mixture = SLICE_MIX_AUTO;
+    else tf_usage_error("--mixture: '%s' is not file, sum or auto", s);
+}
+
+static void opt_fast_seek(const tf_opt *o, const char *s) { audio_set_fast_seek(1); }
+
+/* Parses the options into so; returns the index of the first operand, or -1 after --help. */
+static int parse_options(slice_opts *so, int argc, char **argv)
+{
+    augment_cfg *a = &so->aug;
+    tf_opt opts[] = {
+        {.kind = TF_OPT_TEXT, .help = "Selection:"},
+        {"split", 's', TF_OPT_STRING, &so->split, "LIST", 0, 0, NULL,
+         "train, valid, test, all, or a comma list (default train). valid is the\n"
+         "14 official MUSDB18 validation tracks (or ROOT/valid.txt), and train\n"
+         "excludes them"},
+        {"stems", 'S', TF_OPT_STRING, &so->stems, "LIST", 0, 0, NULL,
+         "stems to output (default vocals,drums,bass,other); 'other' holds every\n"
+         "stem not named, 'accompaniment' all but vocals"},
+        {"track", 't', TF_OPT_CALL, so, "PATTERN", 0, 0, opt_track,
+         "only tracks whose name contains PATTERN (or matches it, when it has\n"
+         "* ? or [); may be repeated"},
+        {"list", 0, TF_OPT_FLAG, &so->list, NULL, 0, 0, NULL,
+         "print the selected tracks (split, name, seconds) and exit"},
+        {"skip-bad", 0, TF_OPT_FLAG, &so->skip_bad, NULL, 0, 0, NULL,
+         "warn about and skip a bad track or file instead of stopping"},
+        {.kind = TF_OPT_TEXT, .help = "Segments:"},
+        {"segment", 'g', TF_OPT_DOUBLE, &so->segment, "SEC", 0.001, 1e6, NULL,
+         "records of SEC seconds (default: whole tracks)"},
+        {"overlap", 0, TF_OPT_DOUBLE, &so->overlap, "SEC", 0, 1e6, NULL,
+         "sequential mode: overlap of consecutive segments (default 0)"},
+        {"pad", 0, TF_OPT_FLAG, &so->pad, NULL, 0, 0, NULL,
+         "sequential mode: zero-pad the last segment to SEC (attribute length\n"
+         "says how many samples are real); default: it is shorter"},
+        {"random", 'r', TF_OPT_FLAG, &so->random, NULL, 0, 0, NULL,
+         "random track and offset per record, endless unless --count"},
+        {"count", 'n', TF_OPT_CALL, &so->count, "N", 0, 0, opt_count, "stop after N records"},
+        {"fast-seek", 0, TF_OPT_CALL, NULL, NULL, 0, 0, opt_fast_seek,
+         "compressed files (AAC, .stem.mp4): decode only from just before each\n"
+         "segment, as musdb's chunked reads do, instead of decoding (and caching)\n"
+         "whole streams; exact but in bands the encoder coded as noise (PNS)"},
+        {"seed", 0, TF_OPT_U64, &so->seed, "S", 0, 0, NULL, "random seed (default 0): same seed, same bytes"},
+        {"mixture", 0, TF_OPT_CALL, &so->mixture, "HOW", 0, 0, opt_mixture,
+         "file (mixture.wav), sum (of the stems), or auto (default: file in\n"
+         "sequential mode, sum in random mode); always sum once augmentation\n"
+         "changed the stems"},
+        {.kind = TF_OPT_TEXT, .help = "Augmentation (each off by default; P is a probability in [0, 1]):"},
+        {"gain-prob", 0, TF_OPT_DOUBLE, &a->gain_prob, "P", 0, 1, NULL,
+         "per stem: scale by a uniform gain in --gain (default 0.7,1.3)"},
+        {"gain", 0, TF_OPT_CALL, &so->gain, "MIN,MAX", 0, 100, opt_range, ""},
+        {"swap-prob", 0, TF_OPT_DOUBLE, &a->swap_prob, "P", 0, 1, NULL, "per stem: swap left and right"},
+        {"remix-prob", 0, TF_OPT_DOUBLE, &a->remix_prob, "P", 0, 1, NULL,
+         "per record: every stem from its own random track and offset"},
+        {"stretch-prob", 0, TF_OPT_DOUBLE, &a->stretch_prob, "P", 0, 1, NULL,
+         "per record: time stretch, tempo factor uniform in --stretch"},
+        {"stretch", 0, TF_OPT_CALL, &so->stretch, "MIN,MAX", 0.25, 4, opt_range,
+         "(default 0.9,1.1; above 1 is faster, reading more source)"},
+        {"pitch-prob", 0, TF_OPT_DOUBLE, &a->pitch_prob, "P", 0, 1, NULL,
+         "per record: pitch shift, uniform in [-SEMI, SEMI] semitones"},
+        {"pitch", 0, TF_OPT_DOUBLE, &a->pitch_max, "SEMI", 0, 24, NULL, "(default 2)"},
+        {"mixup-prob", 0, TF_OPT_DOUBLE, &a->mixup_prob, "P", 0, 1, NULL,
+         "per record: mix with a second random example, weights Beta(A, A)"},
+        {"mixup-alpha", 0, TF_OPT_DOUBLE, &a->mixup_alpha, "A", 1e-3, 1e3, NULL, "(default 0.4)"},
+        {.kind = TF_OPT_TEXT, .help = "Other:"},
+        {"shard", 0, TF_OPT_CALL, so, "K/N", 0, 0, opt_shard,
+         "only records K, K+N, K+2N, ... (from 0) of the stream the same options\n"
+         "make: N streams with K = 0..N-1 deal it out without duplicates, one\n"
+         "per rank of mpirun -np N tfswa-net --train; --count counts the whole\n"
+         "stream's records (default 0/1)"},
+        {"threads", 0, TF_OPT_INT, &so->threads, "N", 0, 1024, NULL,
+         "random mode: make N records at a time in parallel (0: one per\n"
+         "CPU; default 1, or $TFSWA_THREADS); the bytes do not depend on N"},
+        {"quiet", 'q', TF_OPT_FLAG, &so->quiet, NULL, 0, 0, NULL, "no progress on stderr"},
+        {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "this help"},
+        {0},
+    };
+    int first = tf_opts_parse(opts, argc, argv);
+    if (first < 0)
+        usage(opts);
+    return first;
+}
+
+/* The combinations of options that make no sense. */
+static void check_options(const slice_opts *so, int nargs)
+{
+    int have_overlap = so->overlap >= 0;
+    if (nargs == 0)
+        tf_usage_error("missing ROOT (a MUSDB18-HQ folder) or FILE (audio files)");
+    if (have_overlap && so->segment <= 0)
+        tf_usage_error("--overlap needs --segment");
+    if (have_overlap && so->random)
+        tf_usage_error("--overlap is for sequential segments, not --random");
+    if (so->pad && (so->segment <= 0 || so->random))
+        tf_usage_error("--pad needs --segment and sequential mode");
+    if (have_overlap && so->overlap >= so->segment)
+        tf_usage_error("--overlap %g must be shorter than --segment %g", so->overlap, so->segment);
+}
+
+/* The MUSDB18 folder args[0], or the plain files args. */
+static void open_db(musdb_db *db, const slice_opts *so, char **args, int nargs)
+{
+    char err[2048];
+    if (musdb_is_root(args[0])) {
+        if (nargs > 1)
+            tf_usage_error("give one MUSDB18 folder, or audio files (not both, not two folders)");
+        int splits = musdb_parse_splits(so->split ? so->split : "train");
+        if (!splits)
+            tf_usage_error("--split: '%s' is not train, valid, test, all or a comma list of them", so->split);
+        if (musdb_open(db, args[0], splits, (char *const *)so->pattern_v, so->npat, so->skip_bad, warn_cb, err,
+                       sizeof err) != 0)
+            tf_die("%s", err);
+        return;
+    }
+    struct stat st;
+    if (stat(args[0], &st) == 0 && S_ISDIR(st.st_mode))
+        tf_die("%s: not a MUSDB18 folder (it has neither train/ nor test/ with one folder per track)", args[0]);
+    if (so->split)
+        tf_usage_error("--split needs a MUSDB18 folder (ROOT with train/ and test/); '%s' is not one", args[0]);
+    if (so->stems)
+        tf_usage_error("--stems needs a MUSDB18 folder; plain audio files give mixture-only records");
+    if (so->npat)
+        tf_usage_error("--track needs a MUSDB18 folder");
+    if (musdb_open_files(db, args, nargs, so->skip_bad, warn_cb, err, sizeof err) != 0)
+        tf_die("%s", err);
+}
+
+/* --list: split, name and seconds of each track. */
+static void print_list(const musdb_db *db)
+{
+    for (int i = 0; i < db->n; i++)
+        printf("%s\t%s\t%.3f\n", musdb_split_name(db->t[i].split), db->t[i].name, (double)db->t[i].frames / AUDIO_RATE);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        tf_exit_on_epipe();
+        tf_die("stdout: write error");
+    }
+}
+
+/* The slicer's settings from the options. */
+static void make_cfg(slice_cfg *cfg, musdb_db *db, const slice_opts *so)
+{
+    char err[2048];
+    double overlap = so->overlap >= 0 ? so->overlap : 0;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->db = db;
+    if (musdb_stems_parse(&cfg->stems, so->stems ? so->stems : "vocals,drums,bass,other", err, sizeof err) != 0)
+        tf_usage_error("--stems: %s", err);
+    cfg->segment = so->segment > 0 ? (int64_t)llround(so->segment * AUDIO_RATE) : 0;
+    cfg->hop = cfg->segment - (int64_t)llround(overlap * AUDIO_RATE);
+    if (cfg->segment > 0 && cfg->hop <= 0)
+        tf_usage_error("--overlap leaves no hop between segments");
+    cfg->pad = so->pad;
+    cfg->random = so->random;
+    cfg->mixture = so->mixture;
+    cfg->aug = so->aug;
+    cfg->seed = so->seed;
+    cfg->skip_bad = so->skip_bad;
+    cfg->warn = warn_cb;
 }
 
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    /* Records are a few large buffers made and freed over and over: keep
-     * them in the heap rather than mapping fresh zeroed pages each time. */
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
-    static const struct option longopts[] = {
-        {"split", required_argument, 0, 's'},
-        {"stems", required_argument, 0, 'S'},
-        {"track", required_argument, 0, 't'},
-        {"list", no_argument, 0, OPT_LIST},
-        {"skip-bad", no_argument, 0, OPT_SKIP_BAD},
-        {"segment", required_argument, 0, 'g'},
-        {"overlap", required_argument, 0, OPT_OVERLAP},
-        {"pad", no_argument, 0, OPT_PAD},
-        {"random", no_argument, 0, 'r'},
-        {"count", required_argument, 0, 'n'},
-        {"seed", required_argument, 0, OPT_SEED},
-        {"mixture", required_argument, 0, OPT_MIXTURE},
-        {"gain-prob", required_argument, 0, OPT_GAIN_PROB},
-        {"gain", required_argument, 0, OPT_GAIN},
-        {"swap-prob", required_argument, 0, OPT_SWAP_PROB},
-        {"remix-prob", required_argument, 0, OPT_REMIX_PROB},
-        {"stretch-prob", required_argument, 0, OPT_STRETCH_PROB},
-        {"stretch", required_argument, 0, OPT_STRETCH},
-        {"pitch-prob", required_argument, 0, OPT_PITCH_PROB},
-        {"pitch", required_argument, 0, OPT_PITCH},
-        {"mixup-prob", required_argument, 0, OPT_MIXUP_PROB},
-        {"mixup-alpha", required_argument, 0, OPT_MIXUP_ALPHA},
-        {"threads", required_argument, 0, OPT_THREADS},
-        {"fast-seek", no_argument, 0, OPT_FAST_SEEK},
-        {"shard", required_argument, 0, OPT_SHARD},
-        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *split_s = NULL, *stems_s = NULL;
-    char *patterns[256];
-    int npat = 0, list = 0, skip_bad = 0, pad = 0, random = 0, quiet = 0, mixture = SLICE_MIX_AUTO;
-    double segment = 0, overlap = 0;
-    int threads = -1; /* -1: as tf_init set it (TFSWA_THREADS, else 1) */
-    int have_overlap = 0;
-    long long count = -1;
-    long shard_k = 0, shard_n = 1;
-    uint64_t seed = 0;
-    augment_cfg aug;
-    augment_cfg_default(&aug);
-    int c;
-    while ((c = getopt_long(argc, argv, "s:S:t:g:rn:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 's': split_s = optarg; break;
-        case 'S': stems_s = optarg; break;
-        case 't':
-            if (npat == 256)
-                tf_usage_error("--track: at most 256 patterns");
-            patterns[npat++] = optarg;
-            break;
-        case OPT_LIST: list = 1; break;
-        case OPT_SKIP_BAD: skip_bad = 1; break;
-        case 'g': segment = tf_parse_double("--segment", optarg, 0.001, 1e6); break;
-        case OPT_OVERLAP: overlap = tf_parse_double("--overlap", optarg, 0, 1e6); have_overlap = 1; break;
-        case OPT_PAD: pad = 1; break;
-        case 'r': random = 1; break;
-        case 'n': {
-            uint64_t v = tf_parse_u64("--count", optarg);
-            count = v > (uint64_t)LLONG_MAX ? LLONG_MAX : (long long)v;
-            break;
-        }
-        case OPT_SEED: seed = tf_parse_u64("--seed", optarg); break;
-        case OPT_MIXTURE:
-            if (!strcmp(optarg, "file")) mixture = SLICE_MIX_FILE;
-            else if (!strcmp(optarg, "sum")) mixture = SLICE_MIX_SUM;
-            else if (!strcmp(optarg, "auto")) mixture = SLICE_MIX_AUTO;
-            else tf_usage_error("--mixture: '%s' is not file, sum or auto", optarg);
-            break;
-        case OPT_GAIN_PROB: aug.gain_prob = tf_parse_double("--gain-prob", optarg, 0, 1); break;
-        case OPT_GAIN: parse_range("--gain", optarg, 0, 100, &aug.gain_lo, &aug.gain_hi); break;
-        case OPT_SWAP_PROB: aug.swap_prob = tf_parse_double("--swap-prob", optarg, 0, 1); break;
-        case OPT_REMIX_PROB: aug.remix_prob = tf_parse_double("--remix-prob", optarg, 0, 1); break;
-        case OPT_STRETCH_PROB: aug.stretch_prob = tf_parse_double("--stretch-prob", optarg, 0, 1); break;
-        case OPT_STRETCH: parse_range("--stretch", optarg, 0.25, 4, &aug.stretch_lo, &aug.stretch_hi); break;
-        case OPT_PITCH_PROB: aug.pitch_prob = tf_parse_double("--pitch-prob", optarg, 0, 1); break;
-        case OPT_PITCH: aug.pitch_max = tf_parse_double("--pitch", optarg, 0, 24); break;
-        case OPT_MIXUP_PROB: aug.mixup_prob = tf_parse_double("--mixup-prob", optarg, 0, 1); break;
-        case OPT_MIXUP_ALPHA: aug.mixup_alpha = tf_parse_double("--mixup-alpha", optarg, 1e-3, 1e3); break;
-        case OPT_THREADS: threads = (int)tf_parse_long("--threads", optarg, 0, 1024); break;
-        case OPT_FAST_SEEK: audio_set_fast_seek(1); break;
-        case OPT_SHARD: parse_shard(optarg, &shard_k, &shard_n); break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(); return 0;
-        default: tf_getopt_error();
-        }
-    }
-    int nargs = argc - optind;
-    char **args = argv + optind;
-    if (nargs == 0)
-        tf_usage_error("missing ROOT (a MUSDB18-HQ folder) or FILE (audio files)");
-    if (have_overlap && segment <= 0)
-        tf_usage_error("--overlap needs --segment");
-    if (have_overlap && random)
-        tf_usage_error("--overlap is for sequential segments, not --random");
-    if (pad && (segment <= 0 || random))
-        tf_usage_error("--pad needs --segment and sequential mode");
-    if (have_overlap && overlap >= segment)
-        tf_usage_error("--overlap %g must be shorter than --segment %g", overlap, segment);
+    slice_tune_malloc();
+    slice_opts so = {.mixture = SLICE_MIX_AUTO, .overlap = -1, .threads = -1, .count = -1, .shard_n = 1};
+    augment_cfg_default(&so.aug);
+    so.gain = (struct range){&so.aug.gain_lo, &so.aug.gain_hi};
+    so.stretch = (struct range){&so.aug.stretch_lo, &so.aug.stretch_hi};
+    int first = parse_options(&so, argc, argv);
+    if (first < 0)
+        return 0;
+    check_options(&so, argc - first);
 
-    char err[2048];
     musdb_db db;
-    int plain = !musdb_is_root(args[0]);
-    if (!plain) {
-        if (nargs > 1)
-            tf_usage_error("give one MUSDB18 folder, or audio files (not both, not two folders)");
-        int splits = musdb_parse_splits(split_s ? split_s : "train");
-        if (!splits)
-            tf_usage_error("--split: '%s' is not train, valid, test, all or a comma list of them", split_s);
-        if (musdb_open(&db, args[0], splits, patterns, npat, skip_bad, warn_cb, err, sizeof err) != 0)
-            tf_die("%s", err);
-    } else {
-        struct stat st;
-        if (stat(args[0], &st) == 0 && S_ISDIR(st.st_mode))
-            tf_die("%s: not a MUSDB18 folder (it has neither train/ nor test/ with one folder per track)", args[0]);
-        if (split_s)
-            tf_usage_error("--split needs a MUSDB18 folder (ROOT with train/ and test/); '%s' is not one", args[0]);
-        if (stems_s)
-            tf_usage_error("--stems needs a MUSDB18 folder; plain audio files give mixture-only records");
-        if (npat)
-            tf_usage_error("--track needs a MUSDB18 folder");
-        if (musdb_open_files(&db, args, nargs, skip_bad, warn_cb, err, sizeof err) != 0)
-            tf_die("%s", err);
-    }
-    if (list) {
-        for (int i = 0; i < db.n; i++)
-            printf("%s\t%s\t%.3f\n", musdb_split_name(db.t[i].split), db.t[i].name,
-                   (double)db.t[i].frames / AUDIO_RATE);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            tf_exit_on_epipe();
-            tf_die("stdout: write error");
-        }
+    open_db(&db, &so, argv + first, argc - first);
+    if (so.list) {
+        print_list(&db);
         musdb_close(&db);
         return 0;
     }
-
     slice_cfg cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.db = &db;
-    if (musdb_stems_parse(&cfg.stems, stems_s ? stems_s : "vocals,drums,bass,other", err, sizeof err) != 0)
-        tf_usage_error("--stems: %s", err);
-    cfg.segment = segment > 0 ? (int64_t)llround(segment * AUDIO_RATE) : 0;
-    cfg.hop = cfg.segment - (int64_t)llround(overlap * AUDIO_RATE);
-    if (cfg.segment > 0 && cfg.hop <= 0)
-        tf_usage_error("--overlap leaves no hop between segments");
-    cfg.pad = pad;
-    cfg.random = random;
-    cfg.mixture = mixture;
-    cfg.aug = aug;
-    cfg.seed = seed;
-    cfg.skip_bad = skip_bad;
-    cfg.warn = warn_cb;
-
+    make_cfg(&cfg, &db, &so);
     ts_writer *w = ts_open_stdout_or_die();
     slicer sl;
     slicer_init(&sl, &cfg);
-    double total = 0;
-    if (!random)
-        for (int i = 0; i < db.n; i++)
-            total += (double)slicer_track_segments(&sl, i);
-    if (count >= 0 && (random || count < total))
-        total = (double)count;
-    /* --shard: records K, K+N, ... of the whole stream; `made` counts this
-     * shard's, `mine` is their number (of the first `count` of the stream) */
-    total = floor((total + (double)(shard_n - 1 - shard_k)) / (double)shard_n);
-    long long mine = count < 0 ? -1 : count > shard_k ? (count - shard_k + shard_n - 1) / shard_n : 0;
-    tf_progress prog;
-    tf_progress_init(&prog, "musdb-slice", total, "records", !quiet && !random);
-    ts_record rec;
-    ts_record_init(&rec);
-    long long made = 0;
-    if (threads >= 0)
-        tf_set_threads(threads);
-    int nt = tf_threads();
-    if (random && nt > 1) {
-        /* Records depend on their index alone: make a batch in parallel,
-         * write it in order. */
-        int nb = 2 * nt;
-        ts_record *batch = tf_calloc((size_t)nb, sizeof *batch, "records");
-        char(*errs)[2048] = tf_calloc((size_t)nb, sizeof *errs, "messages");
-        int *rcs = tf_calloc((size_t)nb, sizeof *rcs, "statuses");
-        for (int j = 0; j < nb; j++)
-            ts_record_init(&batch[j]);
-        while (mine < 0 || made < mine) {
-            int m = mine < 0 || mine - made > nb ? nb : (int)(mine - made);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-            for (int j = 0; j < m; j++)
-                rcs[j] = slicer_random_at(&sl, (uint64_t)shard_k + (uint64_t)(made + j) * (uint64_t)shard_n, &batch[j],
-                                          errs[j], sizeof errs[j]);
-            for (int j = 0; j < m; j++) {
-                if (rcs[j] != 1)
-                    tf_die("%s", errs[j]);
-                ts_write_or_die(w, &batch[j]);
-                ts_record_free(&batch[j]);
-            }
-            made += m;
-        }
-        free(batch);
-        free(errs);
-        free(rcs);
-    }
-    while (mine < 0 || made < mine) {
-        int rc;
-        if (random) {
-            rc = slicer_random_at(&sl, (uint64_t)shard_k + (uint64_t)made * (uint64_t)shard_n, &rec, err, sizeof err);
-        } else {
-            /* the records of the other shards are passed over unread */
-            rc = 1;
-            while (rc == 1 && sl.index % (uint64_t)shard_n != (uint64_t)shard_k)
-                rc = slicer_skip(&sl);
-            if (rc == 1)
-                rc = slicer_next(&sl, &rec, err, sizeof err);
-        }
-        if (rc < 0)
-            tf_die("%s", err);
-        if (rc == 0)
-            break;
-        ts_write_or_die(w, &rec);
-        made++;
-        tf_progress_update(&prog, (double)made, ts_attr_get(&rec, "track"));
-    }
-    ts_record_free(&rec);
-    ts_writer_close_or_die(w);
-    tf_progress_done(&prog, (double)made, NULL);
+    if (so.threads >= 0)
+        tf_set_threads(so.threads);
+    slice_out out = {so.count, so.shard_k, so.shard_n, tf_threads(), !so.quiet};
+    slice_write(&sl, w, &out);
     musdb_close(&db);
     audio_cache_clear();
     return 0;

@@ -9,6 +9,20 @@
 #include <sys/stat.h>
 
 const char *const musdb_stem_names[MUSDB_NSTEMS] = {"vocals", "drums", "bass", "other"};
+const int musdb_stem_streams[MUSDB_NSTEMS] = {[MUSDB_VOCALS] = 4, [MUSDB_DRUMS] = 1, [MUSDB_BASS] = 2,
+                                              [MUSDB_OTHER] = 3};
+
+unsigned musdb_target_mask(const char *name)
+{
+    for (int s = 0; s < MUSDB_NSTEMS; s++)
+        if (!strcmp(name, musdb_stem_names[s]))
+            return 1u << s;
+    if (!strcmp(name, "accompaniment"))
+        return (1u << MUSDB_DRUMS) | (1u << MUSDB_BASS) | (1u << MUSDB_OTHER);
+    if (!strcmp(name, "linear_mixture"))
+        return (1u << MUSDB_NSTEMS) - 1;
+    return 0;
+}
 
 const char *const musdb_valid_tracks[14] = {
     "Actions - One Minute Smile",
@@ -285,17 +299,15 @@ static int open_stem_track(musdb_track *t, const char *path, const char *name, i
                  t->mix.info.streams, t->mix.info.streams == 1 ? "" : "s");
         return -1;
     }
-    static const int stream_of[MUSDB_NSTEMS] = {[MUSDB_VOCALS] = 4, [MUSDB_DRUMS] = 1, [MUSDB_BASS] = 2,
-                                                [MUSDB_OTHER] = 3};
     for (int k = 0; k < MUSDB_NSTEMS; k++) {
         audio_src *s = &t->src[k];
-        if (audio_src_open_stream(s, path, stream_of[k], err, errlen) != 0)
+        if (audio_src_open_stream(s, path, musdb_stem_streams[k], err, errlen) != 0)
             return -1;
         if (s->info.rate != t->mix.info.rate || s->info.frames != t->mix.info.frames) {
             snprintf(err, errlen,
                      "%s: stream %d (%s): %lld frames at %d Hz, but stream 0 (mixture) has %lld at %d Hz (stems "
                      "must have the mixture's length)",
-                     path, stream_of[k], musdb_stem_names[k], (long long)s->info.frames, s->info.rate,
+                     path, musdb_stem_streams[k], musdb_stem_names[k], (long long)s->info.frames, s->info.rate,
                      (long long)t->mix.info.frames, t->mix.info.rate);
             return -1;
         }

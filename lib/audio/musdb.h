@@ -18,6 +18,13 @@
 /* The four base stems of MUSDB18, in this order. */
 enum { MUSDB_VOCALS, MUSDB_DRUMS, MUSDB_BASS, MUSDB_OTHER, MUSDB_NSTEMS };
 extern const char *const musdb_stem_names[MUSDB_NSTEMS];
+/* The audio stream of each base stem in a MUSDB18 .stem.mp4 (stream 0 is the mixture). */
+extern const int musdb_stem_streams[MUSDB_NSTEMS];
+/* The base stems whose sum is the target `name` as musdb's track.targets
+ * defines it, as a mask (bit s: base stem s): a base stem alone,
+ * accompaniment (drums, bass, other) or linear_mixture (all four); 0 for any
+ * other name. */
+unsigned musdb_target_mask(const char *name);
 
 /* Splits, as a bit mask. */
 enum { MUSDB_TRAIN = 1, MUSDB_VALID = 2, MUSDB_TEST = 4, MUSDB_ALL = 7 };

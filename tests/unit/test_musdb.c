@@ -84,6 +84,14 @@ static void test_stems(void)
     CHECK(musdb_parse_splits("train") == MUSDB_TRAIN && musdb_parse_splits("train,valid") == 3 &&
               musdb_parse_splits("all") == 7 && musdb_parse_splits("tset") == 0 && musdb_parse_splits("") == 0,
           "splits");
+    /* the targets sdr derives as musdb's track.targets does, and the .stem.mp4 streams */
+    CHECK(musdb_target_mask("vocals") == 1 && musdb_target_mask("other") == 8 &&
+              musdb_target_mask("accompaniment") == 14 && musdb_target_mask("linear_mixture") == 15 &&
+              musdb_target_mask("mixture") == 0 && musdb_target_mask("piano") == 0,
+          "target masks");
+    CHECK(musdb_stem_streams[MUSDB_VOCALS] == 4 && musdb_stem_streams[MUSDB_DRUMS] == 1 &&
+              musdb_stem_streams[MUSDB_BASS] == 2 && musdb_stem_streams[MUSDB_OTHER] == 3,
+          "stem streams");
 }
 
 static int has(const musdb_db *db, const char *name, int split)
