@@ -180,9 +180,7 @@ static int parse_options(slice_opts *so, int argc, char **argv)
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "this help"},
         {0},
     };
-    int first = tf_opts_parse(opts, argc, argv);
-    if (first < 0)
-        usage(opts);
+    int first = tf_opts_parse_or_help(opts, argc, argv, usage);
     return first;
 }
 

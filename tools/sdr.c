@@ -105,11 +105,7 @@ int main(int argc, char **argv)
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
         {0},
     };
-    int first = tf_opts_parse(opts, argc, argv);
-    if (first < 0) {
-        usage(opts);
-        return 0;
-    }
+    int first = tf_opts_parse_or_help(opts, argc, argv, usage);
     if (!!refs != !!ests) tf_usage_error("--references and --estimates go together");
     if (refs && first < argc) tf_usage_error("stream files given together with --references");
     if (split && !refs) tf_usage_error("--split needs --references");

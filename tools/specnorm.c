@@ -42,11 +42,7 @@ int main(int argc, char **argv)
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
         {0},
     };
-    int first = tf_opts_parse(opts, argc, argv);
-    if (first < 0) {
-        usage(opts);
-        return 0;
-    }
+    int first = tf_opts_parse_or_help(opts, argc, argv, usage);
     if (!out || !*out)
         tf_usage_error("no output file: give -o FILE");
     const char *why = ts_check_name(tensor, strlen(tensor));

@@ -147,11 +147,7 @@ static int train_options_parse(train_options *o, int argc, char **argv)
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
         {.help = "unknown option (tfswa-net --train --help lists the training options)"},
     };
-    int first = tf_opts_parse(opts, argc, argv);
-    if (first < 0) {
-        train_usage(opts);
-        exit(TF_EXIT_OK);
-    }
+    int first = tf_opts_parse_or_help(opts, argc, argv, train_usage);
     return first;
 }
 
@@ -274,11 +270,7 @@ static int net_options_parse(net_args *a, int argc, char **argv)
         a->train = 1;
         return 0;
     }
-    int first = tf_opts_parse(opts, argc, argv);
-    if (first < 0) {
-        usage(opts);
-        exit(TF_EXIT_OK);
-    }
+    int first = tf_opts_parse_or_help(opts, argc, argv, usage);
     a->have_seed = tf_opts_given(opts, argc, argv, "seed");
     a->have_overlap = tf_opts_given(opts, argc, argv, "overlap");
     return first;

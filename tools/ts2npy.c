@@ -198,11 +198,7 @@ int main(int argc, char **argv)
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
         {0},
     };
-    int first = tf_opts_parse(opts, argc, argv);
-    if (first < 0) {
-        usage(opts);
-        return 0;
-    }
+    int first = tf_opts_parse_or_help(opts, argc, argv, usage);
     if (first >= argc)
         tf_usage_error("missing DIR (the folder to write the .npy files into)");
     const char *out = argv[first++];

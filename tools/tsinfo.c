@@ -223,11 +223,7 @@ int main(int argc, char **argv)
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
         {0},
     };
-    int first = tf_opts_parse(opts, argc, argv);
-    if (first < 0) {
-        usage(opts);
-        return 0;
-    }
+    int first = tf_opts_parse_or_help(opts, argc, argv, usage);
     int nfiles = argc - first;
     /* static: still reachable (not reported as leaks) when an error exits */
     static ts_reader *r;

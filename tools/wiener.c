@@ -163,11 +163,7 @@ int main(int argc, char **argv)
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "this help"},
         {0},
     };
-    int first = tf_opts_parse(opts, argc, argv);
-    if (first < 0) {
-        usage(opts);
-        return 0;
-    }
+    int first = tf_opts_parse_or_help(opts, argc, argv, usage);
     ts_reader *rd = ts_open_inputs_or_die(argc - first, argv + first);
     ts_writer *wr = ts_open_stdout_or_die();
     tf_progress prog;

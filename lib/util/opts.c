@@ -120,6 +120,18 @@ int tf_opts_given(const tf_opt *opts, int argc, char **argv, const char *name)
     return given;
 }
 
+int tf_opts_parse_or_help(const tf_opt *opts, int argc, char **argv, void (*usage)(const tf_opt *opts))
+{
+    int first = tf_opts_parse(opts, argc, argv);
+    if (first < 0) {
+        usage(opts);
+        if (fflush(stdout) != 0)
+            tf_exit_on_epipe();
+        exit(TF_EXIT_OK);
+    }
+    return first;
+}
+
 void tf_opts_help(const tf_opt *opts, int col)
 {
     for (const tf_opt *o = opts; o->kind != TF_OPT_END; o++) {

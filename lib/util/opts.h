@@ -68,6 +68,10 @@ void tf_opt_list_free(tf_opt_list *l);
  * of the table's end entry, or tf_getopt_error's "Try --help" (exit 2). */
 int tf_opts_parse(const tf_opt *opts, int argc, char **argv);
 
+/* tf_opts_parse for a tool's main: at --help, usage(opts) prints the help
+ * and the program exits 0. Returns the index of the first operand. */
+int tf_opts_parse_or_help(const tf_opt *opts, int argc, char **argv, void (*usage)(const tf_opt *opts));
+
 /* Whether argv gives the option called name, as tf_opts_parse would read it
  * (an abbreviation counts, another option's argument does not), without
  * storing values or reporting errors. */
