@@ -26,7 +26,6 @@
 #define TFSWA_MAX_DEPTH 64
 #define TFSWA_MAX_DIM 4096
 #define TFSWA_BN_EPS 1e-5f
-#define TFSWA_LN_EPS 1e-5f
 #define TFSWA_MAX_BANDS 256
 
 /* Architectures (the checkpoint's `arch` attribute):

@@ -682,7 +682,7 @@ static void embed_forward(tfswa_net_exec *e, const tfswa_op *op, const float *fe
             }
         size_t row = ((size_t)b * K + k) * T;
         layernorm_forward(y, e->train ? e->emb_mean + row : NULL, e->train ? e->emb_rstd + row : NULL, x,
-                          P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, W4, TFSWA_LN_EPS);
+                          P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, W4, NN_LAYERNORM_EPS);
         linear_forward(tok + row * D, y, P(n, W, op, 4 * k + 2), P(n, W, op, 4 * k + 3), T, W4, D);
     }
     bands_end(e);
@@ -862,7 +862,7 @@ const float *tfswa_net_forward(tfswa_net_exec *e, const float *const *X, int64_t
         }
         case TFSWA_OP_NORM:
             layernorm_forward(y, e->n_mean, e->n_rstd, x, P(n, W, op, 0), P(n, W, op, 1),
-                              (int64_t)B * s[1] * s[2], n->D, TFSWA_LN_EPS);
+                              (int64_t)B * s[1] * s[2], n->D, NN_LAYERNORM_EPS);
             break;
         case TFSWA_OP_MASK: mask_forward(e, op, x, y, T); break;
         case TFSWA_OP_CONVBN: convbn_forward(e, i, x, y, update); break;

@@ -45,10 +45,10 @@ void linear_gelu_forward(float *y, float *pre, const float *x, const float *w, c
 void linear_backward_set(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                          int64_t n, int in, int out);
 
-/* ---- LayerNorm over the last dimension C (eps 1e-5 as PyTorch) ----
- * mean, rstd: n floats saved for the backward pass (may be NULL in inference;
- * the backward recomputes them, with eps 1e-5, when it gets NULL).
- * g and b may be NULL (no affine part). */
+/* ---- LayerNorm over the last dimension C ----
+ * mean, rstd: n floats saved for the backward pass (may be NULL when no
+ * backward follows). g and b may be NULL (no affine part). */
+#define NN_LAYERNORM_EPS 1e-5f /* PyTorch's default: every LayerNorm of the models */
 void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b,
                        int64_t n, int c, float eps);
 void layernorm_backward(float *dx, float *dg, float *db, const float *dy, const float *x, const float *mean,
