@@ -34,6 +34,7 @@
 #include <immintrin.h>
 #endif
 
+#include "nn/carve.h"
 #include "util/cli.h"
 
 /* -std=c11 turns floating-point contraction off; the kernels want fused
@@ -199,7 +200,7 @@ void attn_exp2(float *y, const float *x, size_t n)
     }
 }
 
-/* ---- per-thread workspace ---- */
+/* ---- per-thread workspace (one allocation: ws_layout) ---- */
 typedef struct {
     int L, D, Lk, Lr;
     float *rowv;        /* (Lr): Di */
@@ -215,14 +216,27 @@ typedef struct {
     float *bp;          /* (Lr, Lk) padded bias of one head */
     float *dB;          /* (Lr, Lk) bias gradient of one head */
     int uniform;        /* all tokens of the sequence in one group */
+    void *mem;          /* the arrays above */
 } ws_t;
 
-static void *aalloc(size_t floats)
+/* The workspace's arrays, each 64-byte aligned (lib/nn/carve.h). */
+static void ws_layout(ws_t *w, carve *c, int want_bias, int want_db)
 {
-    size_t bytes = rup(floats * sizeof(float) + 64, 64);
-    void *p = aligned_alloc(64, bytes);
-    if (!p) tf_die("out of memory (attention workspace, %zu bytes)", bytes);
-    return p;
+    const size_t D = (size_t)w->D, Lk = (size_t)w->Lk, Lr = (size_t)w->Lr;
+    w->rowv = carve_floats(c, Lr);
+    w->rowl = carve_floats(c, Lr);
+    w->kg = carve_take(c, Lk * sizeof(int));
+    w->qg = carve_take(c, Lr * sizeof(int));
+    w->S = carve_floats(c, (size_t)BR * BK);
+    w->acc = carve_floats(c, BR * D * VL);
+    w->qb = carve_take(c, BR * D * sizeof(vf));
+    w->ob = carve_take(c, BR * D * sizeof(vf));
+    w->q2 = carve_take(c, BR * D * sizeof(vf));
+    w->dS = carve_floats(c, BR * Lk);
+    w->dkT = carve_floats(c, D * Lk);
+    w->dvT = carve_floats(c, D * Lk);
+    w->bp = want_bias ? carve_floats(c, Lr * Lk) : NULL;
+    w->dB = want_db ? carve_floats(c, Lr * Lk) : NULL;
 }
 
 static void ws_init(ws_t *w, int L, int D, int want_bias, int want_db)
@@ -231,29 +245,16 @@ static void ws_init(ws_t *w, int L, int D, int want_bias, int want_db)
     w->D = D;
     w->Lk = attn_key_stride(L);
     w->Lr = (int)rup((size_t)L, BR);
-    w->rowv = aalloc(w->Lr);
-    w->rowl = aalloc(w->Lr);
-    w->kg = aalloc(w->Lk);
-    w->qg = aalloc(w->Lr);
     w->kg_of = NULL;
     w->kg_valid = 0;
-    w->S = aalloc((size_t)BR * BK);
-    w->acc = aalloc((size_t)BR * D * VL);
-    w->qb = aalloc((size_t)BR * D * VL);
-    w->ob = aalloc((size_t)BR * D * VL);
-    w->q2 = aalloc((size_t)BR * D * VL);
-    w->dS = aalloc((size_t)BR * w->Lk);
-    w->dkT = aalloc((size_t)D * w->Lk);
-    w->dvT = aalloc((size_t)D * w->Lk);
-    w->bp = want_bias ? aalloc((size_t)w->Lr * w->Lk) : NULL;
-    w->dB = want_db ? aalloc((size_t)w->Lr * w->Lk) : NULL;
+    carve c = carve_begin(NULL);
+    ws_layout(w, &c, want_bias, want_db);
+    w->mem = tf_malloc(carve_bytes(&c), "attention workspace");
+    c = carve_begin(w->mem);
+    ws_layout(w, &c, want_bias, want_db);
 }
 
-static void ws_free(ws_t *w)
-{
-    free(w->rowv); free(w->rowl); free(w->kg); free(w->qg); free(w->S); free(w->acc); free(w->qb); free(w->q2); free(w->ob);
-    free(w->dS); free(w->dkT); free(w->dvT); free(w->bp); free(w->dB);
-}
+static void ws_free(ws_t *w) { free(w->mem); }
 
 /* Groups of one sequence: keys -1 where masked, queries -2 where empty
  * (never equal a key's). The forward reuses them while the row is the same. */

@@ -37,13 +37,16 @@ static inline carve carve_begin(void *base)
     return c;
 }
 
-/* The next n floats (NULL while counting). */
-static inline float *carve_floats(carve *c, size_t n)
+/* The next n bytes (NULL while counting). */
+static inline void *carve_take(carve *c, size_t n)
 {
     size_t at = c->off;
-    c->off += (n * sizeof(float) + CARVE_ALIGN - 1) / CARVE_ALIGN * CARVE_ALIGN;
-    return c->base ? (float *)(void *)(c->base + at) : NULL;
+    c->off += (n + CARVE_ALIGN - 1) / CARVE_ALIGN * CARVE_ALIGN;
+    return c->base ? c->base + at : NULL;
 }
+
+/* The next n floats (NULL while counting). */
+static inline float *carve_floats(carve *c, size_t n) { return (float *)carve_take(c, n * sizeof(float)); }
 
 /* Bytes to allocate for what was carved, with room to align the base. */
 static inline size_t carve_bytes(const carve *c) { return c->off + CARVE_ALIGN; }
