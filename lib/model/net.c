@@ -296,9 +296,11 @@ int tfswa_net_module(const tfswa_config *c, int i, const char **name, size_t *pa
  * the gathered band and its LayerNorm, the hidden layer; both: the band's
  * mask rows; training: the backward pass's per-band gradients). */
 typedef struct {
-    float *x, *y, *h;  /* inference */
-    float *out;        /* (T, 4 S wmax) */
-    float *dh, *dband; /* training */
+    float *x, *y;  /* inference: a band's gathered inputs and their LayerNorm (T, C wmax) */
+    float *h;      /* inference: the mask MLP's hidden layer (T, mask_hidden) */
+    float *out;    /* a band's mask rows (T, 4 S wmax) */
+    float *dh;     /* training: gradient at the hidden layer (T, mask_hidden) */
+    float *dband;  /* training: gradient at the embedding's LayerNorm output (T, C wmax) */
 } band_scratch;
 
 struct tfswa_net_exec {
