@@ -281,105 +281,89 @@ static int is_extra_name(const char *name)
     return strncmp(name, "optim/", 6) == 0 || strncmp(name, "train/", 6) == 0;
 }
 
-int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *err, size_t len)
+/* The record's format, that it is the file's only record, its version and
+ * its configuration (into cfg). */
+static int check_header(const char *path, const ts_record *rec, int more, tfswa_config *cfg, char *err, size_t len)
 {
-    memset(m, 0, sizeof *m);
-    if (extra)
-        ts_record_free(extra);
-    ts_record rec;
-    ts_record_init(&rec);
-    int more = 0;
-    if (read_single(path, &rec, "checkpoint", &more, err, len) < 0) {
-        ts_record_free(&rec);
-        return -1;
-    }
-    char why[512];
-    const char *fmt = ts_attr_get(&rec, "format");
-    if (!fmt || strcmp(fmt, TFSWA_CKPT_FORMAT) != 0) {
-        tf_fail(err, len, "%s: not a tfswa checkpoint (attribute 'format' is %s%s%s, not '%s')", path, fmt ? "'" : "",
-             fmt ? fmt : "missing", fmt ? "'" : "", TFSWA_CKPT_FORMAT);
-        goto bad;
-    }
-    if (more) {
-        tf_fail(err, len, "%s: more than one record (a checkpoint holds exactly one)", path);
-        goto bad;
-    }
+    const char *fmt = ts_attr_get(rec, "format");
+    if (!fmt || strcmp(fmt, TFSWA_CKPT_FORMAT) != 0)
+        return tf_fail(err, len, "%s: not a tfswa checkpoint (attribute 'format' is %s%s%s, not '%s')", path,
+                       fmt ? "'" : "", fmt ? fmt : "missing", fmt ? "'" : "", TFSWA_CKPT_FORMAT);
+    if (more)
+        return tf_fail(err, len, "%s: more than one record (a checkpoint holds exactly one)", path);
     int64_t ver;
-    int vrc = ts_attr_get_i64(&rec, "checkpoint_version", &ver);
-    if (vrc < 0) {
-        tf_fail(err, len, "%s: attribute 'checkpoint_version' is %s", path, vrc == -1 ? "missing" : "malformed");
-        goto bad;
+    int vrc = ts_attr_get_i64(rec, "checkpoint_version", &ver);
+    if (vrc < 0)
+        return tf_fail(err, len, "%s: attribute 'checkpoint_version' is %s", path, vrc == -1 ? "missing" : "malformed");
+    if (ver != TFSWA_CKPT_VERSION)
+        return tf_fail(err, len, "%s: checkpoint version %lld is not supported (this tfswa-net reads version %d)", path,
+                       (long long)ver, TFSWA_CKPT_VERSION);
+    char why[512];
+    if (tfswa_config_from_attrs(cfg, rec, why, sizeof why) < 0)
+        return tf_fail(err, len, "%s: %s", path, why);
+    return 0;
+}
+
+/* Layout tensor t from the record's tensor x (NULL: missing) into dst:
+ * f32, exactly t's shape, finite. */
+static int copy_tensor(const char *path, const tfswa_tensor *t, const ts_tensor *x, float *dst, char *err, size_t len)
+{
+    char want[128], got[128];
+    shape_str(want, sizeof want, t->rank, t->shape);
+    if (!x)
+        return tf_fail(err, len, "%s: tensor '%s' %s is missing", path, t->name, want);
+    if (x->dtype != TS_F32)
+        return tf_fail(err, len, "%s: tensor '%s' is %s, not f32", path, t->name, ts_dtype_name(x->dtype));
+    int same = x->rank == t->rank;
+    for (int k = 0; same && k < t->rank; k++)
+        same = x->shape[k] == t->shape[k];
+    if (!same) {
+        shape_str(got, sizeof got, x->rank, x->shape);
+        return tf_fail(err, len, "%s: tensor '%s' has shape %s; the configuration needs %s", path, t->name, got, want);
     }
-    if (ver != TFSWA_CKPT_VERSION) {
-        tf_fail(err, len, "%s: checkpoint version %lld is not supported (this tfswa-net reads version %d)", path,
-             (long long)ver, TFSWA_CKPT_VERSION);
-        goto bad;
+    const float *src = x->data;
+    for (size_t k = 0; k < t->numel; k++) {
+        if (!isfinite(src[k]))
+            return tf_fail(err, len, "%s: tensor '%s': element %zu is not finite (%g)", path, t->name, k,
+                           (double)src[k]);
+        dst[k] = src[k];
     }
-    tfswa_config cfg;
-    if (tfswa_config_from_attrs(&cfg, &rec, why, sizeof why) < 0) {
-        tf_fail(err, len, "%s: %s", path, why);
-        goto bad;
-    }
-    tfswa_model_alloc(m, &cfg);
-    /* every expected tensor, exact shape, finite */
-    for (int i = 0; i < m->layout.n; i++) {
-        const tfswa_tensor *t = &m->layout.t[i];
-        const ts_tensor *x = ts_tensor_get(&rec, t->name);
-        char want[128], got[128];
-        shape_str(want, sizeof want, t->rank, t->shape);
-        if (!x) {
-            tf_fail(err, len, "%s: tensor '%s' %s is missing", path, t->name, want);
-            goto bad_model;
-        }
-        if (x->dtype != TS_F32) {
-            tf_fail(err, len, "%s: tensor '%s' is %s, not f32", path, t->name, ts_dtype_name(x->dtype));
-            goto bad_model;
-        }
-        int same = x->rank == t->rank;
-        for (int k = 0; same && k < t->rank; k++)
-            same = x->shape[k] == t->shape[k];
-        if (!same) {
-            shape_str(got, sizeof got, x->rank, x->shape);
-            tf_fail(err, len, "%s: tensor '%s' has shape %s; the configuration needs %s", path, t->name, got, want);
-            goto bad_model;
-        }
-        const float *src = x->data;
-        float *dst = m->data + t->offset;
-        for (size_t k = 0; k < t->numel; k++) {
-            if (!isfinite(src[k])) {
-                tf_fail(err, len, "%s: tensor '%s': element %zu is not finite (%g)", path, t->name, k, (double)src[k]);
-                goto bad_model;
-            }
-            dst[k] = src[k];
-        }
-    }
-    for (int i = 0; i < TFSWA_IN_CH * tfswa_bins(&cfg); i++)
-        if (!(m->w.norm_std[i] > 0)) {
-            tf_fail(err, len, "%s: tensor 'norm.std': element %d is %g (must be > 0)", path, i, (double)m->w.norm_std[i]);
-            goto bad_model;
-        }
+    return 0;
+}
+
+/* The buffers' constraints: norm.std > 0, BatchNorm running variances >= 0. */
+static int check_buffers(const char *path, const tfswa_model *m, char *err, size_t len)
+{
+    for (int i = 0; i < TFSWA_IN_CH * tfswa_bins(&m->cfg); i++)
+        if (!(m->w.norm_std[i] > 0))
+            return tf_fail(err, len, "%s: tensor 'norm.std': element %d is %g (must be > 0)", path, i,
+                           (double)m->w.norm_std[i]);
     for (int i = 0; i < m->layout.n; i++) {
         const tfswa_tensor *t = &m->layout.t[i];
         size_t l = strlen(t->name);
         if (l >= 15 && strcmp(t->name + l - 15, "bn.running_var") == 0)
             for (size_t k = 0; k < t->numel; k++)
-                if (m->data[t->offset + k] < 0) {
-                    tf_fail(err, len, "%s: tensor '%s': element %zu is negative (%g)", path, t->name, k,
-                         (double)m->data[t->offset + k]);
-                    goto bad_model;
-                }
+                if (m->data[t->offset + k] < 0)
+                    return tf_fail(err, len, "%s: tensor '%s': element %zu is negative (%g)", path, t->name, k,
+                                   (double)m->data[t->offset + k]);
     }
-    /* unknown tensors */
-    for (int i = 0; i < rec.n_tensors; i++) {
-        ts_tensor *x = &rec.tensors[i];
+    return 0;
+}
+
+/* The record's tensors outside the model's layout: only optim/ and train/
+ * ones are allowed; they (moved out of rec) and the attributes that are not
+ * the configuration go to extra when it is not NULL. */
+static int take_extras(const char *path, const tfswa_model *m, ts_record *rec, ts_record *extra, char *err, size_t len)
+{
+    for (int i = 0; i < rec->n_tensors; i++) {
+        ts_tensor *x = &rec->tensors[i];
         if (tfswa_layout_find(&m->layout, x->name) >= 0)
             continue;
-        if (!is_extra_name(x->name)) {
-            tf_fail(err, len,
-                 "%s: tensor '%s' is not part of a model of this configuration (only optim/ and train/ may be added)",
-                 path, x->name);
-            goto bad_model;
-        }
+        if (!is_extra_name(x->name))
+            return tf_fail(
+                err, len,
+                "%s: tensor '%s' is not part of a model of this configuration (only optim/ and train/ may be added)",
+                path, x->name);
         if (extra) {
             ts_tensor_adopt(extra, x->name, x->dtype, x->rank, x->shape, x->data);
             x->data = NULL;
@@ -387,18 +371,48 @@ int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *er
         }
     }
     if (extra)
-        for (int i = 0; i < rec.n_attrs; i++)
-            if (!tfswa_is_config_attr(rec.attrs[i].key))
-                ts_attr_set(extra, rec.attrs[i].key, rec.attrs[i].value);
-    ts_record_free(&rec);
+        for (int i = 0; i < rec->n_attrs; i++)
+            if (!tfswa_is_config_attr(rec->attrs[i].key))
+                ts_attr_set(extra, rec->attrs[i].key, rec->attrs[i].value);
+    return 0;
+}
+
+/* The model of a checkpoint record: its configuration, then every tensor
+ * of the layout, then the buffers' constraints and the extras. */
+static int model_from_record(const char *path, ts_record *rec, int more, tfswa_model *m, ts_record *extra, char *err,
+                             size_t len)
+{
+    tfswa_config cfg;
+    if (check_header(path, rec, more, &cfg, err, len) < 0)
+        return -1;
+    tfswa_model_alloc(m, &cfg);
+    for (int i = 0; i < m->layout.n; i++) {
+        const tfswa_tensor *t = &m->layout.t[i];
+        if (copy_tensor(path, t, ts_tensor_get(rec, t->name), m->data + t->offset, err, len) < 0)
+            goto bad_model;
+    }
+    if (check_buffers(path, m, err, len) < 0 || take_extras(path, m, rec, extra, err, len) < 0)
+        goto bad_model;
     return 0;
 bad_model:
     tfswa_model_free(m);
     if (extra)
         ts_record_free(extra);
-bad:
-    ts_record_free(&rec);
     return -1;
+}
+
+int tfswa_ckpt_load(const char *path, tfswa_model *m, ts_record *extra, char *err, size_t len)
+{
+    memset(m, 0, sizeof *m);
+    if (extra)
+        ts_record_free(extra);
+    ts_record rec;
+    ts_record_init(&rec);
+    int more = 0, rc = read_single(path, &rec, "checkpoint", &more, err, len);
+    if (rc == 0)
+        rc = model_from_record(path, &rec, more, m, extra, err, len);
+    ts_record_free(&rec);
+    return rc;
 }
 
 int tfswa_load_stats(const char *path, tfswa_model *m, char *err, size_t len)

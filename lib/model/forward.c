@@ -31,7 +31,6 @@ void tfswa_runner_free(tfswa_runner *r)
     free(r);
 }
 
-size_t tfswa_runner_bytes(const tfswa_runner *r) { return tfswa_net_exec_bytes(r->net); }
 int    tfswa_runner_tmax(const tfswa_runner *r) { return r->tmax; }
 const tfswa_model *tfswa_runner_model(const tfswa_runner *r) { return r->m; }
 

@@ -26,7 +26,6 @@ typedef struct tfswa_runner tfswa_runner;
  * are computed here). */
 tfswa_runner *tfswa_runner_new(const tfswa_model *m, int tmax, int fold_bn);
 void          tfswa_runner_free(tfswa_runner *r);
-size_t        tfswa_runner_bytes(const tfswa_runner *r); /* arena size */
 int           tfswa_runner_tmax(const tfswa_runner *r);
 const tfswa_model *tfswa_runner_model(const tfswa_runner *r);
 

@@ -59,7 +59,7 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
     if (T < TFSWA_MIN_FRAMES)
         T = TFSWA_MIN_FRAMES;
     double pm[6];
-    double fl = tfswa_flops(c, tfswa_bins(c), T, pm);
+    double fl = tfswa_flops(c, T, pm);
     double sec = T / fps;
     fprintf(out, "FLOPs         %.3g GFLOP per second of audio (chunks of %d frames, %.2f s)\n", fl / sec * 1e-9, T,
             sec);

@@ -265,14 +265,11 @@ int tfswa_layout_find(const tfswa_layout *L, const char *name)
     return -1;
 }
 
-void tfswa_bind(tfswa_weights *W, const tfswa_config *c, float *base)
+void tfswa_bind(tfswa_weights *W, const tfswa_layout *L, float *base)
 {
     memset(W, 0, sizeof *W);
-    tfswa_layout L;
-    tfswa_layout_build(&L, c);
-    W->norm_mean = base + L.t[tfswa_layout_find(&L, "norm.mean")].offset;
-    W->norm_std = base + L.t[tfswa_layout_find(&L, "norm.std")].offset;
-    tfswa_layout_free(&L);
+    W->norm_mean = base + L->t[tfswa_layout_find(L, "norm.mean")].offset;
+    W->norm_std = base + L->t[tfswa_layout_find(L, "norm.std")].offset;
 }
 
 const char *tfswa_features_name(int features) { return features == TFSWA_FEAT_LOGMAG ? "logmag" : "complex"; }
@@ -303,7 +300,7 @@ void tfswa_model_alloc(tfswa_model *m, const tfswa_config *c)
     m->cfg = *c;
     tfswa_layout_build(&m->layout, c);
     m->data = tf_calloc(m->layout.n_total ? m->layout.n_total : 1, sizeof(float), "model weights");
-    tfswa_bind(&m->w, c, m->data);
+    tfswa_bind(&m->w, &m->layout, m->data);
 }
 
 void tfswa_model_init_weights(tfswa_model *m)
@@ -364,9 +361,8 @@ double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn)
     return lin + a;
 }
 
-double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6])
+double tfswa_flops(const tfswa_config *c, int T, double per_module[6])
 {
-    (void)F; /* the model's bins */
     return tfswa_net_flops(c, T, per_module);
 }
 
@@ -382,24 +378,4 @@ void tfswa_features(float *dst, const float *X, int64_t Ttot, int64_t t0, int T,
         for (int t = 0; t < Tr; t++)
             o[t] = ((t < T ? src[2 * (int64_t)t] : 0.0f) - mu) / sd;
     }
-}
-
-float *tfswa_allocs_get(tfswa_allocs *a, size_t floats, const char *what)
-{
-    float *p = tf_malloc((floats ? floats : 1) * sizeof(float), what);
-    if (a->n == a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 64;
-        a->p = tf_realloc(a->p, (size_t)a->cap * sizeof *a->p, what);
-    }
-    a->p[a->n++] = p;
-    a->bytes += (floats ? floats : 1) * sizeof(float);
-    return p;
-}
-
-void tfswa_allocs_free(tfswa_allocs *a)
-{
-    for (int i = 0; i < a->n; i++)
-        free(a->p[i]);
-    free(a->p);
-    memset(a, 0, sizeof *a);
 }

@@ -26,7 +26,6 @@
 #define TFSWA_MAX_DEPTH 64
 #define TFSWA_MAX_DIM 4096
 #define TFSWA_BN_EPS 1e-5f
-#define TFSWA_LN_EPS 1e-5f
 #define TFSWA_MAX_BANDS 256
 
 /* Architectures (the checkpoint's `arch` attribute):
@@ -140,8 +139,8 @@ typedef struct {
 } tfswa_ttensor;
 int tfswa_tlayer_tensors(const tlayer_config *tc, tfswa_ttensor out[13]);
 
-/* Binds W's pointers into base (n_total floats, layout of c). */
-void tfswa_bind(tfswa_weights *W, const tfswa_config *c, float *base);
+/* Binds W's pointers into base (L->n_total floats of layout L). */
+void tfswa_bind(tfswa_weights *W, const tfswa_layout *L, float *base);
 /* The configuration of transformer layer j (0..3 within a block) at stage s. */
 tlayer_config tfswa_tlayer_config(const tfswa_config *c, int stage, int j);
 
@@ -169,11 +168,11 @@ void tfswa_level_sizes(int F, int T, int f[TFSWA_LEVELS], int t[TFSWA_LEVELS]);
 #define TFSWA_MIN_FRAMES 8
 
 /* Floating-point operations (a multiply-add counts 2) of one forward pass
- * over F x T (F: the model's bins), summed over the ops of lib/model/net.h;
+ * over T frames (all the model's bins), summed over the ops of lib/model/net.h;
  * per_module (may be NULL) receives 6 parts: stem, encoder, bottom,
  * decoder, head, attention-only (included in the others); a band model
  * fills [0] embedding, [2] blocks, [4] mask head, [5] attention. */
-double tfswa_flops(const tfswa_config *c, int F, int T, double per_module[6]);
+double tfswa_flops(const tfswa_config *c, int T, double per_module[6]);
 /* One transformer layer over B = 1, F x T tokens; *attn += the attention part. */
 double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn);
 
@@ -184,16 +183,6 @@ static inline conv2d_dims tfswa_conv_dims(int B, int Cin, int H, int W, int Cout
     conv2d_dims d = {.B = B, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
     return d;
 }
-
-/* Buffers allocated one by one and freed together (activations of a
- * training or inference state); bytes counts them. */
-typedef struct {
-    void **p;
-    int n, cap;
-    size_t bytes;
-} tfswa_allocs;
-float *tfswa_allocs_get(tfswa_allocs *a, size_t floats, const char *what); /* floats >= 1 allocated */
-void   tfswa_allocs_free(tfswa_allocs *a);
 
 /* The normalised features (x - mean[ch][f]) / std[ch][f] of frames
  * [t0, t0 + T) of X (2, F, Ttot) c64 into dst (4, F, Tr), frames past T

@@ -1,5 +1,6 @@
 /* The networks described once: op lists, layout, FLOPs, forward, backward (net.h). */
 #include "model/net.h"
+#include "nn/carve.h"
 #include "nn/layers.h"
 #include "util/cli.h"
 
@@ -295,9 +296,11 @@ int tfswa_net_module(const tfswa_config *c, int i, const char **name, size_t *pa
  * the gathered band and its LayerNorm, the hidden layer; both: the band's
  * mask rows; training: the backward pass's per-band gradients). */
 typedef struct {
-    float *x, *y, *h;  /* inference */
-    float *out;        /* (T, 4 S wmax) */
-    float *dh, *dband; /* training */
+    float *x, *y;  /* inference: a band's gathered inputs and their LayerNorm (T, C wmax) */
+    float *h;      /* inference: the mask MLP's hidden layer (T, mask_hidden) */
+    float *out;    /* a band's mask rows (T, 4 S wmax) */
+    float *dh;     /* training: gradient at the hidden layer (T, mask_hidden) */
+    float *dband;  /* training: gradient at the embedding's LayerNorm output (T, C wmax) */
 } band_scratch;
 
 struct tfswa_net_exec {
@@ -306,28 +309,32 @@ struct tfswa_net_exec {
     int B, T, train, recompute, fold;
     int (*sh)[3];                 /* output shapes (one example) of the last forward */
     int Tr;                       /* frames of the last forward (U-Net: >= TFSWA_MIN_FRAMES) */
-    float **y;                    /* output of each op */
-    float **act;                  /* TLAYER: saved activations (train, not recompute) */
-    float **d;                    /* backward: gradient of each op's output */
+    /* per op (arrays of n_ops pointers) */
+    float **y;                    /* output of each op (B, shape), buffers shared by lifetime */
+    float **act;                  /* TLAYER: saved activations (train, not recompute; tlayer.h) */
+    float **d;                    /* backward: gradient of each op's output, buffers shared by lifetime */
     char *dset;                   /* backward: d[i] written yet */
-    /* CONVBN: conv output, batch mean and 1/std (train); the conv weights
-     * and biases inference uses (folded, or the model's) */
-    float **z, **mean, **rstd, **cw, **cb;
-    float *conv_work, *tmp, *ut1, *ut2;
-    float *tl_scratch;
-    float *rx[4], *ract[4];       /* recompute: a block's layer outputs and acts */
-    float *masks;                 /* U-Net inference: the masks cropped to T */
+    float **z;                    /* CONVBN (train): conv output (B, C, H, W) */
+    float **mean, **rstd;         /* CONVBN (train): batch statistics (C) */
+    float **cw, **cb;             /* CONVBN (inference): conv weights and biases (folded, or the model's) */
+    /* shared by the ops, one call at a time */
+    float *conv_work;             /* the largest conv2d/convt2d_workspace */
+    float *conv_out;              /* inference without folding: a conv output before its BatchNorm */
+    float *bn_y, *d_bn_y;         /* CONVBN backward: the BatchNorm output (recomputed, then the
+                                   * conv output's gradient) and the gradient at it (B, C, H, W) */
+    float *tl_scratch;            /* the largest tlayer_scratch_size */
+    float *rx[4], *ract[4];       /* recompute: a block's layer outputs (B, H, W, C) and acts */
+    float *masks;                 /* U-Net inference: the masks cropped to T (B, 4 S, F, T) */
     /* band */
-    float *emb_x, *emb_y;         /* EMBED: gathered inputs and their LayerNorm (train) */
-    float *emb_mean, *emb_rstd;   /* (B K T) (train) */
-    float *n_mean, *n_rstd;       /* NORM (train) */
-    float *m_pre, *m_h;           /* MASK: fc1 output and its GELU (train) */
+    float *emb_x, *emb_y;         /* EMBED (train): gathered inputs and their LayerNorm (B, F, T, C) */
+    float *emb_mean, *emb_rstd;   /* EMBED (train): LayerNorm statistics (B, K, T) */
+    float *n_mean, *n_rstd;       /* NORM (train): LayerNorm statistics (B, K, T) */
+    float *m_pre, *m_h;           /* MASK (train): fc1 output and its GELU (B, K, T, mask_hidden) */
     int nthr;                     /* threads of the per-band loops */
     band_scratch *ts;             /* one per thread */
-    tfswa_allocs mem;
+    void *arena;                  /* every buffer above (exec_layout) */
+    size_t arena_bytes;
 };
-
-static float *get(tfswa_net_exec *e, size_t floats) { return tfswa_allocs_get(&e->mem, floats, "model activations"); }
 
 /* tensor i of op in the array base (weights or gradients) */
 static float *P(const tfswa_net *n, float *base, const tfswa_op *op, int i)
@@ -360,8 +367,8 @@ static int passes_grad(const tfswa_net *n, int i)
 /* Buffers for values with lifetimes [lo[i], hi[i]] (inclusive; items with
  * size 0 are skipped): each gets a buffer no live item shares, reusing the
  * buffers of finished items (greedy by start; the smallest free buffer that
- * fits, else the largest free one, grown). */
-static void plan(tfswa_net_exec *e, int n, const int *lo, const int *hi, const size_t *size, float **out)
+ * fits, else the largest free one, grown), carved from c. */
+static void plan(carve *c, int n, const int *lo, const int *hi, const size_t *size, float **out)
 {
     int *slot = tf_malloc((size_t)(n ? n : 1) * sizeof *slot, "model plan");
     int *busy = tf_malloc((size_t)(n ? n : 1) * sizeof *busy, "model plan"); /* per slot: last hi */
@@ -396,7 +403,7 @@ static void plan(tfswa_net_exec *e, int n, const int *lo, const int *hi, const s
     }
     float **buf = tf_calloc((size_t)(ns ? ns : 1), sizeof *buf, "model plan");
     for (int s = 0; s < ns; s++)
-        buf[s] = get(e, cap[s]);
+        buf[s] = carve_floats(c, cap[s]);
     for (int i = 0; i < n; i++)
         if (size[i])
             out[i] = buf[slot[i]];
@@ -435,6 +442,181 @@ static conv2d_dims op_dims(const tfswa_net_exec *e, int i)
     return tfswa_conv_dims(e->B, in[0], in[1], in[2], op->C, op->k, op->stride, op->pad);
 }
 
+/* op outputs: alive from their op to their last reader, or to the end when
+ * the backward pass reads them (and the masks) */
+static void layout_outputs(tfswa_net_exec *e, carve *c, int *lo, int *hi, size_t *size)
+{
+    const tfswa_net *n = &e->net;
+    const int no = n->n_ops, last = no - 1;
+    for (int i = 0; i < no; i++) {
+        lo[i] = hi[i] = i;
+        size[i] = (size_t)e->B * numel(e->sh[i]);
+        if (i == last || (e->train && i < last && needs_input(e, i + 1)))
+            hi[i] = no;
+        else if (i < last)
+            hi[i] = i + 1;
+    }
+    for (int i = 0; i < no; i++)
+        if (n->ops[i].kind == TFSWA_OP_SKIPADD && hi[n->ops[i].ref] < i)
+            hi[n->ops[i].ref] = i;
+    plan(c, no, lo, hi, size, e->y);
+}
+
+/* gradients of op outputs: alive (backwards) from the last reader's
+ * backward pass to their op's; the masks' is the caller's */
+static void layout_grads(tfswa_net_exec *e, carve *c, int *lo, int *hi, size_t *size)
+{
+    const tfswa_net *n = &e->net;
+    const int no = n->n_ops, last = no - 1;
+    for (int i = 0; i < no; i++) {
+        size[i] = 0;
+        lo[i] = hi[i] = no - 1 - i;
+    }
+    for (int i = 1; i < no; i++)
+        if (passes_grad(n, i)) {
+            size[i - 1] = (size_t)e->B * numel(e->sh[i - 1]);
+            if (lo[i - 1] > no - 1 - i)
+                lo[i - 1] = no - 1 - i;
+            if (n->ops[i].kind == TFSWA_OP_SKIPADD) {
+                int r = n->ops[i].ref;
+                size[r] = (size_t)e->B * numel(e->sh[r]);
+                if (lo[r] > no - 1 - i)
+                    lo[r] = no - 1 - i;
+            }
+        }
+    size[last] = 0;
+    plan(c, no, lo, hi, size, e->d);
+}
+
+/* the largest of each kind of buffer the ops share (floats) */
+typedef struct {
+    size_t conv_work, tl_scratch, unit, tokens, act[4];
+} shared_sizes;
+
+/* Each op's own buffers (tlayer acts, CONVBN statistics and conv weights);
+ * the sizes of the shared ones in *sz. */
+static void layout_op_buffers(tfswa_net_exec *e, carve *c, shared_sizes *sz)
+{
+    const tfswa_net *n = &e->net;
+    const int B = e->B;
+    memset(sz, 0, sizeof *sz);
+    for (int i = 0; i < n->n_ops; i++) {
+        const tfswa_op *op = &n->ops[i];
+        const int *s = e->sh[i];
+        if (op->kind == TFSWA_OP_TLAYER) {
+            sz->tl_scratch = tfswa_max_size(sz->tl_scratch, tlayer_scratch_size(&op->tc, B, s[1], s[2]));
+            sz->tokens = tfswa_max_size(sz->tokens, (size_t)B * numel(s));
+            size_t a = tlayer_act_size(&op->tc, B, s[1], s[2]);
+            sz->act[op->j] = tfswa_max_size(sz->act[op->j], a);
+            if (e->train && !e->recompute)
+                e->act[i] = carve_floats(c, a);
+        } else if (op->kind == TFSWA_OP_CONVBN || op->kind == TFSWA_OP_CONV) {
+            conv2d_dims d = op_dims(e, i);
+            sz->conv_work = tfswa_max_size(sz->conv_work, op->transposed ? convt2d_workspace(&d) : conv2d_workspace(&d));
+            if (op->kind == TFSWA_OP_CONV)
+                continue;
+            sz->unit = tfswa_max_size(sz->unit, (size_t)B * numel(s));
+            if (e->train) {
+                e->z[i] = carve_floats(c, (size_t)B * numel(s));
+                e->mean[i] = carve_floats(c, (size_t)op->C);
+                e->rstd[i] = carve_floats(c, (size_t)op->C);
+            } else if (e->fold) {
+                e->cw[i] = carve_floats(c, (size_t)op->C * e->sh[i - 1][0] * op->k * op->k);
+                e->cb[i] = carve_floats(c, (size_t)op->C);
+            } else {
+                e->cw[i] = P(n, e->m->data, op, 0);
+                e->cb[i] = P(n, e->m->data, op, 1);
+            }
+        }
+    }
+}
+
+static void layout_shared(tfswa_net_exec *e, carve *c, const shared_sizes *sz)
+{
+    if (sz->conv_work)
+        e->conv_work = carve_floats(c, sz->conv_work);
+    if (sz->tl_scratch)
+        e->tl_scratch = carve_floats(c, sz->tl_scratch);
+    if (sz->unit && !e->train && !e->fold)
+        e->conv_out = carve_floats(c, sz->unit);
+    if (sz->unit && e->train) {
+        e->bn_y = carve_floats(c, sz->unit);
+        e->d_bn_y = carve_floats(c, sz->unit);
+    }
+    if (e->recompute && sz->tokens)
+        for (int j = 0; j < 4; j++) {
+            e->rx[j] = carve_floats(c, sz->tokens);
+            e->ract[j] = carve_floats(c, sz->act[j]);
+        }
+    if (e->net.unet && !e->train)
+        e->masks = carve_floats(c, (size_t)e->B * e->T * 4 * e->net.S * e->net.F);
+}
+
+/* band models: EMBED/NORM/MASK's saved values (train) and each thread's band_scratch */
+static void layout_band(tfswa_net_exec *e, carve *c)
+{
+    const tfswa_net *n = &e->net;
+    const size_t BT = (size_t)e->B * e->T, T = (size_t)e->T, K = (size_t)n->K, Hm = (size_t)n->Hm;
+    if (e->train) {
+        e->emb_x = carve_floats(c, BT * n->C * n->F);
+        e->emb_y = carve_floats(c, BT * n->C * n->F);
+        e->m_h = carve_floats(c, BT * K * Hm);
+        e->m_pre = carve_floats(c, BT * K * Hm);
+        e->emb_mean = carve_floats(c, BT * K);
+        e->emb_rstd = carve_floats(c, BT * K);
+        e->n_mean = carve_floats(c, BT * K);
+        e->n_rstd = carve_floats(c, BT * K);
+    }
+    const size_t band = T * n->C * n->wmax;
+    for (int i = 0; i < e->nthr; i++) {
+        band_scratch *s = &e->ts[i];
+        s->out = carve_floats(c, T * 4 * n->S * n->wmax);
+        if (e->train) {
+            s->dh = carve_floats(c, T * Hm);
+            s->dband = carve_floats(c, band);
+        } else {
+            s->x = carve_floats(c, band);
+            s->y = carve_floats(c, band);
+            s->h = carve_floats(c, T * Hm);
+        }
+    }
+}
+
+/* Every buffer of the exec, in one arena: run on a counting carve for the
+ * size, then on the arena for the pointers. */
+static void exec_layout(tfswa_net_exec *e, carve *c)
+{
+    const int no = e->net.n_ops;
+    int *lo = tf_malloc((size_t)no * sizeof *lo, "model plan"), *hi = tf_malloc((size_t)no * sizeof *hi, "model plan");
+    size_t *size = tf_calloc((size_t)no, sizeof *size, "model plan");
+    layout_outputs(e, c, lo, hi, size);
+    shared_sizes sz;
+    layout_op_buffers(e, c, &sz);
+    layout_shared(e, c, &sz);
+    if (e->train)
+        layout_grads(e, c, lo, hi, size);
+    free(lo);
+    free(hi);
+    free(size);
+    if (!e->net.unet)
+        layout_band(e, c);
+}
+
+/* inference with fold_bn: each CONVBN's BatchNorm folded into its conv */
+static void fold_weights(tfswa_net_exec *e)
+{
+    const tfswa_net *n = &e->net;
+    for (int i = 0; i < n->n_ops; i++) {
+        const tfswa_op *op = &n->ops[i];
+        if (op->kind != TFSWA_OP_CONVBN)
+            continue;
+        const float *t[6];
+        for (int q = 0; q < 6; q++)
+            t[q] = P(n, e->m->data, op, q);
+        fold(e->cw[i], e->cb[i], t, op->C, e->sh[i - 1][0], op->k, op->transposed);
+    }
+}
+
 tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train, int recompute, int fold_bn)
 {
     if (B < 1 || T < 1)
@@ -450,135 +632,26 @@ tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train
     if (n->unet && T < TFSWA_MIN_FRAMES)
         T = TFSWA_MIN_FRAMES;
     e->T = e->Tr = T;
-    const int no = n->n_ops, last = no - 1;
-    const size_t BT = (size_t)B * T, F = (size_t)n->F, K = (size_t)n->K, Hm = (size_t)n->Hm, S4 = 4 * (size_t)n->S;
+    const int no = n->n_ops;
     e->sh = tf_calloc((size_t)no, sizeof *e->sh, "model activations");
     tfswa_net_shapes(n, T, e->sh);
 #define ARR(p) (p) = tf_calloc((size_t)no, sizeof *(p), "model activations")
     ARR(e->y), ARR(e->act), ARR(e->d), ARR(e->dset), ARR(e->z), ARR(e->mean), ARR(e->rstd), ARR(e->cw), ARR(e->cb);
 #undef ARR
-    int *lo = tf_malloc((size_t)no * sizeof *lo, "model plan"), *hi = tf_malloc((size_t)no * sizeof *hi, "model plan");
-    size_t *size = tf_calloc((size_t)no, sizeof *size, "model plan");
-    /* op outputs: alive from their op to their last reader, or to the end
-     * when the backward pass reads them (and the masks) */
-    for (int i = 0; i < no; i++) {
-        lo[i] = hi[i] = i;
-        size[i] = (size_t)B * numel(e->sh[i]);
-        if (i == last || (train && i < last && needs_input(e, i + 1)))
-            hi[i] = no;
-        else if (i < last)
-            hi[i] = i + 1;
-    }
-    for (int i = 0; i < no; i++)
-        if (n->ops[i].kind == TFSWA_OP_SKIPADD && hi[n->ops[i].ref] < i)
-            hi[n->ops[i].ref] = i;
-    plan(e, no, lo, hi, size, e->y);
-    size_t work = 0, tls = 0, unit = 0, tok = 0, act[4] = {0, 0, 0, 0};
-    for (int i = 0; i < no; i++) {
-        tfswa_op *op = &n->ops[i];
-        const int *s = e->sh[i];
-        if (op->kind == TFSWA_OP_TLAYER) {
-            tls = tfswa_max_size(tls, tlayer_scratch_size(&op->tc, B, s[1], s[2]));
-            tok = tfswa_max_size(tok, (size_t)B * numel(s));
-            size_t a = tlayer_act_size(&op->tc, B, s[1], s[2]);
-            act[op->j] = tfswa_max_size(act[op->j], a);
-            if (train && !e->recompute)
-                e->act[i] = get(e, a);
-        } else if (op->kind == TFSWA_OP_CONVBN || op->kind == TFSWA_OP_CONV) {
-            conv2d_dims d = op_dims(e, i);
-            work = tfswa_max_size(work, op->transposed ? convt2d_workspace(&d) : conv2d_workspace(&d));
-            if (op->kind == TFSWA_OP_CONV)
-                continue;
-            unit = tfswa_max_size(unit, (size_t)B * numel(s));
-            if (train) {
-                e->z[i] = get(e, (size_t)B * numel(s));
-                e->mean[i] = get(e, (size_t)op->C);
-                e->rstd[i] = get(e, (size_t)op->C);
-            } else if (e->fold) {
-                const int cin = e->sh[i - 1][0];
-                e->cw[i] = get(e, (size_t)op->C * cin * op->k * op->k);
-                e->cb[i] = get(e, (size_t)op->C);
-                const float *t[6];
-                for (int q = 0; q < 6; q++)
-                    t[q] = P(n, m->data, op, q);
-                fold(e->cw[i], e->cb[i], t, op->C, cin, op->k, op->transposed);
-            } else {
-                e->cw[i] = P(n, m->data, op, 0);
-                e->cb[i] = P(n, m->data, op, 1);
-            }
-        }
-    }
-    if (work)
-        e->conv_work = get(e, work);
-    if (tls)
-        e->tl_scratch = get(e, tls);
-    if (unit && !train && !e->fold)
-        e->tmp = get(e, unit);
-    if (unit && train) {
-        e->ut1 = get(e, unit);
-        e->ut2 = get(e, unit);
-    }
-    if (e->recompute && tok)
-        for (int j = 0; j < 4; j++) {
-            e->rx[j] = get(e, tok);
-            e->ract[j] = get(e, act[j] ? act[j] : 1);
-        }
-    if (n->unet && !train)
-        e->masks = get(e, BT * S4 * F);
-    if (train) {
-        /* gradients of op outputs: alive (backwards) from the last reader's
-         * backward pass to their op's; the masks' is the caller's */
-        for (int i = 0; i < no; i++) {
-            size[i] = 0;
-            lo[i] = hi[i] = no - 1 - i;
-        }
-        for (int i = 1; i < no; i++)
-            if (passes_grad(n, i)) {
-                size[i - 1] = (size_t)B * numel(e->sh[i - 1]);
-                if (lo[i - 1] > no - 1 - i)
-                    lo[i - 1] = no - 1 - i;
-                if (n->ops[i].kind == TFSWA_OP_SKIPADD) {
-                    int r = n->ops[i].ref;
-                    size[r] = (size_t)B * numel(e->sh[r]);
-                    if (lo[r] > no - 1 - i)
-                        lo[r] = no - 1 - i;
-                }
-            }
-        size[last] = 0;
-        plan(e, no, lo, hi, size, e->d);
-    }
-    free(lo);
-    free(hi);
-    free(size);
     if (!n->unet) {
-        if (train) {
-            e->emb_x = get(e, BT * n->C * F);
-            e->emb_y = get(e, BT * n->C * F);
-            e->m_h = get(e, BT * K * Hm);
-            e->m_pre = get(e, BT * K * Hm);
-            e->emb_mean = get(e, BT * K);
-            e->emb_rstd = get(e, BT * K);
-            e->n_mean = get(e, BT * K);
-            e->n_rstd = get(e, BT * K);
-        }
         e->nthr = omp_get_max_threads();
         if (e->nthr > n->K)
             e->nthr = n->K;
         e->ts = tf_calloc((size_t)e->nthr, sizeof *e->ts, "model activations");
-        const size_t band = (size_t)T * n->C * n->wmax;
-        for (int i = 0; i < e->nthr; i++) {
-            band_scratch *s = &e->ts[i];
-            s->out = get(e, (size_t)T * S4 * n->wmax);
-            if (train) {
-                s->dh = get(e, (size_t)T * Hm);
-                s->dband = get(e, band);
-            } else {
-                s->x = get(e, band);
-                s->y = get(e, band);
-                s->h = get(e, (size_t)T * Hm);
-            }
-        }
     }
+    carve c = carve_begin(NULL);
+    exec_layout(e, &c);
+    e->arena_bytes = carve_bytes(&c);
+    e->arena = tf_malloc(e->arena_bytes, "model activations");
+    c = carve_begin(e->arena);
+    exec_layout(e, &c);
+    if (e->fold)
+        fold_weights(e);
     return e;
 }
 
@@ -586,7 +659,7 @@ void tfswa_net_exec_free(tfswa_net_exec *e)
 {
     if (!e)
         return;
-    tfswa_allocs_free(&e->mem);
+    free(e->arena);
     free(e->sh);
     free(e->y);
     free(e->act);
@@ -602,7 +675,7 @@ void tfswa_net_exec_free(tfswa_net_exec *e)
     free(e);
 }
 
-size_t tfswa_net_exec_bytes(const tfswa_net_exec *e) { return e->mem.bytes; }
+size_t tfswa_net_exec_bytes(const tfswa_net_exec *e) { return e->arena_bytes; }
 
 /* The FEATURES op of a band model: (x - mean) / std per bin and channel, and
  * with TFSWA_FEAT_LOGMAG the log magnitude of each audio channel's
@@ -682,7 +755,7 @@ static void embed_forward(tfswa_net_exec *e, const tfswa_op *op, const float *fe
             }
         size_t row = ((size_t)b * K + k) * T;
         layernorm_forward(y, e->train ? e->emb_mean + row : NULL, e->train ? e->emb_rstd + row : NULL, x,
-                          P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, W4, TFSWA_LN_EPS);
+                          P(n, W, op, 4 * k), P(n, W, op, 4 * k + 1), T, W4, NN_LAYERNORM_EPS);
         linear_forward(tok + row * D, y, P(n, W, op, 4 * k + 2), P(n, W, op, 4 * k + 3), T, W4, D);
     }
     bands_end(e);
@@ -779,7 +852,7 @@ static void convbn_forward(tfswa_net_exec *e, int i, const float *x, float *y, i
     conv2d_dims d = op_dims(e, i);
     const int64_t hw = (int64_t)e->sh[i][1] * e->sh[i][2], n = (int64_t)e->B * op->C * hw;
     float *cw = e->train ? P(&e->net, W, op, 0) : e->cw[i], *cb = e->train ? P(&e->net, W, op, 1) : e->cb[i];
-    float *z = e->train ? e->z[i] : e->fold ? y : e->tmp;
+    float *z = e->train ? e->z[i] : e->fold ? y : e->conv_out;
     if (op->transposed)
         convt2d_forward(z, x, cw, cb, &d, e->conv_work);
     else
@@ -804,7 +877,7 @@ static void convbn_backward(tfswa_net_exec *e, int i, const float *x, const floa
     const int64_t hw = (int64_t)e->sh[i][1] * e->sh[i][2];
     const size_t sz = (size_t)B * Co * hw;
     const float *mean = e->mean[i], *rstd = e->rstd[i], *z = e->z[i], *bg = P(n, W, op, 2), *bb = P(n, W, op, 3);
-    float *u = e->ut1, *du = e->ut2;
+    float *u = e->bn_y, *du = e->d_bn_y;
 #pragma omp parallel for schedule(static)
     for (int bc = 0; bc < B * Co; bc++) {
         int c = bc % Co;
@@ -862,7 +935,7 @@ const float *tfswa_net_forward(tfswa_net_exec *e, const float *const *X, int64_t
         }
         case TFSWA_OP_NORM:
             layernorm_forward(y, e->n_mean, e->n_rstd, x, P(n, W, op, 0), P(n, W, op, 1),
-                              (int64_t)B * s[1] * s[2], n->D, TFSWA_LN_EPS);
+                              (int64_t)B * s[1] * s[2], n->D, NN_LAYERNORM_EPS);
             break;
         case TFSWA_OP_MASK: mask_forward(e, op, x, y, T); break;
         case TFSWA_OP_CONVBN: convbn_forward(e, i, x, y, update); break;

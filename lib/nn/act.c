@@ -7,7 +7,7 @@
  * -march=native; tests/unit/test_layers.c checks them against double erf/exp.
  * With AVX2 + FMA the loops use the 8-lane intrinsic forms of
  * layers_impl.h instead (the division of erf replaced by a reciprocal
- * estimate and a Newton step; 1.5x faster), also used by linear.c's fused
+ * estimate and a Newton step: faster), also used by linear.c's fused
  * GELU epilogue. */
 /* The clamps below are selects; GCC if-converts (and so vectorises) them
  * only when float comparisons are known not to trap. No FP exceptions are

@@ -34,6 +34,7 @@
 #include <immintrin.h>
 #endif
 
+#include "nn/carve.h"
 #include "util/cli.h"
 
 /* -std=c11 turns floating-point contraction off; the kernels want fused
@@ -199,7 +200,7 @@ void attn_exp2(float *y, const float *x, size_t n)
     }
 }
 
-/* ---- per-thread workspace ---- */
+/* ---- per-thread workspace (one allocation: ws_layout) ---- */
 typedef struct {
     int L, D, Lk, Lr;
     float *rowv;        /* (Lr): Di */
@@ -215,14 +216,27 @@ typedef struct {
     float *bp;          /* (Lr, Lk) padded bias of one head */
     float *dB;          /* (Lr, Lk) bias gradient of one head */
     int uniform;        /* all tokens of the sequence in one group */
+    void *mem;          /* the arrays above */
 } ws_t;
 
-static void *aalloc(size_t floats)
+/* The workspace's arrays, each 64-byte aligned (lib/nn/carve.h). */
+static void ws_layout(ws_t *w, carve *c, int want_bias, int want_db)
 {
-    size_t bytes = rup(floats * sizeof(float) + 64, 64);
-    void *p = aligned_alloc(64, bytes);
-    if (!p) tf_die("out of memory (attention workspace, %zu bytes)", bytes);
-    return p;
+    const size_t D = (size_t)w->D, Lk = (size_t)w->Lk, Lr = (size_t)w->Lr;
+    w->rowv = carve_floats(c, Lr);
+    w->rowl = carve_floats(c, Lr);
+    w->kg = carve_take(c, Lk * sizeof(int));
+    w->qg = carve_take(c, Lr * sizeof(int));
+    w->S = carve_floats(c, (size_t)BR * BK);
+    w->acc = carve_floats(c, BR * D * VL);
+    w->qb = carve_take(c, BR * D * sizeof(vf));
+    w->ob = carve_take(c, BR * D * sizeof(vf));
+    w->q2 = carve_take(c, BR * D * sizeof(vf));
+    w->dS = carve_floats(c, BR * Lk);
+    w->dkT = carve_floats(c, D * Lk);
+    w->dvT = carve_floats(c, D * Lk);
+    w->bp = want_bias ? carve_floats(c, Lr * Lk) : NULL;
+    w->dB = want_db ? carve_floats(c, Lr * Lk) : NULL;
 }
 
 static void ws_init(ws_t *w, int L, int D, int want_bias, int want_db)
@@ -231,29 +245,16 @@ static void ws_init(ws_t *w, int L, int D, int want_bias, int want_db)
     w->D = D;
     w->Lk = attn_key_stride(L);
     w->Lr = (int)rup((size_t)L, BR);
-    w->rowv = aalloc(w->Lr);
-    w->rowl = aalloc(w->Lr);
-    w->kg = aalloc(w->Lk);
-    w->qg = aalloc(w->Lr);
     w->kg_of = NULL;
     w->kg_valid = 0;
-    w->S = aalloc((size_t)BR * BK);
-    w->acc = aalloc((size_t)BR * D * VL);
-    w->qb = aalloc((size_t)BR * D * VL);
-    w->ob = aalloc((size_t)BR * D * VL);
-    w->q2 = aalloc((size_t)BR * D * VL);
-    w->dS = aalloc((size_t)BR * w->Lk);
-    w->dkT = aalloc((size_t)D * w->Lk);
-    w->dvT = aalloc((size_t)D * w->Lk);
-    w->bp = want_bias ? aalloc((size_t)w->Lr * w->Lk) : NULL;
-    w->dB = want_db ? aalloc((size_t)w->Lr * w->Lk) : NULL;
+    carve c = carve_begin(NULL);
+    ws_layout(w, &c, want_bias, want_db);
+    w->mem = tf_malloc(carve_bytes(&c), "attention workspace");
+    c = carve_begin(w->mem);
+    ws_layout(w, &c, want_bias, want_db);
 }
 
-static void ws_free(ws_t *w)
-{
-    free(w->rowv); free(w->rowl); free(w->kg); free(w->qg); free(w->S); free(w->acc); free(w->qb); free(w->q2); free(w->ob);
-    free(w->dS); free(w->dkT); free(w->dvT); free(w->bp); free(w->dB);
-}
+static void ws_free(ws_t *w) { free(w->mem); }
 
 /* Groups of one sequence: keys -1 where masked, queries -2 where empty
  * (never equal a key's). The forward reuses them while the row is the same. */
@@ -322,10 +323,154 @@ KINLINE void mask_bias(vf s[BR], const ws_t *w, int i0, int j, const float *bp, 
     }
 }
 
+/* The forward keeps, per block of BR query rows, the online softmax's
+ * running row maxima m (base 2), sums lsum and unnormalised outputs acc
+ * (BR, D), updated once per key block. */
+
+/* Pass 1 over keys [j0, j0 + nk): the block's scores, biased and masked,
+ * into S (BR, BK), and their row maxima mx. */
+KINLINE void block_scores(vf mx[BR], float *S, const vf *qb, const float *kT, const ws_t *w, int i0, int j0, int nk,
+                          const float *bp, int all_masked, const int D)
+{
+    for (int r = 0; r < BR; r++) mx[r] = vsplat(-INFINITY);
+    for (int jj = 0; jj < nk; jj += VL) {
+        vf s[BR];
+        scores(s, qb, kT, w->Lk, j0 + jj, D);
+        mask_bias(s, w, i0, j0 + jj, bp, all_masked || j0 + jj + VL > w->L);
+#pragma GCC unroll 4
+        for (int r = 0; r < BR; r++) {
+            *(vf *)(S + r * BK + jj) = s[r];
+            mx[r] = vmax(mx[r], s[r]);
+        }
+    }
+}
+
+/* A row's new running maximum *m from the key block's maxima mx: *msub is
+ * what the block's scores subtract (0 while the row has no key), the
+ * result alpha the factor of the row's old sums. */
+KINLINE float new_max(float *m, vf mx, float *msub)
+{
+    float mn = hmax(mx);
+    if (*m > mn) mn = *m;
+    *msub = mn == -INFINITY ? 0.0f : mn;
+    float alpha = *m == -INFINITY ? 0.0f : *m == *msub ? 1.0f : exp2f(*m - *msub);
+    *m = mn;
+    return alpha;
+}
+
+/* Small heads (D <= 8): p = exp(s - m), the running sums and P V in one
+ * pass per row; key vectors [0, nfull) need no mask. */
+KINLINE void softmax_pv_fused(float *m, float *lsum, float *acc, const float *S, const vf mx[BR], const float *vT_,
+                              int Lk, int j0, int nk, int nfull, const int D)
+{
+    for (int r = 0; r < BR; r++) {
+        float msub, alpha = new_max(&m[r], mx[r], &msub);
+        vf ls = vsplat(0), av[8];
+#pragma GCC unroll 8
+        for (int d = 0; d < 8; d++) av[d] = vsplat(0);
+        const float *vT = vT_ + j0;
+        const vf mv = vsplat(msub);
+        int jj = 0;
+#pragma GCC unroll 2
+        for (; jj < nfull; jj += VL) {
+            vf p = vexp2_s(*(const vf *)(S + r * BK + jj) - mv);
+            ls += p;
+#pragma GCC unroll 8
+            for (int d = 0; d < D; d++) av[d] += p * ld(vT + (size_t)d * Lk + jj);
+        }
+        for (; jj < nk; jj += VL) {
+            vf sv = *(const vf *)(S + r * BK + jj);
+            vf p = vexp2_m(sv - mv, sv);
+            ls += p;
+#pragma GCC unroll 8
+            for (int d = 0; d < D; d++) av[d] += p * ld(vT + (size_t)d * Lk + jj);
+        }
+        lsum[r] = lsum[r] * alpha + hsum(ls);
+#pragma GCC unroll 8
+        for (int d = 0; d < D; d++) acc[r * D + d] = acc[r * D + d] * alpha + hsum(av[d]);
+    }
+}
+
+/* Larger heads, pass 2: p = exp(s - m) in place in S, the rescaled running
+ * sums, and each row's alpha for pass 3. */
+KINLINE void softmax_in_place(float alpha[BR], float *m, float *lsum, float *S, const vf mx[BR], int nk, int nfull)
+{
+    for (int r = 0; r < BR; r++) {
+        float msub;
+        alpha[r] = new_max(&m[r], mx[r], &msub);
+        vf ls = vsplat(0);
+        for (int jj = 0; jj < nk; jj += VL) {
+            vf sv = *(const vf *)(S + r * BK + jj);
+            vf p = jj >= nfull ? vexp2_m(sv - msub, sv) : vexp2_s(sv - msub);
+            *(vf *)(S + r * BK + jj) = p;
+            ls += p;
+        }
+        lsum[r] = lsum[r] * alpha[r] + hsum(ls);
+    }
+}
+
+/* Larger heads, pass 3: acc = alpha acc + P V, two channels at a time. */
+KINLINE void accumulate_pv(float *acc, const float alpha[BR], const float *S, const float *vT_, int Lk, int j0, int nk,
+                           const int D)
+{
+    int d = 0;
+    for (; d + 2 <= D; d += 2) {
+        vf a0[BR], a1[BR];
+        for (int r = 0; r < BR; r++) a0[r] = a1[r] = vsplat(0);
+        const float *v0 = vT_ + (size_t)d * Lk + j0, *v1 = v0 + Lk;
+        for (int jj = 0; jj < nk; jj += VL) {
+            vf x0 = ld(v0 + jj), x1 = ld(v1 + jj);
+#pragma GCC unroll 4
+            for (int r = 0; r < BR; r++) {
+                vf p = *(const vf *)(S + r * BK + jj);
+                a0[r] += p * x0;
+                a1[r] += p * x1;
+            }
+        }
+        for (int r = 0; r < BR; r++) {
+            acc[r * D + d] = acc[r * D + d] * alpha[r] + hsum(a0[r]);
+            acc[r * D + d + 1] = acc[r * D + d + 1] * alpha[r] + hsum(a1[r]);
+        }
+    }
+    for (; d < D; d++) {
+        vf a0[BR];
+        for (int r = 0; r < BR; r++) a0[r] = vsplat(0);
+        const float *v0 = vT_ + (size_t)d * Lk + j0;
+        for (int jj = 0; jj < nk; jj += VL) {
+            vf x0 = ld(v0 + jj);
+#pragma GCC unroll 4
+            for (int r = 0; r < BR; r++) a0[r] += *(const vf *)(S + r * BK + jj) * x0;
+        }
+        for (int r = 0; r < BR; r++) acc[r * D + d] = acc[r * D + d] * alpha[r] + hsum(a0[r]);
+    }
+}
+
+/* The block's rows < L: o = acc / lsum and lse = m ln 2 + log lsum (m is in
+ * base 2; lse may be NULL); a row that attended nothing gets o = 0, lse = +inf. */
+KINLINE void store_rows(float *o, float *lse, const float *acc, const float *m, const float *lsum, int i0, int L,
+                        const int D)
+{
+    for (int r = 0; r < BR && i0 + r < L; r++) {
+        float l = lsum[r];
+        float *orow = o + (size_t)(i0 + r) * D;
+        if (l > 0) {
+            float inv = 1.0f / l;
+            for (int d = 0; d < D; d++) orow[d] = acc[r * D + d] * inv;
+            if (lse) lse[i0 + r] = (float)((double)m[r] * LN2 + log((double)l));
+        } else {
+            for (int d = 0; d < D; d++) orow[d] = 0;
+            if (lse) lse[i0 + r] = INFINITY;
+        }
+    }
+}
+
+/* Forward of one (sequence, head): each block of BR rows over the key
+ * blocks (at most BK keys each, the keys split evenly). */
 KINLINE void fwd_body(float *o, float *lse, const float *q, const float *kT, const float *vT_, ws_t *w,
                       const float *bp, float scale, float *acc, const int D)
 {
     const int L = w->L, Lk = w->Lk, Lr = w->Lr;
+    const int nblk = (Lk + BK - 1) / BK, bk = (int)rup((size_t)((Lk + nblk - 1) / nblk), VL);
     float *S = w->S;
     for (int i0 = 0; i0 < Lr; i0 += BR) {
         float m[BR], lsum[BR];
@@ -337,126 +482,116 @@ KINLINE void fwd_body(float *o, float *lse, const float *q, const float *kT, con
         int empty = 1;
         for (int r = 0; r < BR; r++) empty &= w->qg[i0 + r] < -1;
         if (!empty) {
-            vf *qb = w->qb;
             const int all_masked = !w->uniform;
-            broadcast_rows(qb, q, i0, L, (float)(scale * LOG2E), D);
-            const int nblk = (Lk + BK - 1) / BK, bk = (int)rup((size_t)((Lk + nblk - 1) / nblk), VL);
+            broadcast_rows(w->qb, q, i0, L, (float)(scale * LOG2E), D);
             for (int j0 = 0; j0 < Lk; j0 += bk) {
                 int nk = Lk - j0 < bk ? Lk - j0 : bk;
-                /* pass 1: scores, masked, and their row maxima */
                 vf mx[BR];
-                for (int r = 0; r < BR; r++) mx[r] = vsplat(-INFINITY);
-                for (int jj = 0; jj < nk; jj += VL) {
-                    vf s[BR];
-                    scores(s, qb, kT, Lk, j0 + jj, D);
-                    mask_bias(s, w, i0, j0 + jj, bp, all_masked || j0 + jj + VL > L);
-#pragma GCC unroll 4
-                    for (int r = 0; r < BR; r++) {
-                        *(vf *)(S + r * BK + jj) = s[r];
-                        mx[r] = vmax(mx[r], s[r]);
-                    }
-                }
+                block_scores(mx, S, w->qb, kT, w, i0, j0, nk, bp, all_masked, D);
                 /* vectors [0, nfull) of the block need no mask */
                 const int nfull = all_masked || L <= j0 ? 0 : L - j0 >= nk ? nk : (L - j0) / VL * VL;
                 if (D <= 8) {
-                    /* small heads: p = exp(s - m), running sums and P V in one pass per row */
-                    for (int r = 0; r < BR; r++) {
-                        float mn = hmax(mx[r]);
-                        if (m[r] > mn) mn = m[r];
-                        float msub = mn == -INFINITY ? 0.0f : mn;
-                        float alpha = m[r] == -INFINITY ? 0.0f : m[r] == msub ? 1.0f : exp2f(m[r] - msub);
-                        m[r] = mn;
-                        vf ls = vsplat(0), av[8];
-#pragma GCC unroll 8
-                        for (int d = 0; d < 8; d++) av[d] = vsplat(0);
-                        const float *vT = vT_ + j0;
-                        const vf mv = vsplat(msub);
-                        int jj = 0;
-#pragma GCC unroll 2
-                        for (; jj < nfull; jj += VL) {
-                            vf p = vexp2_s(*(const vf *)(S + r * BK + jj) - mv);
-                            ls += p;
-#pragma GCC unroll 8
-                            for (int d = 0; d < D; d++) av[d] += p * ld(vT + (size_t)d * Lk + jj);
-                        }
-                        for (; jj < nk; jj += VL) {
-                            vf sv = *(const vf *)(S + r * BK + jj);
-                            vf p = vexp2_m(sv - mv, sv);
-                            ls += p;
-#pragma GCC unroll 8
-                            for (int d = 0; d < D; d++) av[d] += p * ld(vT + (size_t)d * Lk + jj);
-                        }
-                        lsum[r] = lsum[r] * alpha + hsum(ls);
-#pragma GCC unroll 8
-                        for (int d = 0; d < D; d++) acc[r * D + d] = acc[r * D + d] * alpha + hsum(av[d]);
-                    }
-                    continue;
-                }
-                /* pass 2: p = exp(s - m) in place, rescaled running sums */
-                float alpha[BR];
-                for (int r = 0; r < BR; r++) {
-                    float mn = hmax(mx[r]);
-                    if (m[r] > mn) mn = m[r];
-                    float msub = mn == -INFINITY ? 0.0f : mn;
-                    alpha[r] = m[r] == -INFINITY ? 0.0f : m[r] == msub ? 1.0f : exp2f(m[r] - msub);
-                    m[r] = mn;
-                    vf ls = vsplat(0);
-                    for (int jj = 0; jj < nk; jj += VL) {
-                        vf sv = *(const vf *)(S + r * BK + jj);
-                        vf p = jj >= nfull ? vexp2_m(sv - msub, sv) : vexp2_s(sv - msub);
-                        *(vf *)(S + r * BK + jj) = p;
-                        ls += p;
-                    }
-                    lsum[r] = lsum[r] * alpha[r] + hsum(ls);
-                }
-                /* pass 3: acc = alpha acc + P V, two channels at a time */
-                int d = 0;
-                for (; d + 2 <= D; d += 2) {
-                    vf a0[BR], a1[BR];
-                    for (int r = 0; r < BR; r++) a0[r] = a1[r] = vsplat(0);
-                    const float *v0 = vT_ + (size_t)d * Lk + j0, *v1 = v0 + Lk;
-                    for (int jj = 0; jj < nk; jj += VL) {
-                        vf x0 = ld(v0 + jj), x1 = ld(v1 + jj);
-#pragma GCC unroll 4
-                        for (int r = 0; r < BR; r++) {
-                            vf p = *(const vf *)(S + r * BK + jj);
-                            a0[r] += p * x0;
-                            a1[r] += p * x1;
-                        }
-                    }
-                    for (int r = 0; r < BR; r++) {
-                        acc[r * D + d] = acc[r * D + d] * alpha[r] + hsum(a0[r]);
-                        acc[r * D + d + 1] = acc[r * D + d + 1] * alpha[r] + hsum(a1[r]);
-                    }
-                }
-                for (; d < D; d++) {
-                    vf a0[BR];
-                    for (int r = 0; r < BR; r++) a0[r] = vsplat(0);
-                    const float *v0 = vT_ + (size_t)d * Lk + j0;
-                    for (int jj = 0; jj < nk; jj += VL) {
-                        vf x0 = ld(v0 + jj);
-#pragma GCC unroll 4
-                        for (int r = 0; r < BR; r++) a0[r] += *(const vf *)(S + r * BK + jj) * x0;
-                    }
-                    for (int r = 0; r < BR; r++) acc[r * D + d] = acc[r * D + d] * alpha[r] + hsum(a0[r]);
+                    softmax_pv_fused(m, lsum, acc, S, mx, vT_, Lk, j0, nk, nfull, D);
+                } else {
+                    float alpha[BR];
+                    softmax_in_place(alpha, m, lsum, S, mx, nk, nfull);
+                    accumulate_pv(acc, alpha, S, vT_, Lk, j0, nk, D);
                 }
             }
         }
-        for (int r = 0; r < BR && i0 + r < L; r++) {
-            float l = lsum[r];
-            float *orow = o + (size_t)(i0 + r) * D;
-            if (l > 0) {
-                float inv = 1.0f / l;
-                for (int d = 0; d < D; d++) orow[d] = acc[r * D + d] * inv;
-                if (lse) lse[i0 + r] = (float)((double)m[r] * LN2 + log((double)l)); /* m in base 2 */
-            } else {
-                for (int d = 0; d < D; d++) orow[d] = 0;
-                if (lse) lse[i0 + r] = INFINITY;
+        store_rows(o, lse, acc, m, lsum, i0, L, D);
+    }
+}
+
+/* Backward of a block of BR rows over all keys: p = exp(s - lse),
+ * dP = dO V^T, dS = p (dP - delta) into w->dS (BR, Lk); dV += P^T dO and
+ * dK += dS^T q scale into w->dvT, w->dkT, and dbias into w->dB. lr: the
+ * rows' lse in base 2; dr: their delta. */
+KINLINE void bwd_keys(ws_t *w, const float *kT, const float *vT, int i0, const float lr[BR], const float dr[BR],
+                      const float *bp, const int D)
+{
+    const int L = w->L, Lk = w->Lk, all_masked = !w->uniform;
+    const vf *qb = w->qb, *q2 = w->q2, *ob = w->ob;
+    float *dkT = w->dkT, *dvT = w->dvT, *dS = w->dS;
+    for (int j = 0; j < Lk; j += VL) {
+        vf s[BR], t[BR];
+        scores(s, q2, kT, Lk, j, D);
+        const int mv = all_masked || j + VL > L;
+        mask_bias(s, w, i0, j, bp, mv);
+#pragma GCC unroll 4
+        for (int r = 0; r < BR; r++) {
+            s[r] = mv ? vexp2_m(s[r] - lr[r], s[r]) : vexp2_s(s[r] - lr[r]); /* p */
+            t[r] = vsplat(0);
+        }
+#pragma GCC unroll 16
+        for (int d = 0; d < D; d++) {
+            vf vv = ld(vT + (size_t)d * Lk + j);
+#pragma GCC unroll 4
+            for (int r = 0; r < BR; r++) t[r] += ob[r * D + d] * vv;
+        }
+        vf ds[BR];
+#pragma GCC unroll 4
+        for (int r = 0; r < BR; r++) {
+            ds[r] = s[r] * (t[r] - dr[r]);
+            *(vf *)(dS + (size_t)r * Lk + j) = ds[r];
+        }
+#pragma GCC unroll 16
+        for (int d = 0; d < D; d++) {
+            vf *dvp = (vf *)(dvT + (size_t)d * Lk + j), *dkp = (vf *)(dkT + (size_t)d * Lk + j);
+            vf a = *dvp, b = *dkp;
+#pragma GCC unroll 4
+            for (int r = 0; r < BR; r++) {
+                a += s[r] * ob[r * D + d];
+                b += ds[r] * qb[r * D + d];
             }
+            *dvp = a;
+            *dkp = b;
+        }
+        if (w->dB) {
+#pragma GCC unroll 4
+            for (int r = 0; r < BR; r++) *(vf *)(w->dB + (size_t)(i0 + r) * Lk + j) += ds[r];
         }
     }
 }
 
+/* dQ = dS K scale for the block's rows < L, from its dS rows (in L1), two
+ * channels at a time. */
+KINLINE void bwd_dq(float *dq, const ws_t *w, const float *kT, int i0, float scale, const int D)
+{
+    const int L = w->L, Lk = w->Lk;
+    const float *dS = w->dS;
+    int d = 0;
+    for (; d + 2 <= D; d += 2) {
+        vf a0[BR], a1[BR];
+#pragma GCC unroll 4
+        for (int r = 0; r < BR; r++) a0[r] = a1[r] = vsplat(0);
+        const float *k0 = kT + (size_t)d * Lk, *k1 = k0 + Lk;
+        for (int j = 0; j < Lk; j += VL) {
+            vf x0 = ld(k0 + j), x1 = ld(k1 + j);
+#pragma GCC unroll 4
+            for (int r = 0; r < BR; r++) {
+                vf g = *(const vf *)(dS + (size_t)r * Lk + j);
+                a0[r] += g * x0;
+                a1[r] += g * x1;
+            }
+        }
+        for (int r = 0; r < BR && i0 + r < L; r++) {
+            dq[(size_t)(i0 + r) * D + d] = hsum(a0[r]) * scale;
+            dq[(size_t)(i0 + r) * D + d + 1] = hsum(a1[r]) * scale;
+        }
+    }
+    for (; d < D; d++) {
+        vf a0[BR];
+        for (int r = 0; r < BR; r++) a0[r] = vsplat(0);
+        const float *k0 = kT + (size_t)d * Lk;
+        for (int j = 0; j < Lk; j += VL) {
+            vf x0 = ld(k0 + j);
+#pragma GCC unroll 4
+            for (int r = 0; r < BR; r++) a0[r] += *(const vf *)(dS + (size_t)r * Lk + j) * x0;
+        }
+        for (int r = 0; r < BR && i0 + r < L; r++) dq[(size_t)(i0 + r) * D + d] = hsum(a0[r]) * scale;
+    }
+}
 
 /* Backward of one (sequence, head); accumulates the bias gradient into w->dB. */
 KINLINE void bwd_body(float *dq, float *dkT_out, float *dvT_out, const float *q, const float *kT, const float *vT,
@@ -464,7 +599,7 @@ KINLINE void bwd_body(float *dq, float *dkT_out, float *dvT_out, const float *q,
                       const int D)
 {
     const int L = w->L, Lk = w->Lk, Lr = w->Lr;
-    float *Di = w->rowv, *ls = w->rowl, *dkT = w->dkT, *dvT = w->dvT, *dS = w->dS;
+    float *Di = w->rowv, *ls = w->rowl;
     for (int i = 0; i < Lr; i++) {
         Di[i] = i < L ? delta[i] : 0.0f;
         ls[i] = i < L ? lse[i] : INFINITY;
@@ -473,8 +608,8 @@ KINLINE void bwd_body(float *dq, float *dkT_out, float *dvT_out, const float *q,
             if (i < L) w->uniform = 0;
         }
     }
-    memset(dkT, 0, sizeof(float) * (size_t)D * Lk);
-    memset(dvT, 0, sizeof(float) * (size_t)D * Lk);
+    memset(w->dkT, 0, sizeof(float) * (size_t)D * Lk);
+    memset(w->dvT, 0, sizeof(float) * (size_t)D * Lk);
     for (int i0 = 0; i0 < Lr; i0 += BR) {
         int empty = 1;
         for (int r = 0; r < BR; r++) empty &= w->qg[i0 + r] < -1;
@@ -488,85 +623,14 @@ KINLINE void bwd_body(float *dq, float *dkT_out, float *dvT_out, const float *q,
             lr[r] = w->qg[i0 + r] < -1 ? 0.0f : (float)((double)ls[i0 + r] * LOG2E); /* base 2 */
             dr[r] = Di[i0 + r];
         }
-        vf *qb = w->qb, *q2 = w->q2, *ob = w->ob;
-        const int all_masked = !w->uniform;
-        broadcast_rows(qb, q, i0, L, scale, D);                   /* for dK */
-        broadcast_rows(q2, q, i0, L, (float)(scale * LOG2E), D);  /* for the scores, base 2 */
-        broadcast_rows(ob, dout, i0, L, 1.0f, D);
-        for (int j = 0; j < Lk; j += VL) {
-            vf s[BR], t[BR];
-            scores(s, q2, kT, Lk, j, D);
-            const int mv = all_masked || j + VL > L;
-            mask_bias(s, w, i0, j, bp, mv);
-#pragma GCC unroll 4
-            for (int r = 0; r < BR; r++) {
-                s[r] = mv ? vexp2_m(s[r] - lr[r], s[r]) : vexp2_s(s[r] - lr[r]); /* p */
-                t[r] = vsplat(0);
-            }
-#pragma GCC unroll 16
-            for (int d = 0; d < D; d++) {
-                vf vv = ld(vT + (size_t)d * Lk + j);
-#pragma GCC unroll 4
-                for (int r = 0; r < BR; r++) t[r] += ob[r * D + d] * vv;
-            }
-            vf ds[BR];
-#pragma GCC unroll 4
-            for (int r = 0; r < BR; r++) {
-                ds[r] = s[r] * (t[r] - dr[r]);
-                *(vf *)(dS + (size_t)r * Lk + j) = ds[r];
-            }
-#pragma GCC unroll 16
-            for (int d = 0; d < D; d++) {
-                vf *dvp = (vf *)(dvT + (size_t)d * Lk + j), *dkp = (vf *)(dkT + (size_t)d * Lk + j);
-                vf a = *dvp, b = *dkp;
-#pragma GCC unroll 4
-                for (int r = 0; r < BR; r++) {
-                    a += s[r] * ob[r * D + d];
-                    b += ds[r] * qb[r * D + d];
-                }
-                *dvp = a;
-                *dkp = b;
-            }
-            if (w->dB) {
-#pragma GCC unroll 4
-                for (int r = 0; r < BR; r++) *(vf *)(w->dB + (size_t)(i0 + r) * Lk + j) += ds[r];
-            }
-        }
-        /* dQ = dS K scale, from the block's dS rows (in L1), two channels at a time */
-        int d = 0;
-        for (; d + 2 <= D; d += 2) {
-            vf a0[BR], a1[BR];
-#pragma GCC unroll 4
-            for (int r = 0; r < BR; r++) a0[r] = a1[r] = vsplat(0);
-            const float *k0 = kT + (size_t)d * Lk, *k1 = k0 + Lk;
-            for (int j = 0; j < Lk; j += VL) {
-                vf x0 = ld(k0 + j), x1 = ld(k1 + j);
-#pragma GCC unroll 4
-                for (int r = 0; r < BR; r++) {
-                    vf g = *(const vf *)(dS + (size_t)r * Lk + j);
-                    a0[r] += g * x0;
-                    a1[r] += g * x1;
-                }
-            }
-            for (int r = 0; r < BR && i0 + r < L; r++) {
-                dq[(size_t)(i0 + r) * D + d] = hsum(a0[r]) * scale;
-                dq[(size_t)(i0 + r) * D + d + 1] = hsum(a1[r]) * scale;
-            }
-        }
-        for (; d < D; d++) {
-            vf a0[BR];
-            for (int r = 0; r < BR; r++) a0[r] = vsplat(0);
-            const float *k0 = kT + (size_t)d * Lk;
-            for (int j = 0; j < Lk; j += VL) {
-                vf x0 = ld(k0 + j);
-#pragma GCC unroll 4
-                for (int r = 0; r < BR; r++) a0[r] += *(const vf *)(dS + (size_t)r * Lk + j) * x0;
-            }
-            for (int r = 0; r < BR && i0 + r < L; r++) dq[(size_t)(i0 + r) * D + d] = hsum(a0[r]) * scale;
-        }
+        broadcast_rows(w->qb, q, i0, L, scale, D);                  /* for dK */
+        broadcast_rows(w->q2, q, i0, L, (float)(scale * LOG2E), D); /* for the scores, base 2 */
+        broadcast_rows(w->ob, dout, i0, L, 1.0f, D);
+        bwd_keys(w, kT, vT, i0, lr, dr, bp, D);
+        bwd_dq(dq, w, kT, i0, scale, D);
     }
-    memcpy(dkT_out, dkT, sizeof(float) * (size_t)D * Lk);
-    memcpy(dvT_out, dvT, sizeof(float) * (size_t)D * Lk);
+    memcpy(dkT_out, w->dkT, sizeof(float) * (size_t)D * Lk);
+    memcpy(dvT_out, w->dvT, sizeof(float) * (size_t)D * Lk);
 }
 
 /* Head dimensions the presets use get kernels with D a compile-time constant

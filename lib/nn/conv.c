@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* Column-buffer budget per tile, in floats (2 MiB: the tile stays in cache
- * between im2col and the GEMM; measured 5-10% faster than 8 MiB); a tile is at least one
+ * between im2col and the GEMM, which larger tiles lose); a tile is at least one
  * grid row, so the workspace is max(CONV_TILE_FLOATS, K * grid_width)
  * rounded down to whole rows. */
 #define CONV_TILE_FLOATS nn_conv_tile_floats
@@ -60,8 +60,8 @@ static void valid_cols(const geom *g, int j, int *lo, int *hi)
 
 /* im2col and col2im run on the calling thread: they are memory-bound copies,
  * and an OpenMP region per tile between OpenBLAS calls (whose pthread pool
- * is separate from libgomp's) made 2-thread convolutions up to 20x slower on
- * a busy machine, the two pools' spinning threads fighting for the cores.
+ * is separate from libgomp's) made 2-thread convolutions many times slower
+ * on a busy machine, the two pools' spinning threads fighting for the cores.
  * The threads go to the GEMMs. */
 
 /* col (C*kh*kw, (r1-r0)*Wg) = patches of img for grid rows r0..r1. */

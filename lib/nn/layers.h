@@ -45,10 +45,11 @@ void linear_gelu_forward(float *y, float *pre, const float *x, const float *w, c
 void linear_backward_set(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
                          int64_t n, int in, int out);
 
-/* ---- LayerNorm over the last dimension C (eps 1e-5 as PyTorch) ----
- * mean, rstd: n floats saved for the backward pass (may be NULL in inference;
- * the backward recomputes them, with eps 1e-5, when it gets NULL).
- * g and b may be NULL (no affine part). */
+/* ---- LayerNorm over the last dimension C ----
+ * mean, rstd: n floats saved for the backward pass, which needs them (may be
+ * NULL in the forward when no backward follows). g and b may be NULL (no
+ * affine part). */
+#define NN_LAYERNORM_EPS 1e-5f /* PyTorch's default: every LayerNorm of the models */
 void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b,
                        int64_t n, int c, float eps);
 void layernorm_backward(float *dx, float *dg, float *db, const float *dy, const float *x, const float *mean,
@@ -108,13 +109,9 @@ void batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_
                              float momentum, float eps);
 void batchnorm_forward_eval(float *y, const float *x, const float *g, const float *b, const float *running_mean,
                             const float *running_var, int B, int C, int64_t HW, float eps);
-/* mean/rstd may be NULL: the batch statistics are then recomputed (eps 1e-5). */
+/* From the mean and rstd that batchnorm_forward_train saved. */
 void batchnorm_backward(float *dx, float *dg, float *db, const float *dy, const float *x, const float *mean,
                         const float *rstd, const float *g, int B, int C, int64_t HW);
-/* Eval-mode gradient (statistics are constants): for fine-tuning with frozen BN. */
-void batchnorm_backward_eval(float *dx, float *dg, float *db, const float *dy, const float *x,
-                             const float *g, const float *running_mean, const float *running_var,
-                             int B, int C, int64_t HW, float eps);
 
 /* ---- Layout changes and padding ---- */
 /* (B, C, H, W) -> (B, H, W, C) and back; the backward of one is the other (accumulating). */

@@ -4,7 +4,7 @@
  *
  * Why own kernels: with C_in or C_out of 16..64 OpenBLAS spends most of its
  * time packing panels (oncopy/itcopy/otcopy) and in the edges of its
- * micro-kernel (K = 16 leaves it ~15-40 GFLOP/s). Here one micro-kernel
+ * micro-kernel (K = 16 uses it poorly). Here one micro-kernel
  *
  *   C[r, c] (+)= sum_k A[r ars + k aks] B[k bks + c],  r < R <= 6, c < 16,
  *
@@ -267,11 +267,10 @@ static void own_colsum(float *part, const float *m, int64_t n, int c)
     }
 }
 
-/* Own kernel or OpenBLAS, per product (op 0 forward, 1 dx, 2 dW), from
- * bench/layers.sh on the 2-core EPYC (Zen 4, AVX2), 1 thread, GFLOP/s per
- * CPU second at 65536 tokens: forward 1.2-1.9x OpenBLAS for min(in, out)
- * <= 64; dx 1.2-1.5x up to 32 (about even at 64); dW + db 1.1-1.6x up to 32
- * except the fc2 shape at C = 32 (128 -> 32: 0.75-0.9x). */
+/* Own kernel or OpenBLAS, per product (op 0 forward, 1 dx, 2 dW), by the
+ * smaller of in and out: the thresholds are where bench/layers.sh (GFLOP/s
+ * per CPU second at many tokens) has the own kernels ahead; the dW pass
+ * loses at the fc2 shape (in = 4 out) of C = 32. */
 static int use_own(int op, int in, int out)
 {
     if (nn_linear_mode)

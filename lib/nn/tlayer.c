@@ -32,11 +32,10 @@
 #include <string.h>
 
 #include "nn/attention.h"
+#include "nn/carve.h"
 #include "nn/layers.h"
 #include "nn/layers_impl.h"
 #include "util/cli.h"
-
-#define LN_EPS 1e-5f
 
 typedef struct {
     int B, F, T, C, H, D, w, sh;
@@ -167,10 +166,6 @@ static inline void transpose8(v8 r[8])
     r[6] = __builtin_shuffle(u2, u6, c1);
     r[7] = __builtin_shuffle(u3, u7, c1);
 }
-
-/* The key arrays start on a cache line (16 floats of slack each in the
- * scratch): their rows are then whole vectors of the attention kernels. */
-static float *al64(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 typedef struct {
     float *q, *k, *v;    /* pack: q rows, k v keys, from (N, 3C) qkv; unpack: dq, dk, dv into (N, 3C) dqkv */
@@ -325,7 +320,7 @@ static void pk_block(const pk_args *a, int dir, const geom *g, tlayer_kind kind,
 
 static void pk_run(const pk_args *a, int dir, const geom *g, tlayer_kind kind, int s0, int s1)
 {
-    const int L = g->L, Lk = a->Lk, ns = s1 - s0;
+    const int Lk = a->Lk;
     const int nb = (Lk + PB - 1) / PB; /* blocks cover the key padding too */
     if (kind == TL_FREQ) {
 #pragma omp parallel for schedule(static)
@@ -336,8 +331,6 @@ static void pk_run(const pk_args *a, int dir, const geom *g, tlayer_kind kind, i
         for (int s = s0; s < s1; s++)
             for (int b = 0; b < nb; b++) pk_block(a, dir, g, kind, s0, s, b * PB);
     }
-    (void)L;
-    (void)ns;
 }
 
 /* dst tokens (N, C) <- rows src (ns, H, L, D) of sequences s0 .. s1-1, skipping padding. */
@@ -458,36 +451,104 @@ static int64_t mlp_chunk(const geom *g)
     return g->N < m ? g->N : m;
 }
 
-/* Scratch layout (Nc = MLP chunk, Sc = sequence chunk x L tokens).
- * Forward: XN (N C) | MS (2 N) | QKV (3 N C) | OT (N C) | LSE (Np H) | union of
- *   { PQ PO (2 Sc C) PK PV (2 Sk C) } and { X2 (Nc C) | HB (Nc hidden) }.
- * Backward: DY1 (N C) | DOT (N C) | MS (2 N) | union of
- *   { Y1 X2 DX2 (3 Nc C) | HB G DG (3 Nc hidden) | MS2 (2 Nc) } and
- *   { XN (N C) | QKV (3 N C) | DXN (N C) | PQ PDO PDQ (3 Sc C) | PK PV PDK PDV (4 Sk C) | PDL (Sd) }
- * with Sk = sequences per chunk x attn_key_stride(L) (keys are padded) and
- * Sd = sequences per chunk x L x heads (delta). */
-static size_t fwd_scratch(const geom *g, int hidden)
+/* The scratch of a call: one layout per pass, carved from one definition
+ * (lib/nn/carve.h) for both tlayer_scratch_size and the pointers. Attention
+ * runs over chunks of whole sequences (Sc = sequences per chunk x L tokens;
+ * their keys padded to Sk = sequences per chunk x attn_key_stride(L)), the
+ * MLP over chunks of Nc tokens; the two chunks' buffers share memory. */
+typedef struct {
+    float *x_norm;   /* (N, C) LayerNorm 1 of x */
+    float *qkv;      /* (N, 3C) q | k | v of each token */
+    float *attn_out; /* (N, C) attention output before proj (inference; training writes it to act) */
+    /* one attention chunk */
+    float *q_rows, *o_rows; /* (Sc, C) packed as rows (ns, H, L, D) */
+    float *k_cols, *v_cols; /* (Sk, C) packed as keys (ns, H, D, Lk) */
+    /* one MLP chunk */
+    float *x2_norm; /* (Nc, C) LayerNorm 2 of the chunk */
+    float *hidden;  /* (Nc, hidden) GELU(fc1) */
+} fwd_scratch;
+
+typedef struct {
+    float *d_y1;               /* (N, C) gradient at y1 = x + proj(o), the residual between the halves */
+    float *d_attn_out;         /* (N, C) gradient at o */
+    float *ln1_mean, *ln1_rstd; /* (N) LayerNorm 1 statistics */
+    /* one MLP chunk (recomputed from x and o) */
+    float *y1;                  /* (Nc, C) x + proj(o) */
+    float *x2_norm;             /* (Nc, C) LayerNorm 2 of y1 */
+    float *d_x2_norm;           /* (Nc, C) gradient at x2_norm */
+    float *fc1_out;             /* (Nc, hidden) fc1 output before GELU */
+    float *hidden;              /* (Nc, hidden) GELU(fc1_out), then the gradient at fc1_out */
+    float *d_hidden;            /* (Nc, hidden) gradient at the GELU output */
+    float *ln2_mean, *ln2_rstd; /* (Nc) LayerNorm 2 statistics */
+    /* the attention half (recomputed from x) */
+    float *x_norm;                          /* (N, C) LayerNorm 1 of x */
+    float *qkv;                             /* (N, 3C) q | k | v, then overwritten by their gradients */
+    float *d_x_norm;                        /* (N, C) gradient at x_norm */
+    float *q_rows, *dout_rows, *dq_rows;    /* (Sc, C) packed as rows (ns, H, L, D) */
+    float *k_cols, *v_cols, *dk_cols, *dv_cols; /* (Sk, C) packed as keys (ns, H, D, Lk) */
+    float *delta_rows;                      /* (Sc, H) rowsum(dout o) per (sequence, head, position) */
+} bwd_scratch;
+
+static void fwd_layout(fwd_scratch *s, carve *c, const geom *g, int hidden)
 {
-    size_t N = (size_t)g->N, C = (size_t)g->C, Nc = (size_t)mlp_chunk(g), Sc = (size_t)seq_chunk(g) * g->L;
-    size_t Sk = (size_t)seq_chunk(g) * attn_key_stride(g->L);
-    size_t a = 2 * Sc * C + 2 * Sk * C + 32, b = Nc * (C + (size_t)hidden);
-    return N * C + 2 * N + 3 * N * C + N * C + (size_t)g->Np * g->H + (a > b ? a : b);
+    const size_t N = (size_t)g->N, C = (size_t)g->C, Nc = (size_t)mlp_chunk(g);
+    const size_t Sc = (size_t)seq_chunk(g) * g->L, Sk = (size_t)seq_chunk(g) * attn_key_stride(g->L);
+    s->x_norm = carve_floats(c, N * C);
+    s->qkv = carve_floats(c, 3 * N * C);
+    s->attn_out = carve_floats(c, N * C);
+    carve_union u = carve_union_begin(c);
+    s->q_rows = carve_floats(c, Sc * C);
+    s->o_rows = carve_floats(c, Sc * C);
+    s->k_cols = carve_floats(c, Sk * C);
+    s->v_cols = carve_floats(c, Sk * C);
+    carve_union_next(c, &u);
+    s->x2_norm = carve_floats(c, Nc * C);
+    s->hidden = carve_floats(c, Nc * (size_t)hidden);
+    carve_union_end(c, &u);
 }
 
-static size_t bwd_scratch(const geom *g, int hidden)
+static void bwd_layout(bwd_scratch *s, carve *c, const geom *g, int hidden)
 {
-    size_t N = (size_t)g->N, C = (size_t)g->C, Nc = (size_t)mlp_chunk(g), Sc = (size_t)seq_chunk(g) * g->L;
-    size_t a = 3 * Nc * C + 3 * Nc * (size_t)hidden + 2 * Nc;
-    size_t Sk = (size_t)seq_chunk(g) * attn_key_stride(g->L), Sd = (size_t)seq_chunk(g) * g->L * g->H;
-    size_t b = 5 * N * C + 3 * Sc * C + 4 * Sk * C + Sd + 64;
-    return 2 * N * C + 2 * N + (a > b ? a : b);
+    const size_t N = (size_t)g->N, C = (size_t)g->C, H = (size_t)g->H, Nc = (size_t)mlp_chunk(g);
+    const size_t Sc = (size_t)seq_chunk(g) * g->L, Sk = (size_t)seq_chunk(g) * attn_key_stride(g->L);
+    s->d_y1 = carve_floats(c, N * C);
+    s->d_attn_out = carve_floats(c, N * C);
+    s->ln1_mean = carve_floats(c, N);
+    s->ln1_rstd = carve_floats(c, N);
+    carve_union u = carve_union_begin(c);
+    s->y1 = carve_floats(c, Nc * C);
+    s->x2_norm = carve_floats(c, Nc * C);
+    s->d_x2_norm = carve_floats(c, Nc * C);
+    s->fc1_out = carve_floats(c, Nc * (size_t)hidden);
+    s->hidden = carve_floats(c, Nc * (size_t)hidden);
+    s->d_hidden = carve_floats(c, Nc * (size_t)hidden);
+    s->ln2_mean = carve_floats(c, Nc);
+    s->ln2_rstd = carve_floats(c, Nc);
+    carve_union_next(c, &u);
+    s->x_norm = carve_floats(c, N * C);
+    s->qkv = carve_floats(c, 3 * N * C);
+    s->d_x_norm = carve_floats(c, N * C);
+    s->q_rows = carve_floats(c, Sc * C);
+    s->dout_rows = carve_floats(c, Sc * C);
+    s->dq_rows = carve_floats(c, Sc * C);
+    s->k_cols = carve_floats(c, Sk * C);
+    s->v_cols = carve_floats(c, Sk * C);
+    s->dk_cols = carve_floats(c, Sk * C);
+    s->dv_cols = carve_floats(c, Sk * C);
+    s->delta_rows = carve_floats(c, Sc * H);
+    carve_union_end(c, &u);
 }
 
 size_t tlayer_scratch_size(const tlayer_config *c, int B, int F, int T)
 {
     geom g = geom_of(c, B, F, T);
-    size_t a = fwd_scratch(&g, c->hidden), b = bwd_scratch(&g, c->hidden);
-    return a > b ? a : b;
+    fwd_scratch f;
+    bwd_scratch b;
+    carve cf = carve_begin(NULL), cb = carve_begin(NULL);
+    fwd_layout(&f, &cf, &g, c->hidden);
+    bwd_layout(&b, &cb, &g, c->hidden);
+    size_t nf = carve_floats_total(&cf), nb = carve_floats_total(&cb);
+    return nf > nb ? nf : nb;
 }
 
 static void add_to(float *y, const float *x, int64_t n)
@@ -524,47 +585,125 @@ static attn_problem ctx_problem(const attn_ctx *a, const geom *g, int s0, int s1
     return ap;
 }
 
+/* y = x + proj(attention(LN1 x)): o (N, C) into attn_out and, when lse is
+ * not NULL (training), the per-row log-sum-exp; one chunk of sequences at a
+ * time through the packed arrays of s. */
+static void attention_forward(float *y, float *attn_out, float *lse, const float *x, const tlayer_params *p,
+                              const tlayer_config *c, const geom *g, const fwd_scratch *s)
+{
+    const int64_t N = g->N;
+    const int C = g->C, L = g->L, H = g->H;
+    layernorm_forward(s->x_norm, NULL, NULL, x, p->ln1_g, p->ln1_b, N, C, NN_LAYERNORM_EPS);
+    linear_forward(s->qkv, s->x_norm, p->qkv_w, p->qkv_b, N, C, 3 * C);
+    attn_ctx ax = ctx_make(p, g, c->kind);
+    for (int s0 = 0; s0 < g->n; s0 += seq_chunk(g)) {
+        int s1 = s0 + seq_chunk(g) < g->n ? s0 + seq_chunk(g) : g->n;
+        pk_args pa = {.q = s->q_rows, .k = s->k_cols, .v = s->v_cols, .qkv = s->qkv, .Lk = attn_key_stride(L)};
+        pk_run(&pa, 0, g, c->kind, s0, s1);
+        attn_problem ap = ctx_problem(&ax, g, s0, s1);
+        attn_forward_t(s->o_rows, lse ? lse + (size_t)s0 * H * L : NULL, s->q_rows, s->k_cols, s->v_cols, &ap);
+        unpack_rows(attn_out, s->o_rows, g, c->kind, s0, s1);
+    }
+    free(ax.grp);
+    free(ax.bias);
+    linear_forward_res(y, x, attn_out, p->proj_w, p->proj_b, N, C, C);
+}
+
+/* y += fc2(GELU(fc1(LN2 y))), in chunks of tokens. */
+static void mlp_forward(float *y, const tlayer_params *p, int hidden, const geom *g, const fwd_scratch *s)
+{
+    const int64_t N = g->N, Nc = mlp_chunk(g);
+    const int C = g->C;
+    for (int64_t t0 = 0; t0 < N; t0 += Nc) {
+        int64_t n = N - t0 < Nc ? N - t0 : Nc;
+        float *yc = y + t0 * C;
+        layernorm_forward(s->x2_norm, NULL, NULL, yc, p->ln2_g, p->ln2_b, n, C, NN_LAYERNORM_EPS);
+        linear_gelu_forward(s->hidden, NULL, s->x2_norm, p->fc1_w, p->fc1_b, n, C, hidden);
+        linear_forward_res(yc, yc, s->hidden, p->fc2_w, p->fc2_b, n, hidden, C);
+    }
+}
+
 void tlayer_forward(float *y, const float *x, const tlayer_params *p, const tlayer_config *c, int B, int F, int T,
                     float *act, float *scratch)
 {
     check_config(c);
     geom g = geom_of(c, B, F, T);
     if (g.N == 0) return;
-    const int64_t N = g.N;
-    const int C = g.C, Hd = c->hidden, L = g.L, H = g.H;
-    const size_t Sc = (size_t)seq_chunk(&g) * L;
-    float *XN = scratch, *MS = XN + N * C, *QKV = MS + 2 * N, *OT = QKV + 3 * N * C, *LSE = OT + N * C;
-    float *U = LSE + g.Np * H;
-    if (act) {
-        OT = act;
-        LSE = act + N * C;
-    }
-    layernorm_forward(XN, MS, MS + N, x, p->ln1_g, p->ln1_b, N, C, LN_EPS);
-    linear_forward(QKV, XN, p->qkv_w, p->qkv_b, N, C, 3 * C);
-    const size_t Sk = (size_t)seq_chunk(&g) * attn_key_stride(L);
-    float *PQ = U, *PO = PQ + Sc * C, *PK = al64(PO + Sc * C), *PV = al64(PK + Sk * C);
-    attn_ctx ax = ctx_make(p, &g, c->kind);
-    for (int s0 = 0; s0 < g.n; s0 += seq_chunk(&g)) {
-        int s1 = s0 + seq_chunk(&g) < g.n ? s0 + seq_chunk(&g) : g.n;
-        pk_args pa = {.q = PQ, .k = PK, .v = PV, .qkv = QKV, .Lk = attn_key_stride(L)};
-        pk_run(&pa, 0, &g, c->kind, s0, s1);
-        attn_problem ap = ctx_problem(&ax, &g, s0, s1);
-        attn_forward_t(PO, act ? LSE + (size_t)s0 * H * L : NULL, PQ, PK, PV, &ap); /* no lse in inference */
-        unpack_rows(OT, PO, &g, c->kind, s0, s1);
-    }
-    free(ax.grp);
-    free(ax.bias);
-    linear_forward_res(y, x, OT, p->proj_w, p->proj_b, N, C, C);
-    /* MLP, in chunks of tokens */
-    const int64_t Nc = mlp_chunk(&g);
-    float *X2 = U, *HB = X2 + Nc * C;
+    fwd_scratch s;
+    carve cs = carve_begin(scratch);
+    fwd_layout(&s, &cs, &g, c->hidden);
+    /* training saves o and the log-sum-exp in act (tlayer.h); inference needs neither after the call */
+    float *attn_out = act ? act : s.attn_out, *lse = act ? act + g.N * g.C : NULL;
+    attention_forward(y, attn_out, lse, x, p, c, &g, &s);
+    mlp_forward(y, p, c->hidden, &g, &s);
+}
+
+/* The MLP half backward, in chunks of tokens: recomputes y1 = x + proj(o),
+ * LN2, fc1 and GELU, and from dy gets the MLP's and proj's gradients, d_y1
+ * (the gradient at y1) and d_attn_out (at o). */
+static void mlp_backward(tlayer_params *gr, const float *dy, const float *x, const float *attn_out,
+                         const tlayer_params *p, int hidden, const geom *g, const bwd_scratch *s)
+{
+    const int64_t N = g->N, Nc = mlp_chunk(g);
+    const int C = g->C;
     for (int64_t t0 = 0; t0 < N; t0 += Nc) {
         int64_t n = N - t0 < Nc ? N - t0 : Nc;
-        float *yc = y + t0 * C;
-        layernorm_forward(X2, NULL, NULL, yc, p->ln2_g, p->ln2_b, n, C, LN_EPS);
-        linear_gelu_forward(HB, NULL, X2, p->fc1_w, p->fc1_b, n, C, Hd);
-        linear_forward_res(yc, yc, HB, p->fc2_w, p->fc2_b, n, Hd, C);
+        const float *oc = attn_out + t0 * C, *dyc = dy + t0 * C;
+        float *d_y1 = s->d_y1 + t0 * C, *d_attn_out = s->d_attn_out + t0 * C;
+        linear_forward_res(s->y1, x + t0 * C, oc, p->proj_w, p->proj_b, n, C, C);
+        layernorm_forward(s->x2_norm, s->ln2_mean, s->ln2_rstd, s->y1, p->ln2_g, p->ln2_b, n, C, NN_LAYERNORM_EPS);
+        linear_gelu_forward(s->hidden, s->fc1_out, s->x2_norm, p->fc1_w, p->fc1_b, n, C, hidden);
+        linear_backward_set(s->d_hidden, gr->fc2_w, gr->fc2_b, dyc, s->hidden, p->fc2_w, n, hidden, C);
+        gelu_backward_set(s->hidden, s->d_hidden, s->fc1_out, n * hidden);
+        linear_backward_set(s->d_x2_norm, gr->fc1_w, gr->fc1_b, s->hidden, s->x2_norm, p->fc1_w, n, C, hidden);
+        memcpy(d_y1, dyc, sizeof(float) * (size_t)n * C);
+        layernorm_backward(d_y1, gr->ln2_g, gr->ln2_b, s->d_x2_norm, s->y1, s->ln2_mean, s->ln2_rstd, p->ln2_g, n, C);
+        linear_backward_set(d_attn_out, gr->proj_w, gr->proj_b, d_y1, oc, p->proj_w, n, C, C);
     }
+}
+
+/* gr->rel_bias += the (H, L, L) bias gradient gathered into the table. */
+static void rel_bias_backward(float *table_grad, const float *dbias, const geom *g)
+{
+    const int H = g->H, L = g->L;
+    for (int h = 0; h < H; h++)
+        for (int i = 0; i < L; i++)
+            for (int j = 0; j < L; j++)
+                table_grad[(size_t)tlayer_rel_index(i, j, g->w) * H + h] += dbias[((size_t)h * L + i) * L + j];
+}
+
+/* The attention half backward: recomputes LN1 and q k v, then the
+ * FlashAttention-2 backward per chunk of sequences from d_attn_out; dx
+ * (may be NULL) += the gradient through LN1. */
+static void attention_backward(float *dx, tlayer_params *gr, const float *x, const float *attn_out, const float *lse,
+                               const tlayer_params *p, const tlayer_config *c, const geom *g, const bwd_scratch *s)
+{
+    const int64_t N = g->N;
+    const int C = g->C, L = g->L, H = g->H;
+    layernorm_forward(s->x_norm, s->ln1_mean, s->ln1_rstd, x, p->ln1_g, p->ln1_b, N, C, NN_LAYERNORM_EPS);
+    linear_forward(s->qkv, s->x_norm, p->qkv_w, p->qkv_b, N, C, 3 * C);
+    attn_ctx ax = ctx_make(p, g, c->kind);
+    float *dbias = ax.bias ? tf_calloc((size_t)H * L * L, sizeof(float), "bias gradient") : NULL;
+    /* dqkv overwrites qkv: a chunk's q k v are packed before any of its
+     * gradients are written, and no token belongs to two chunks. */
+    float *dqkv = s->qkv;
+    for (int s0 = 0; s0 < g->n; s0 += seq_chunk(g)) {
+        int s1 = s0 + seq_chunk(g) < g->n ? s0 + seq_chunk(g) : g->n;
+        pk_args pa = {.q = s->q_rows, .k = s->k_cols, .v = s->v_cols, .dout = s->dout_rows, .delta = s->delta_rows,
+                      .qkv = s->qkv, .dot = s->d_attn_out, .ot = attn_out, .Lk = attn_key_stride(L)};
+        pk_run(&pa, 0, g, c->kind, s0, s1);
+        attn_problem ap = ctx_problem(&ax, g, s0, s1);
+        attn_backward_t(s->dq_rows, s->dk_cols, s->dv_cols, dbias, s->q_rows, s->k_cols, s->v_cols, s->dout_rows,
+                        s->delta_rows, lse + (size_t)s0 * H * L, &ap);
+        pk_args pu = {.q = s->dq_rows, .k = s->dk_cols, .v = s->dv_cols, .dqkv = dqkv, .Lk = attn_key_stride(L)};
+        pk_run(&pu, 1, g, c->kind, s0, s1);
+    }
+    if (dbias && gr->rel_bias) rel_bias_backward(gr->rel_bias, dbias, g);
+    free(ax.grp);
+    free(ax.bias);
+    free(dbias);
+    linear_backward_set(s->d_x_norm, gr->qkv_w, gr->qkv_b, dqkv, s->x_norm, p->qkv_w, N, C, 3 * C);
+    layernorm_backward(dx, gr->ln1_g, gr->ln1_b, s->d_x_norm, x, s->ln1_mean, s->ln1_rstd, p->ln1_g, N, C);
 }
 
 void tlayer_backward(float *dx, tlayer_params *gr, const float *dy, const float *x, const tlayer_params *p,
@@ -573,63 +712,11 @@ void tlayer_backward(float *dx, tlayer_params *gr, const float *dy, const float 
     check_config(c);
     geom g = geom_of(c, B, F, T);
     if (g.N == 0) return;
-    const int64_t N = g.N;
-    const int C = g.C, Hd = c->hidden, L = g.L, H = g.H;
-    const size_t Sc = (size_t)seq_chunk(&g) * L;
-    const float *OT = act, *LSE = act + N * C;
-    float *DY1 = scratch, *DOT = DY1 + N * C, *MS = DOT + N * C, *U = MS + 2 * N;
-
-    /* MLP half, in chunks of tokens: recompute y1 = x + proj(o), LN2, fc1, GELU. */
-    const int64_t Nc = mlp_chunk(&g);
-    float *Y1 = U, *X2 = Y1 + Nc * C, *DX2 = X2 + Nc * C, *HB = DX2 + Nc * C, *G = HB + Nc * Hd, *DG = G + Nc * Hd;
-    float *M2 = DG + Nc * Hd;
-    for (int64_t t0 = 0; t0 < N; t0 += Nc) {
-        int64_t n = N - t0 < Nc ? N - t0 : Nc;
-        const float *OTc = OT + t0 * C, *dyc = dy + t0 * C;
-        float *DY1c = DY1 + t0 * C, *DOTc = DOT + t0 * C;
-        linear_forward_res(Y1, x + t0 * C, OTc, p->proj_w, p->proj_b, n, C, C);
-        layernorm_forward(X2, M2, M2 + n, Y1, p->ln2_g, p->ln2_b, n, C, LN_EPS);
-        linear_gelu_forward(G, HB, X2, p->fc1_w, p->fc1_b, n, C, Hd);
-        linear_backward_set(DG, gr->fc2_w, gr->fc2_b, dyc, G, p->fc2_w, n, Hd, C);
-        gelu_backward_set(G, DG, HB, n * Hd);
-        linear_backward_set(DX2, gr->fc1_w, gr->fc1_b, G, X2, p->fc1_w, n, C, Hd);
-        memcpy(DY1c, dyc, sizeof(float) * (size_t)n * C);
-        layernorm_backward(DY1c, gr->ln2_g, gr->ln2_b, DX2, Y1, M2, M2 + n, p->ln2_g, n, C);
-        linear_backward_set(DOTc, gr->proj_w, gr->proj_b, DY1c, OTc, p->proj_w, n, C, C);
-    }
-
-    /* Attention half: recompute LN1, q k v; FlashAttention-2 backward per chunk of sequences. */
-    const size_t Sk = (size_t)seq_chunk(&g) * attn_key_stride(L);
-    float *XN = U, *QKV = XN + N * C, *DXN = QKV + 3 * N * C, *PQ = DXN + N * C, *PDO = PQ + Sc * C;
-    float *PDQ = PDO + Sc * C, *PK = al64(PDQ + Sc * C), *PV = al64(PK + Sk * C), *PDK = al64(PV + Sk * C);
-    float *PDV = al64(PDK + Sk * C), *PDL = PDV + Sk * C;
-    layernorm_forward(XN, MS, MS + N, x, p->ln1_g, p->ln1_b, N, C, LN_EPS);
-    linear_forward(QKV, XN, p->qkv_w, p->qkv_b, N, C, 3 * C);
-    attn_ctx ax = ctx_make(p, &g, c->kind);
-    float *dbias = ax.bias ? tf_calloc((size_t)H * L * L, sizeof(float), "bias gradient") : NULL;
-    /* dQKV overwrites QKV: a chunk's q k v are packed before any of its
-     * gradients are written, and no token belongs to two chunks. */
-    float *DQKV = QKV;
-    for (int s0 = 0; s0 < g.n; s0 += seq_chunk(&g)) {
-        int s1 = s0 + seq_chunk(&g) < g.n ? s0 + seq_chunk(&g) : g.n;
-        pk_args pa = {.q = PQ, .k = PK, .v = PV, .dout = PDO, .delta = PDL, .qkv = QKV, .dot = DOT, .ot = OT,
-                      .Lk = attn_key_stride(L)};
-        pk_run(&pa, 0, &g, c->kind, s0, s1);
-        attn_problem ap = ctx_problem(&ax, &g, s0, s1);
-        attn_backward_t(PDQ, PDK, PDV, dbias, PQ, PK, PV, PDO, PDL, LSE + (size_t)s0 * H * L, &ap);
-        pk_args pu = {.q = PDQ, .k = PDK, .v = PDV, .dqkv = DQKV, .Lk = attn_key_stride(L)};
-        pk_run(&pu, 1, &g, c->kind, s0, s1);
-    }
-    if (dbias && gr->rel_bias) {
-        for (int h = 0; h < H; h++)
-            for (int i = 0; i < L; i++)
-                for (int j = 0; j < L; j++)
-                    gr->rel_bias[(size_t)tlayer_rel_index(i, j, g.w) * H + h] += dbias[((size_t)h * L + i) * L + j];
-    }
-    free(ax.grp);
-    free(ax.bias);
-    free(dbias);
-    linear_backward_set(DXN, gr->qkv_w, gr->qkv_b, DQKV, XN, p->qkv_w, N, C, 3 * C);
-    layernorm_backward(dx, gr->ln1_g, gr->ln1_b, DXN, x, MS, MS + N, p->ln1_g, N, C);
-    if (dx) add_to(dx, DY1, N * C);
+    bwd_scratch s;
+    carve cs = carve_begin(scratch);
+    bwd_layout(&s, &cs, &g, c->hidden);
+    const float *attn_out = act, *lse = act + g.N * g.C; /* tlayer.h's act */
+    mlp_backward(gr, dy, x, attn_out, p, c->hidden, &g, &s);
+    attention_backward(dx, gr, x, attn_out, lse, p, c, &g, &s);
+    if (dx) add_to(dx, s.d_y1, g.N * g.C);
 }

@@ -457,13 +457,6 @@ static void test_layernorm(int64_t n, int c, double xscale)
     check_grad(what, &r, 1, dy, n * c, dg, p_dg, 2e-5);
     snprintf(what, sizeof what, "layernorm %lldx%d: db", (long long)n, c);
     check_grad(what, &r, 2, dy, n * c, db, p_db, 2e-5);
-    /* recomputed statistics give the same gradient */
-    float *dx2 = fcopy(p_dx, n * c);
-    layernorm_backward(dx2, NULL, NULL, dyf, x, NULL, NULL, g, n, c);
-    snprintf(what, sizeof what, "layernorm %lldx%d: dx (stats recomputed)", (long long)n, c);
-    double *dxd = todouble(dx, n * c);
-    cmp(what, dx2, dxd, n * c, 1e-6);
-    free(dxd), free(dx2);
     /* no affine part (g, b NULL) = affine with g = 1, b = 0 */
     float *one = malloc((size_t)c * sizeof(float)), *zero = calloc((size_t)c, sizeof(float));
     for (int j = 0; j < c; j++)
@@ -676,11 +669,6 @@ static void test_batchnorm(int B, int C, int H, int W)
     check_grad(what, &r, 1, dy, n, dg, p_dg, 2e-5);
     snprintf(what, sizeof what, "batchnorm train %dx%dx%dx%d: db", B, C, H, W);
     check_grad(what, &r, 2, dy, n, db, p_db, 2e-5);
-    float *dx2 = fcopy(p_dx, n);
-    batchnorm_backward(dx2, NULL, NULL, dyf, x, NULL, NULL, g, B, C, HW);
-    double *dxd = todouble(dx, n);
-    cmp("batchnorm backward with recomputed statistics", dx2, dxd, n, 1e-6);
-    free(dxd), free(dx2);
 
     /* eval mode: running statistics are constants */
     r.kind = K_BN_EVAL;
@@ -690,16 +678,6 @@ static void test_batchnorm(int B, int C, int H, int W)
     ref_bn(&r, yr, NULL, NULL);
     snprintf(what, sizeof what, "batchnorm eval %dx%dx%dx%d: y", B, C, H, W);
     cmp(what, y, yr, n, 1e-5);
-    memcpy(dx, p_dx, (size_t)n * sizeof(float));
-    memcpy(dg, p_dg, (size_t)C * sizeof(float));
-    memcpy(db, p_db, (size_t)C * sizeof(float));
-    batchnorm_backward_eval(dx, dg, db, dyf, x, g, rm, rv, B, C, HW, 1e-5f);
-    snprintf(what, sizeof what, "batchnorm eval %dx%dx%dx%d: dx", B, C, H, W);
-    check_grad(what, &r, 0, dy, n, dx, p_dx, 1e-5);
-    snprintf(what, sizeof what, "batchnorm eval %dx%dx%dx%d: dg", B, C, H, W);
-    check_grad(what, &r, 1, dy, n, dg, p_dg, 1e-5);
-    snprintf(what, sizeof what, "batchnorm eval %dx%dx%dx%d: db", B, C, H, W);
-    check_grad(what, &r, 2, dy, n, db, p_db, 1e-5);
     free(x), free(g), free(b), free(y), free(mean), free(rstd), free(rm), free(rv), free(rm0), free(rv0);
     free(yr), free(mr), free(vr), free(dyf), free(dy), free(p_dx), free(p_dg), free(p_db), free(dx), free(dg);
     free(db), free(r.p[0]), free(r.p[1]), free(r.p[2]), free(r.rm), free(r.rv);

@@ -173,16 +173,9 @@ static void golden_batchnorm(void)
     cmpf("batchnorm running_var", rv, getv("bn", "running_var1", C), C, 1e-6);
 
     p = "bn_eval";
-    x = getv(p, "x", n), g = getv(p, "g", C), b = getv(p, "b", C), dy = getv(p, "dy", n);
-    memset(dx, 0, (size_t)n * sizeof(float));
-    memset(dg, 0, (size_t)C * sizeof(float));
-    memset(db, 0, (size_t)C * sizeof(float));
+    x = getv(p, "x", n), g = getv(p, "g", C), b = getv(p, "b", C);
     batchnorm_forward_eval(y, x, g, b, rm, rv, B, C, HW, 1e-5f);
-    batchnorm_backward_eval(dx, dg, db, dy, x, g, rm, rv, B, C, HW, 1e-5f);
     cmpf("batchnorm eval y", y, getv(p, "y", n), n, 2e-6);
-    cmpf("batchnorm eval dx", dx, getv(p, "dx", n), n, 2e-6);
-    cmpf("batchnorm eval dg", dg, getv(p, "dg", C), C, 2e-6);
-    cmpf("batchnorm eval db", db, getv(p, "db", C), C, 2e-6);
     free(rm), free(rv), free(y), free(m), free(rs), free(dx), free(dg), free(db);
 }
 

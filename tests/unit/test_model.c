@@ -141,7 +141,7 @@ static void test_flops(void)
         want += (s < 3 ? 2 : 1) * c.depths[s] * per_block;
     }
     double pm[6];
-    double got = tfswa_flops(&c, F, T, pm);
+    double got = tfswa_flops(&c, T, pm);
     CHECK(fabs(got - want) <= 1e-9 * want, "FLOPs %.6g, from the layout %.6g", got, want);
     CHECK(fabs(pm[0] + pm[1] + pm[2] + pm[3] + pm[4] - got) <= 1e-9 * got && pm[5] > 0.2 * got && pm[5] < got,
           "FLOP parts");
@@ -255,7 +255,7 @@ static void test_band_layout(void)
         want_fl += 2.0 * x->numel * T * (strncmp(x->name, "blocks.", 7) == 0 ? K : 1);
     }
     want_fl += c.depths[0] * (4.0 * K * T * T * D + 4.0 * K * T * K * D + 2 * 4 * Kp * Tp * 64 * D);
-    double pm[6], got = tfswa_flops(&c, 1025, T, pm);
+    double pm[6], got = tfswa_flops(&c, T, pm);
     CHECK(fabs(got - want_fl) <= 1e-9 * want_fl, "band FLOPs %.6g, independent %.6g", got, want_fl);
     CHECK(fabs(pm[0] + pm[2] + pm[4] - got) <= 1e-9 * got && pm[1] == 0 && pm[3] == 0, "band FLOP parts");
     double per_sec = got / (T * 512.0 / 44100);
