@@ -170,14 +170,17 @@ static geom conv_geom(const conv2d_dims *d)
     return g;
 }
 
-size_t conv2d_workspace(const conv2d_dims *d)
+/* The column buffer of a convolution whose image and grid are g: one tile
+ * of tile_rows grid rows of K = C kh kw columns (none for 1x1 ones). */
+static size_t geom_workspace(const conv2d_dims *d, geom g)
 {
     if (is_pointwise(d))
         return 0;
-    geom g = conv_geom(d);
     int64_t K = (int64_t)g.C * g.kh * g.kw;
     return (size_t)(K * tile_rows(K, g.Hg, g.Wg) * g.Wg);
 }
+
+size_t conv2d_workspace(const conv2d_dims *d) { return geom_workspace(d, conv_geom(d)); }
 
 void conv2d_forward(float *y, const float *x, const float *w, const float *b, const conv2d_dims *d, float *work)
 {
@@ -255,14 +258,7 @@ static geom convt_geom(const conv2d_dims *d)
     return g;
 }
 
-size_t convt2d_workspace(const conv2d_dims *d)
-{
-    if (is_pointwise(d))
-        return 0;
-    geom g = convt_geom(d);
-    int64_t K = (int64_t)g.C * g.kh * g.kw;
-    return (size_t)(K * tile_rows(K, g.Hg, g.Wg) * g.Wg);
-}
+size_t convt2d_workspace(const conv2d_dims *d) { return geom_workspace(d, convt_geom(d)); }
 
 void convt2d_forward(float *y, const float *x, const float *w, const float *b, const conv2d_dims *d, float *work)
 {

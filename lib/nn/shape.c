@@ -88,17 +88,25 @@ void pad2d_forward(float *y, const float *x, int B, int C, int H, int W, int H2,
     }
 }
 
+/* For each of n planes: the top-left (rows, cols) of dx (planes of H x W)
+ * += the top-left (rows, cols) of dy (planes of H2 x W2): the backward pass
+ * of both padding and cropping at the bottom and right. */
+static void add_top_left(float *dx, const float *dy, int64_t n, int H, int W, int H2, int W2, int rows, int cols)
+{
+#pragma omp parallel for schedule(static) if (n * rows * cols > 65536)
+    for (int64_t bc = 0; bc < n; bc++) {
+        float *xp = dx + bc * H * W;
+        const float *yp = dy + bc * H2 * W2;
+        for (int h = 0; h < rows; h++)
+            for (int w = 0; w < cols; w++)
+                xp[(int64_t)h * W + w] += yp[(int64_t)h * W2 + w];
+    }
+}
+
 /* dx (H, W) += top-left of dy (H2, W2). */
 void pad2d_backward(float *dx, const float *dy, int B, int C, int H, int W, int H2, int W2)
 {
-#pragma omp parallel for schedule(static) if ((int64_t)B * C * H * W > 65536)
-    for (int64_t bc = 0; bc < (int64_t)B * C; bc++) {
-        float *xp = dx + bc * H * W;
-        const float *yp = dy + bc * H2 * W2;
-        for (int h = 0; h < H; h++)
-            for (int w = 0; w < W; w++)
-                xp[(int64_t)h * W + w] += yp[(int64_t)h * W2 + w];
-    }
+    add_top_left(dx, dy, (int64_t)B * C, H, W, H2, W2, H, W);
 }
 
 void crop2d_forward(float *y, const float *x, int B, int C, int H, int W, int H2, int W2)
@@ -115,14 +123,7 @@ void crop2d_forward(float *y, const float *x, int B, int C, int H, int W, int H2
 /* dx (H, W) += dy (H2, W2) placed at the top-left; the rest of dx unchanged. */
 void crop2d_backward(float *dx, const float *dy, int B, int C, int H, int W, int H2, int W2)
 {
-#pragma omp parallel for schedule(static) if ((int64_t)B * C * H2 * W2 > 65536)
-    for (int64_t bc = 0; bc < (int64_t)B * C; bc++) {
-        float *xp = dx + bc * H * W;
-        const float *yp = dy + bc * H2 * W2;
-        for (int h = 0; h < H2; h++)
-            for (int w = 0; w < W2; w++)
-                xp[(int64_t)h * W + w] += yp[(int64_t)h * W2 + w];
-    }
+    add_top_left(dx, dy, (int64_t)B * C, H, W, H2, W2, H2, W2);
 }
 
 void add_inplace(float *y, const float *x, int64_t n)
