@@ -22,7 +22,7 @@ trap 'rm -rf "$W"' EXIT INT TERM
 ncpu=$(nproc)
 run() { # threads label
     /usr/bin/time -f "%e %M %U %S" -o "$W/time" "$B/bin/sdr" -q -j "$1" -r "$W/t/reference" -e "$W/t/estimate" \
-        -j "$W/json$1" >/dev/null
+        --json "$W/json$1" >/dev/null
     read -r secs kb usr sys <"$W/time"
     echo "sdr --threads $1: $secs s wall ($usr s user, $sys s sys), max RSS $((kb / 1024)) MiB ($SECS s track, 4 stems, stereo)"
     eval "t_$2=$secs"

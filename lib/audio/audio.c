@@ -543,55 +543,53 @@ static const cache_entry *cache_get(const audio_src *s, char *err, size_t errlen
     return e;
 }
 
-int audio_src_read(const audio_src *s, int64_t offset, int64_t count, float *dst, char *err, size_t errlen)
+/* The whole-decode sources: frames [a, a + n) from the cache into channel
+ * c of dst at dst + c * count + at. Returns 0 or -1. */
+static int read_cached(const audio_src *s, int64_t a, int64_t n, float *dst, int64_t count, int64_t at, char *err,
+                       size_t errlen)
 {
-    if (count <= 0)
-        return 0;
-    int64_t a = offset < 0 ? 0 : offset, b = offset + count > s->frames ? s->frames : offset + count;
-    if (a >= b) { /* entirely outside: zeros */
-        memset(dst, 0, (size_t)count * 2 * sizeof(float));
-        return 0;
-    }
-    int64_t n = b - a, at = a - offset;
-    for (int c = 0; c < 2; c++) { /* zero only what lies outside the file */
-        float *d = dst + (size_t)c * (size_t)count;
-        memset(d, 0, (size_t)at * sizeof(float));
-        memset(d + at + n, 0, (size_t)(count - at - n) * sizeof(float));
-    }
-    if (whole_decode(&s->info)) {
-        int rc = 0;
-        /* One thread at a time in the cache (an entry may be evicted by the next caller). */
+    int rc = 0;
+    /* One thread at a time in the cache (an entry may be evicted by the next caller). */
 #pragma omp critical(audio_cache)
-        {
-            const cache_entry *e = cache_get(s, err, errlen);
-            if (!e)
-                rc = -1;
-            else if (e->frames < b) {
-                snprintf(err, errlen, "%s: file changed while in use", s->path);
-                rc = -1;
-            } else
-                for (int c = 0; c < 2; c++)
-                    memcpy(dst + (size_t)c * (size_t)count + (size_t)at,
-                           e->data + (size_t)c * (size_t)e->frames + (size_t)a, (size_t)n * sizeof(float));
-        }
-        return rc;
-    }
-    if (s->info.format == 0) { /* FFmpeg with fast seeking: decode [a, b) */
-        int ch = s->info.channels;
-        float *tmp = malloc((size_t)n * (size_t)ch * sizeof(float));
-        if (!tmp) {
-            snprintf(err, errlen, "%s: out of memory", s->path);
-            return -1;
-        }
-        int rc = ffdec_read(s->path, s->stream, ch, a, n, tmp, err, errlen);
-        if (rc == 0)
+    {
+        const cache_entry *e = cache_get(s, err, errlen);
+        if (!e)
+            rc = -1;
+        else if (e->frames < a + n) {
+            snprintf(err, errlen, "%s: file changed while in use", s->path);
+            rc = -1;
+        } else
             for (int c = 0; c < 2; c++)
-                memcpy(dst + (size_t)c * (size_t)count + (size_t)at, tmp + (size_t)(ch == 2 ? c : 0) * (size_t)n,
-                       (size_t)n * sizeof(float));
-        free(tmp);
-        return rc;
+                memcpy(dst + (size_t)c * (size_t)count + (size_t)at,
+                       e->data + (size_t)c * (size_t)e->frames + (size_t)a, (size_t)n * sizeof(float));
     }
-    /* 44.1 kHz: seek and decode only [a, b), deinterleaving straight into dst. */
+    return rc;
+}
+
+/* FFmpeg with fast seeking: decodes only [a, a + n); dst as read_cached. */
+static int read_ffmpeg(const audio_src *s, int64_t a, int64_t n, float *dst, int64_t count, int64_t at, char *err,
+                       size_t errlen)
+{
+    int ch = s->info.channels;
+    float *tmp = malloc((size_t)n * (size_t)ch * sizeof(float));
+    if (!tmp) {
+        snprintf(err, errlen, "%s: out of memory", s->path);
+        return -1;
+    }
+    int rc = ffdec_read(s->path, s->stream, ch, a, n, tmp, err, errlen);
+    if (rc == 0)
+        for (int c = 0; c < 2; c++)
+            memcpy(dst + (size_t)c * (size_t)count + (size_t)at, tmp + (size_t)(ch == 2 ? c : 0) * (size_t)n,
+                   (size_t)n * sizeof(float));
+    free(tmp);
+    return rc;
+}
+
+/* 44.1 kHz through libsndfile: seeks and decodes only [a, a + n),
+ * deinterleaving straight into dst (as read_cached). Returns 0 or -1. */
+static int read_sndfile(const audio_src *s, int64_t a, int64_t n, float *dst, int64_t count, int64_t at, char *err,
+                        size_t errlen)
+{
     SF_INFO si;
     memset(&si, 0, sizeof si);
     SNDFILE *sf = sf_open(s->path, SFM_READ, &si);
@@ -599,7 +597,7 @@ int audio_src_read(const audio_src *s, int64_t offset, int64_t count, float *dst
         snprintf(err, errlen, "%s: cannot read audio: %s", s->path, sf_strerror(NULL));
         return -1;
     }
-    if (si.channels != s->info.channels || si.frames < b) {
+    if (si.channels != s->info.channels || si.frames < a + n) {
         snprintf(err, errlen, "%s: file changed while in use", s->path);
         sf_close(sf);
         return -1;
@@ -634,4 +632,26 @@ int audio_src_read(const audio_src *s, int64_t offset, int64_t count, float *dst
     }
     sf_close(sf);
     return 0;
+}
+
+int audio_src_read(const audio_src *s, int64_t offset, int64_t count, float *dst, char *err, size_t errlen)
+{
+    if (count <= 0)
+        return 0;
+    int64_t a = offset < 0 ? 0 : offset, b = offset + count > s->frames ? s->frames : offset + count;
+    if (a >= b) { /* entirely outside: zeros */
+        memset(dst, 0, (size_t)count * 2 * sizeof(float));
+        return 0;
+    }
+    int64_t n = b - a, at = a - offset;
+    for (int c = 0; c < 2; c++) { /* zero only what lies outside the file */
+        float *d = dst + (size_t)c * (size_t)count;
+        memset(d, 0, (size_t)at * sizeof(float));
+        memset(d + at + n, 0, (size_t)(count - at - n) * sizeof(float));
+    }
+    if (whole_decode(&s->info))
+        return read_cached(s, a, n, dst, count, at, err, errlen);
+    if (s->info.format == 0)
+        return read_ffmpeg(s, a, n, dst, count, at, err, errlen);
+    return read_sndfile(s, a, n, dst, count, at, err, errlen);
 }

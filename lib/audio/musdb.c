@@ -221,8 +221,9 @@ static int find_stem(const char *dir, const char *name, char **path)
     return 0;
 }
 
-/* Opens and validates one track folder. Returns 0 or -1 with err. */
-static int open_track(musdb_track *t, const char *dir, const char *name, int split, char *err, size_t errlen)
+/* Starts track t: its name, where it is (dir) and split. Returns 0 or -1
+ * with err. */
+static int track_init(musdb_track *t, const char *dir, const char *name, int split, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     t->name = strdup(name);
@@ -233,6 +234,14 @@ static int open_track(musdb_track *t, const char *dir, const char *name, int spl
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    return 0;
+}
+
+/* Opens and validates one track folder. Returns 0 or -1 with err. */
+static int open_track(musdb_track *t, const char *dir, const char *name, int split, char *err, size_t errlen)
+{
+    if (track_init(t, dir, name, split, err, errlen) != 0)
+        return -1;
     static const char *const files[5] = {"mixture", "vocals", "drums", "bass", "other"};
     char *paths[5] = {0};
     int found[5], nfound = 0, rc = -1;
@@ -282,15 +291,8 @@ done:
  * streams 0..4 are mixture, drums, bass, other, vocals. */
 static int open_stem_track(musdb_track *t, const char *path, const char *name, int split, char *err, size_t errlen)
 {
-    memset(t, 0, sizeof *t);
-    t->name = strdup(name);
-    t->dir = strdup(path);
-    t->split = split;
-    t->nsrc = MUSDB_NSTEMS;
-    if (!t->name || !t->dir) {
-        snprintf(err, errlen, "out of memory");
+    if (track_init(t, path, name, split, err, errlen) != 0)
         return -1;
-    }
     if (audio_src_open_stream(&t->mix, path, 0, err, errlen) != 0)
         return -1;
     if (t->mix.info.streams < 5) {
@@ -351,6 +353,153 @@ static int add_track(musdb_db *db, int *cap, musdb_track *t)
     return 0;
 }
 
+/* What musdb_open selects, for the folder scan. */
+typedef struct {
+    const char *root;
+    int splits;
+    char *const *patterns;
+    int npat, skip_bad;
+    void (*warn)(const char *msg);
+    const name_list *valid;
+} scan_opts;
+
+/* The entries of folder sdir (no dot files), sorted by track name: in
+ * NAME.stem.mp4 the '.' before "stem.mp4" becomes '\001' so that such a
+ * file sorts as NAME among the folders. Returns 0, or -1 with err. */
+static int list_folder(const char *sdir, const char *split, name_list *names, char *err, size_t errlen)
+{
+    memset(names, 0, sizeof *names);
+    DIR *d = opendir(sdir);
+    if (!d) {
+        snprintf(err, errlen, "%s: %s (needed for --split %s)", sdir, strerror(errno), split);
+        return -1;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.' && list_add(names, de->d_name, strlen(de->d_name)) != 0) {
+            closedir(d);
+            list_free(names);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    closedir(d);
+    for (int i = 0; i < names->n; i++)
+        if (is_stem_name(names->names[i]))
+            names->names[i][strlen(names->names[i]) - 9] = '\001';
+    qsort(names->names, (size_t)names->n, sizeof *names->names, cmp_str);
+    return 0;
+}
+
+/* Opens track name of folder sdir (its folder, or NAME.stem.mp4 when
+ * stem_file) and adds it to db. A stray file is no track; a track that
+ * fails to open is skipped with a warning when o->skip_bad. Returns 0 (added
+ * or skipped), or -1 with err. */
+static int add_entry(musdb_db *db, int *cap, const char *sdir, const char *name, int stem_file, int split,
+                     const scan_opts *o, char *err, size_t errlen)
+{
+    char *tdir = join(sdir, name);
+    if (tdir && stem_file) {
+        free(tdir);
+        size_t pl = strlen(sdir) + strlen(name) + 12;
+        if ((tdir = malloc(pl)))
+            snprintf(tdir, pl, "%s/%s.stem.mp4", sdir, name);
+    }
+    if (!tdir) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!stem_file && !is_dir(tdir)) { /* stray files (README, checksums) are not tracks */
+        free(tdir);
+        return 0;
+    }
+    musdb_track t;
+    if ((stem_file ? open_stem_track(&t, tdir, name, split, err, errlen)
+                   : open_track(&t, tdir, name, split, err, errlen)) != 0) {
+        track_free(&t);
+        free(tdir);
+        if (!o->skip_bad)
+            return -1;
+        if (o->warn) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%s (track skipped)", err);
+            o->warn(msg);
+        }
+        return 0;
+    }
+    free(tdir);
+    if (add_track(db, cap, &t) != 0) {
+        track_free(&t);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds the selected tracks of root/train (fi 0: train and valid) or
+ * root/test (fi 1). Returns 0, or -1 with err. */
+static int scan_folder(musdb_db *db, int *cap, int fi, const scan_opts *o, char *err, size_t errlen)
+{
+    static const char *const folders[2] = {"train", "test"};
+    int want = fi == 0 ? o->splits & (MUSDB_TRAIN | MUSDB_VALID) : o->splits & MUSDB_TEST;
+    if (!want)
+        return 0;
+    char *sdir = join(o->root, folders[fi]);
+    if (!sdir) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    name_list names;
+    if (list_folder(sdir, fi == 0 ? (want & MUSDB_TRAIN ? "train" : "valid") : "test", &names, err, errlen) != 0) {
+        free(sdir);
+        return -1;
+    }
+    int nvalid_seen = 0, rc = 0;
+    for (int i = 0; i < names.n && rc == 0; i++) {
+        char *name = names.names[i];
+        size_t nl = strlen(name);
+        int stem_file = nl > 9 && name[nl - 9] == '\001' && strcmp(name + nl - 8, "stem.mp4") == 0;
+        if (stem_file) {
+            name[nl - 9] = 0;
+            if (i > 0 && strcmp(names.names[i - 1], name) == 0) {
+                snprintf(err, errlen, "%s/%s: both a folder and a .stem.mp4 of that name", sdir, name);
+                rc = -1;
+                break;
+            }
+        }
+        int split = fi == 1 ? MUSDB_TEST : list_has(o->valid, name) ? MUSDB_VALID : MUSDB_TRAIN;
+        nvalid_seen += split == MUSDB_VALID;
+        if ((split & o->splits) && matches(name, o->patterns, o->npat))
+            rc = add_entry(db, cap, sdir, name, stem_file, split, o, err, errlen);
+    }
+    list_free(&names);
+    if (rc == 0 && (o->splits & MUSDB_VALID) && fi == 0 && nvalid_seen == 0) {
+        snprintf(err, errlen,
+                 "%s: none of the %d validation tracks (%s) is here; list this folder's validation "
+                 "tracks in %s/valid.txt, one name a line",
+                 sdir, o->valid->n, o->valid->from_file ? "from valid.txt" : "the official MUSDB18 list", o->root);
+        rc = -1;
+    }
+    free(sdir);
+    return rc;
+}
+
+/* Orders db's tracks: train, then valid, then test, each by name (the
+ * folder order). Returns 0 or -1 (out of memory). */
+static int sort_by_split(musdb_db *db)
+{
+    musdb_track *sorted = malloc((size_t)db->n * sizeof *sorted);
+    if (!sorted)
+        return -1;
+    int k = 0;
+    for (int sp = MUSDB_TRAIN; sp <= MUSDB_TEST; sp <<= 1)
+        for (int i = 0; i < db->n; i++)
+            if (db->t[i].split == sp)
+                sorted[k++] = db->t[i];
+    free(db->t);
+    db->t = sorted;
+    return 0;
+}
+
 int musdb_open(musdb_db *db, const char *root, int splits, char *const *patterns, int npat, int skip_bad,
                void (*warn)(const char *msg), char *err, size_t errlen)
 {
@@ -371,130 +520,22 @@ int musdb_open(musdb_db *db, const char *root, int splits, char *const *patterns
     name_list valid;
     if (load_valid(&valid, root, err, errlen) != 0)
         return -1;
-    int cap = 0, rc = -1;
+    scan_opts o = {root, splits, patterns, npat, skip_bad, warn, &valid};
+    int cap = 0;
     /* train/ holds train and valid; test/ holds test. */
-    static const char *const folders[2] = {"train", "test"};
-    for (int fi = 0; fi < 2; fi++) {
-        int want = fi == 0 ? splits & (MUSDB_TRAIN | MUSDB_VALID) : splits & MUSDB_TEST;
-        if (!want)
-            continue;
-        char *sdir = join(root, folders[fi]);
-        if (!sdir)
-            goto oom;
-        DIR *d = opendir(sdir);
-        if (!d) {
-            snprintf(err, errlen, "%s: %s (needed for --split %s)", sdir, strerror(errno),
-                     fi == 0 ? (want & MUSDB_TRAIN ? "train" : "valid") : "test");
-            free(sdir);
+    for (int fi = 0; fi < 2; fi++)
+        if (scan_folder(db, &cap, fi, &o, err, errlen) != 0)
             goto fail;
-        }
-        name_list names = {0};
-        struct dirent *de;
-        while ((de = readdir(d)))
-            if (de->d_name[0] != '.' && list_add(&names, de->d_name, strlen(de->d_name)) != 0) {
-                closedir(d);
-                free(sdir);
-                list_free(&names);
-                goto oom;
-            }
-        closedir(d);
-        /* NAME.stem.mp4 files are tracks named NAME, sorted among the folders by that name */
-        for (int i = 0; i < names.n; i++)
-            if (is_stem_name(names.names[i]))
-                names.names[i][strlen(names.names[i]) - 9] = '\001';
-        qsort(names.names, (size_t)names.n, sizeof *names.names, cmp_str);
-        int nvalid_seen = 0;
-        for (int i = 0; i < names.n; i++) {
-            char *name = names.names[i];
-            size_t nl = strlen(name);
-            int stem_file = nl > 9 && name[nl - 9] == '\001' && strcmp(name + nl - 8, "stem.mp4") == 0;
-            if (stem_file) {
-                name[nl - 9] = 0;
-                if (i > 0 && strcmp(names.names[i - 1], name) == 0) {
-                    snprintf(err, errlen, "%s/%s: both a folder and a .stem.mp4 of that name", sdir, name);
-                    list_free(&names);
-                    free(sdir);
-                    goto fail;
-                }
-            }
-            int split = fi == 1 ? MUSDB_TEST : list_has(&valid, name) ? MUSDB_VALID : MUSDB_TRAIN;
-            nvalid_seen += split == MUSDB_VALID;
-            if (!(split & splits) || !matches(name, patterns, npat))
-                continue;
-            char *tdir = join(sdir, name);
-            if (tdir && stem_file) {
-                free(tdir);
-                size_t pl = strlen(sdir) + strlen(name) + 12;
-                if ((tdir = malloc(pl)))
-                    snprintf(tdir, pl, "%s/%s.stem.mp4", sdir, name);
-            }
-            if (!tdir) {
-                list_free(&names);
-                free(sdir);
-                goto oom;
-            }
-            if (!stem_file && !is_dir(tdir)) { /* stray files (README, checksums) are not tracks */
-                free(tdir);
-                continue;
-            }
-            musdb_track t;
-            if ((stem_file ? open_stem_track(&t, tdir, name, split, err, errlen)
-                           : open_track(&t, tdir, name, split, err, errlen)) != 0) {
-                track_free(&t);
-                free(tdir);
-                if (!skip_bad) {
-                    list_free(&names);
-                    free(sdir);
-                    goto fail;
-                }
-                if (warn) {
-                    char msg[1200];
-                    snprintf(msg, sizeof msg, "%s (track skipped)", err);
-                    warn(msg);
-                }
-                continue;
-            }
-            free(tdir);
-            if (add_track(db, &cap, &t) != 0) {
-                track_free(&t);
-                list_free(&names);
-                free(sdir);
-                goto oom;
-            }
-        }
-        list_free(&names);
-        if ((splits & MUSDB_VALID) && fi == 0 && nvalid_seen == 0) {
-            snprintf(err, errlen,
-                     "%s: none of the %d validation tracks (%s) is here; list this folder's validation "
-                     "tracks in %s/valid.txt, one name a line",
-                     sdir, valid.n, valid.from_file ? "from valid.txt" : "the official MUSDB18 list", root);
-            free(sdir);
-            goto fail;
-        }
-        free(sdir);
-    }
     if (db->n == 0) {
         snprintf(err, errlen, "%s: no track selected%s", root, npat ? " (no track name matches --track)" : "");
         goto fail;
     }
-    /* train tracks, then valid, then test, each by name (the folder order). */
-    {
-        musdb_track *sorted = malloc((size_t)db->n * sizeof *sorted);
-        if (!sorted)
-            goto oom;
-        int k = 0;
-        for (int sp = MUSDB_TRAIN; sp <= MUSDB_TEST; sp <<= 1)
-            for (int i = 0; i < db->n; i++)
-                if (db->t[i].split == sp)
-                    sorted[k++] = db->t[i];
-        free(db->t);
-        db->t = sorted;
+    if (sort_by_split(db) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
     }
-    rc = 0;
     list_free(&valid);
-    return rc;
-oom:
-    snprintf(err, errlen, "out of memory");
+    return 0;
 fail:
     list_free(&valid);
     musdb_close(db);

@@ -232,197 +232,270 @@ static void set_aug_attrs(ts_record *rec, const slicer *s, const plan *p, int ns
     }
 }
 
+/* Mixup: whether the example drawn from rec gets one (from rec's fork 3,
+ * which also gives *lambda), and then the example q mixed into it (fork 4),
+ * of out frames. */
+static int draw_mixup(slicer *s, const tf_rng *rec, int64_t out, plan *q, float *lambda)
+{
+    tf_rng aug = tf_rng_fork(rec, 3);
+    int mixup = tf_rng_bernoulli(&aug, s->c.aug.mixup_prob);
+    if (mixup) {
+        *lambda = (float)tf_rng_beta(&aug, s->c.aug.mixup_alpha, s->c.aug.mixup_alpha);
+        tf_rng r2 = tf_rng_fork(rec, 4);
+        plan_random(s, &r2, out, q);
+    }
+    return mixup;
+}
+
+/* Sequential mode: moves s->track, s->seg past bad tracks and finished
+ * ones. Returns 0 when no track is left. */
+static int seek_segment(slicer *s)
+{
+    const musdb_db *db = s->c.db;
+    while (s->track < db->n && (db->t[s->track].bad || s->seg >= slicer_track_segments(s, s->track))) {
+        s->track++;
+        s->seg = 0;
+    }
+    return s->track < db->n;
+}
+
+/* Sequential mode: the example at s->track, s->seg (augmentation from
+ * rec's fork 2). */
+static void plan_sequential(slicer *s, const tf_rng *rec, plan *p)
+{
+    const musdb_track *t = &s->c.db->t[s->track];
+    memset(p, 0, sizeof *p);
+    tf_rng aug = tf_rng_fork(rec, 2);
+    draw_aug(s, &aug, p);
+    int64_t off = s->c.segment > 0 ? s->seg * s->c.hop : 0;
+    if (s->c.segment > 0) {
+        int64_t real = t->frames - off < s->c.segment ? t->frames - off : s->c.segment;
+        p->out = s->c.pad ? s->c.segment : real;
+    } else {
+        p->out = p->tempo != 1.0 ? (int64_t)floor((double)t->frames / p->tempo) : t->frames;
+    }
+    p->src = stretch_src(p, p->out);
+    for (int k = 0; k < MUSDB_NSTEMS; k++) {
+        p->track[k] = s->track;
+        p->off[k] = off;
+    }
+    p->length = real_frames(p, t->frames, off, p->out);
+    if (p->remix)
+        draw_remix(s, rec, p);
+}
+
+/* How one record is made. */
+typedef struct {
+    plan p, q;       /* the example and, with mixup, the one mixed into it */
+    int mixup;
+    float lambda;    /* mixup weight of p */
+    int64_t segno;   /* the record's segment attribute */
+    int nsrc;
+    int from_file;   /* the mixture is read from its file, not summed from the sources */
+    unsigned need;   /* the sources to read (bit k: source k) */
+} record_plan;
+
+/* Draws the plan of record index (rr: its generator; attempt: how many
+ * draws failed on a bad track before). Returns 0 when sequential mode has
+ * no segment left. */
+static int plan_record(slicer *s, uint64_t index, const tf_rng *rr, int attempt, record_plan *rp)
+{
+    const musdb_db *db = s->c.db;
+    rp->mixup = 0;
+    rp->lambda = 1.0f;
+    if (s->c.random) {
+        tf_rng r = attempt ? tf_rng_fork(rr, 1000 + (uint64_t)attempt) : *rr;
+        plan_random(s, &r, s->c.segment, &rp->p);
+        rp->segno = (int64_t)index;
+        rp->mixup = draw_mixup(s, &r, rp->p.out, &rp->q, &rp->lambda);
+    } else {
+        if (!seek_segment(s))
+            return 0;
+        plan_sequential(s, rr, &rp->p);
+        rp->segno = s->seg;
+        rp->mixup = draw_mixup(s, rr, rp->p.out, &rp->q, &rp->lambda);
+    }
+    rp->nsrc = db->t[rp->p.track[0]].nsrc;
+    int changed = plan_changes(&rp->p, rp->nsrc) || rp->mixup;
+    rp->from_file = !db->plain && !changed &&
+                    (s->c.mixture == SLICE_MIX_FILE || (s->c.mixture == SLICE_MIX_AUTO && !s->c.random));
+    rp->need = 0;
+    if (db->plain || !rp->from_file)
+        rp->need = (1u << rp->nsrc) - 1;
+    else
+        for (int i = 0; i < s->c.stems.n; i++)
+            rp->need |= s->c.stems.mask[i];
+    return 1;
+}
+
+static void free_sources(float **a)
+{
+    for (int k = 0; k < MUSDB_NSTEMS; k++) {
+        free(a[k]);
+        a[k] = NULL;
+    }
+}
+
+/* The sources rp needs, (2, p.out) each, into a[k] (with mixup already
+ * mixed). Returns 0; 1 when a bad track was dropped (draw again); -1 on
+ * error. a is all NULL unless 0 is returned. */
+static int make_sources(slicer *s, const record_plan *rp, float **a, char *err, size_t errlen)
+{
+    float *b[MUSDB_NSTEMS] = {0};
+    const plan *p = &rp->p;
+    size_t bytes = (size_t)p->out * 2 * sizeof(float) + 1;
+    int rc = -1;
+    for (int k = 0; k < rp->nsrc; k++)
+        if (rp->need & (1u << k)) {
+            a[k] = malloc(bytes);
+            if (rp->mixup)
+                b[k] = malloc(bytes);
+            if (!a[k] || (rp->mixup && !b[k])) {
+                snprintf(err, errlen, "out of memory for a record of %lld frames", (long long)p->out);
+                goto done;
+            }
+        }
+    rc = make_example(s, p, rp->need, a, err, errlen);
+    if (rc == 0 && rp->mixup)
+        rc = make_example(s, &rp->q, rp->need, b, err, errlen);
+    if (rc == 0 && rp->mixup)
+        for (int k = 0; k < rp->nsrc; k++)
+            if (rp->need & (1u << k))
+                augment_mix(a[k], a[k], b[k], 2 * p->out, rp->lambda);
+done:
+    free_sources(b);
+    if (rc != 0)
+        free_sources(a);
+    return rc;
+}
+
+/* Adds the mixture: read from its file (rp->from_file) or the sum of the
+ * sources. Returns 0 or -1. */
+static int add_mixture(const slicer *s, const record_plan *rp, float *const *a, ts_record *rec, char *err,
+                       size_t errlen)
+{
+    const plan *p = &rp->p;
+    int64_t n = 2 * p->out;
+    float *mix = malloc((size_t)p->out * 2 * sizeof(float) + 1);
+    if (!mix) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (rp->from_file) {
+        if (audio_src_read(&s->c.db->t[p->track[0]].mix, p->off[0], p->out, mix, err, errlen) != 0) {
+            free(mix);
+            return -1;
+        }
+    } else {
+        memcpy(mix, a[0], (size_t)n * sizeof(float));
+        for (int k = 1; k < rp->nsrc; k++)
+            for (int64_t i = 0; i < n; i++)
+                mix[i] += a[k][i];
+    }
+    add_wave(rec, "mixture", mix, p->out);
+    return 0;
+}
+
+/* Adds the output stems, each the sum of its sources; a stem that is the
+ * only user of a single source takes that buffer over (a[k] = NULL then).
+ * Returns 0 or -1. */
+static int add_stems(const slicer *s, const record_plan *rp, float **a, ts_record *rec, char *err, size_t errlen)
+{
+    const int nsrc = rp->nsrc;
+    const int64_t out = rp->p.out, n = 2 * out;
+    int uses[MUSDB_NSTEMS] = {0};
+    for (int i = 0; i < s->c.stems.n; i++)
+        for (int k = 0; k < nsrc; k++)
+            uses[k] += (s->c.stems.mask[i] >> k) & 1;
+    for (int i = 0; i < s->c.stems.n; i++) {
+        unsigned m = s->c.stems.mask[i];
+        int single = m && !(m & (m - 1)) ? __builtin_ctz(m) : -1;
+        if (single >= 0 && uses[single] == 1 && a[single]) { /* hand the buffer over, no copy */
+            add_wave(rec, s->c.stems.name[i], a[single], out);
+            a[single] = NULL;
+            continue;
+        }
+        float *y = malloc((size_t)out * 2 * sizeof(float) + 1);
+        if (!y) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        int first = 1;
+        for (int k = 0; k < nsrc; k++) {
+            if (!(m & (1u << k)))
+                continue;
+            if (first)
+                memcpy(y, a[k], (size_t)n * sizeof(float));
+            else
+                for (int64_t j = 0; j < n; j++)
+                    y[j] += a[k][j];
+            first = 0;
+        }
+        if (first)
+            memset(y, 0, (size_t)n * sizeof(float));
+        add_wave(rec, s->c.stems.name[i], y, out);
+    }
+    return 0;
+}
+
+/* The record's attributes: where it comes from and its augmentation. */
+static void set_record_attrs(ts_record *rec, const slicer *s, const record_plan *rp)
+{
+    const musdb_db *db = s->c.db;
+    const plan *p = &rp->p;
+    const musdb_track *t0 = &db->t[p->track[0]];
+    ts_attr_set(rec, "track", t0->name);
+    ts_attr_set(rec, "split", musdb_split_name(t0->split));
+    ts_attr_setf(rec, "rate", "%d", AUDIO_RATE);
+    ts_attr_setf(rec, "offset", "%lld", (long long)p->off[0]);
+    ts_attr_setf(rec, "length", "%lld", (long long)p->length);
+    ts_attr_setf(rec, "segment", "%lld", (long long)rp->segno);
+    ts_attr_setf(rec, "seed", "%llu", (unsigned long long)s->c.seed);
+    ts_attr_set(rec, "mixture", rp->from_file || db->plain ? "file" : "sum");
+    if (db->plain)
+        ts_attr_set(rec, "path", t0->src[0].path);
+    if (p->tempo != 1.0)
+        ts_attr_setf(rec, "source_length", "%lld", (long long)p->src);
+    set_aug_attrs(rec, s, p, rp->nsrc, "aug_");
+    if (rp->mixup) {
+        ts_attr_setf(rec, "aug_mixup", "%.9g", (double)rp->lambda);
+        ts_attr_set(rec, "aug_mixup_track", db->t[rp->q.track[0]].name);
+        ts_attr_setf(rec, "aug_mixup_offset", "%lld", (long long)rp->q.off[0]);
+        set_aug_attrs(rec, s, &rp->q, rp->nsrc, "aug_mixup_");
+    }
+}
+
 /* Record number index: in random mode a function of index alone (so
  * records can be made in any order, on any thread); in sequential mode
- * the one at s->track, s->seg. */
+ * the one at s->track, s->seg. Returns 1, 0 at the end (sequential), -1. */
 static int make_record(slicer *s, uint64_t index, ts_record *rec, char *err, size_t errlen)
 {
     ts_record_free(rec);
-    const musdb_db *db = s->c.db;
-    plan p, q;
-    float *a[MUSDB_NSTEMS] = {0}, *b[MUSDB_NSTEMS] = {0};
-    int mixup = 0;
-    float lambda = 1.0f;
-    int64_t segno;
+    record_plan rp;
+    float *a[MUSDB_NSTEMS] = {0};
     tf_rng rr = tf_rng_fork(&s->base, index);
     for (int attempt = 0;; attempt++) {
-        if (s->c.random) {
-            tf_rng r = attempt ? tf_rng_fork(&rr, 1000 + (uint64_t)attempt) : rr;
-            plan_random(s, &r, s->c.segment, &p);
-            segno = (int64_t)index;
-            tf_rng aug = tf_rng_fork(&r, 3);
-            mixup = tf_rng_bernoulli(&aug, s->c.aug.mixup_prob);
-            if (mixup) {
-                lambda = (float)tf_rng_beta(&aug, s->c.aug.mixup_alpha, s->c.aug.mixup_alpha);
-                tf_rng r2 = tf_rng_fork(&r, 4);
-                plan_random(s, &r2, p.out, &q);
-            }
-        } else {
-            while (s->track < db->n && (db->t[s->track].bad || s->seg >= slicer_track_segments(s, s->track))) {
-                s->track++;
-                s->seg = 0;
-            }
-            if (s->track >= db->n)
-                return 0;
-            const musdb_track *t = &db->t[s->track];
-            memset(&p, 0, sizeof p);
-            tf_rng aug = tf_rng_fork(&rr, 2);
-            draw_aug(s, &aug, &p);
-            int64_t off = s->c.segment > 0 ? s->seg * s->c.hop : 0;
-            if (s->c.segment > 0) {
-                int64_t real = t->frames - off < s->c.segment ? t->frames - off : s->c.segment;
-                p.out = s->c.pad ? s->c.segment : real;
-            } else {
-                p.out = p.tempo != 1.0 ? (int64_t)floor((double)t->frames / p.tempo) : t->frames;
-            }
-            p.src = stretch_src(&p, p.out);
-            for (int k = 0; k < MUSDB_NSTEMS; k++) {
-                p.track[k] = s->track;
-                p.off[k] = off;
-            }
-            p.length = real_frames(&p, t->frames, off, p.out);
-            if (p.remix)
-                draw_remix(s, &rr, &p);
-            segno = s->seg;
-            tf_rng aug3 = tf_rng_fork(&rr, 3);
-            mixup = tf_rng_bernoulli(&aug3, s->c.aug.mixup_prob);
-            if (mixup) {
-                lambda = (float)tf_rng_beta(&aug3, s->c.aug.mixup_alpha, s->c.aug.mixup_alpha);
-                tf_rng r2 = tf_rng_fork(&rr, 4);
-                plan_random(s, &r2, p.out, &q);
-            }
-        }
-        const musdb_track *t0 = &db->t[p.track[0]];
-        int nsrc = t0->nsrc;
-        int changed = plan_changes(&p, nsrc) || mixup;
-        int from_file = !db->plain && !changed &&
-                        (s->c.mixture == SLICE_MIX_FILE || (s->c.mixture == SLICE_MIX_AUTO && !s->c.random));
-        unsigned all = (1u << nsrc) - 1, need = 0;
-        if (db->plain || !from_file)
-            need = all;
-        else
-            for (int i = 0; i < s->c.stems.n; i++)
-                need |= s->c.stems.mask[i];
-        size_t bytes = (size_t)p.out * 2 * sizeof(float) + 1;
-        for (int k = 0; k < nsrc; k++)
-            if (need & (1u << k)) {
-                a[k] = malloc(bytes);
-                if (mixup)
-                    b[k] = malloc(bytes);
-                if (!a[k] || (mixup && !b[k])) {
-                    snprintf(err, errlen, "out of memory for a record of %lld frames", (long long)p.out);
-                    goto fail;
-                }
-            }
-        int rc = make_example(s, &p, need, a, err, errlen);
-        if (rc == 0 && mixup)
-            rc = make_example(s, &q, need, b, err, errlen);
+        if (!plan_record(s, index, &rr, attempt, &rp))
+            return 0;
+        int rc = make_sources(s, &rp, a, err, errlen);
         if (rc < 0)
-            goto fail;
-        if (rc > 0) { /* a bad track was dropped: draw again */
-            for (int k = 0; k < MUSDB_NSTEMS; k++) {
-                free(a[k]);
-                free(b[k]);
-                a[k] = b[k] = NULL;
-            }
-            if (!s->c.random) {
-                s->track++;
-                s->seg = 0;
-            }
-            continue;
+            return -1;
+        if (rc == 0)
+            break;
+        if (!s->c.random) { /* a bad track was dropped: go on with the next */
+            s->track++;
+            s->seg = 0;
         }
-        if (mixup)
-            for (int k = 0; k < nsrc; k++)
-                if (need & (1u << k)) {
-                    augment_mix(a[k], a[k], b[k], 2 * p.out, lambda);
-                    free(b[k]);
-                    b[k] = NULL;
-                }
-
-        /* The record. */
-        int64_t n = 2 * p.out;
-        float *mix = malloc(bytes);
-        if (!mix) {
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
-        if (from_file) {
-            if (audio_src_read(&t0->mix, p.off[0], p.out, mix, err, errlen) != 0) {
-                free(mix);
-                goto fail;
-            }
-        } else {
-            memcpy(mix, a[0], (size_t)n * sizeof(float));
-            for (int k = 1; k < nsrc; k++)
-                for (int64_t i = 0; i < n; i++)
-                    mix[i] += a[k][i];
-        }
-        add_wave(rec, "mixture", mix, p.out);
-        if (!db->plain) {
-            int uses[MUSDB_NSTEMS] = {0};
-            for (int i = 0; i < s->c.stems.n; i++)
-                for (int k = 0; k < nsrc; k++)
-                    uses[k] += (s->c.stems.mask[i] >> k) & 1;
-            for (int i = 0; i < s->c.stems.n; i++) {
-                unsigned m = s->c.stems.mask[i];
-                int single = m && !(m & (m - 1)) ? __builtin_ctz(m) : -1;
-                if (single >= 0 && uses[single] == 1 && a[single]) { /* hand the buffer over, no copy */
-                    add_wave(rec, s->c.stems.name[i], a[single], p.out);
-                    a[single] = NULL;
-                    continue;
-                }
-                float *y = malloc(bytes);
-                if (!y) {
-                    snprintf(err, errlen, "out of memory");
-                    goto fail;
-                }
-                int first = 1;
-                for (int k = 0; k < nsrc; k++) {
-                    if (!(m & (1u << k)))
-                        continue;
-                    if (first)
-                        memcpy(y, a[k], (size_t)n * sizeof(float));
-                    else
-                        for (int64_t j = 0; j < n; j++)
-                            y[j] += a[k][j];
-                    first = 0;
-                }
-                if (first)
-                    memset(y, 0, (size_t)n * sizeof(float));
-                add_wave(rec, s->c.stems.name[i], y, p.out);
-            }
-        }
-        for (int k = 0; k < MUSDB_NSTEMS; k++)
-            free(a[k]);
-
-        ts_attr_set(rec, "track", t0->name);
-        ts_attr_set(rec, "split", musdb_split_name(t0->split));
-        ts_attr_setf(rec, "rate", "%d", AUDIO_RATE);
-        ts_attr_setf(rec, "offset", "%lld", (long long)p.off[0]);
-        ts_attr_setf(rec, "length", "%lld", (long long)p.length);
-        ts_attr_setf(rec, "segment", "%lld", (long long)segno);
-        ts_attr_setf(rec, "seed", "%llu", (unsigned long long)s->c.seed);
-        ts_attr_set(rec, "mixture", from_file || db->plain ? "file" : "sum");
-        if (db->plain)
-            ts_attr_set(rec, "path", t0->src[0].path);
-        if (p.tempo != 1.0)
-            ts_attr_setf(rec, "source_length", "%lld", (long long)p.src);
-        set_aug_attrs(rec, s, &p, nsrc, "aug_");
-        if (mixup) {
-            ts_attr_setf(rec, "aug_mixup", "%.9g", (double)lambda);
-            ts_attr_set(rec, "aug_mixup_track", db->t[q.track[0]].name);
-            ts_attr_setf(rec, "aug_mixup_offset", "%lld", (long long)q.off[0]);
-            set_aug_attrs(rec, s, &q, nsrc, "aug_mixup_");
-        }
-        return 1;
-    fail:
-        for (int k = 0; k < MUSDB_NSTEMS; k++) {
-            free(a[k]);
-            free(b[k]);
-        }
+    }
+    if (add_mixture(s, &rp, a, rec, err, errlen) != 0 ||
+        (!s->c.db->plain && add_stems(s, &rp, a, rec, err, errlen) != 0)) {
+        free_sources(a);
         ts_record_free(rec);
         return -1;
     }
+    free_sources(a);
+    set_record_attrs(rec, s, &rp);
+    return 1;
 }
 
 int slicer_next(slicer *s, ts_record *rec, char *err, size_t errlen)
@@ -439,12 +512,7 @@ int slicer_next(slicer *s, ts_record *rec, char *err, size_t errlen)
 int slicer_skip(slicer *s)
 {
     if (!s->c.random) {
-        const musdb_db *db = s->c.db;
-        while (s->track < db->n && (db->t[s->track].bad || s->seg >= slicer_track_segments(s, s->track))) {
-            s->track++;
-            s->seg = 0;
-        }
-        if (s->track >= db->n)
+        if (!seek_segment(s))
             return 0;
         s->seg++;
     }

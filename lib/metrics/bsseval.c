@@ -237,11 +237,22 @@ static void refill_own(double *A, const void *p)
     free(Rj);
 }
 
-int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int nchan, int64_t nsampl,
-               const bss_params *p, bss_result *out, char *err, size_t errlen)
+/* Sizes and signals shared by the phases of one bsseval_v4 call. */
+typedef struct {
+    const float *const *ref, *const *est; /* [source] (nchan, nsampl) */
+    const float **sig_ref, **sig_est;     /* [signal] one channel of ref / est */
+    int nsrc, nchan, nsig, L;
+    int64_t nsampl;
+    int M, nb;  /* block FFT size, its complex bins */
+    int64_t B;  /* new samples per block: M - L + 1 */
+    fft64_plan plan;
+} bss_job;
+
+/* The argument checks of bsseval_v4: sizes, and no source silent over the
+ * whole track (museval refuses such a track). */
+static int check_args(const float *const *ref, const float *const *est, int nsrc, int nchan, int64_t nsampl, int L,
+                      char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    const int L = p->filt_len;
     if (nsrc < 1 || nchan < 1 || nsampl < 1 || L < 1 || L > 65536) {
         snprintf(err, errlen, "bss_eval: bad sizes (%d sources, %d channels, %lld samples, %d taps)", nsrc,
                  nchan, (long long)nsampl, L);
@@ -257,30 +268,47 @@ int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int n
             return -1;
         }
     }
-    const int nsig = nsrc * nchan;
-    const int M = fft64_size(BLOCK_FFT > 2 * L ? BLOCK_FFT : 2 * L);
-    const int nb = M / 2 + 1; /* complex bins */
-    const int64_t B = M - L + 1;
-    const int64_t nblk = (nsampl + B - 1) / B;
-    const int npairs = 2 * nsig * nsig; /* R_ab (refs a, b), then R_ae (ref a, estimate e) */
-    const float *sig_ref[nsig > 0 ? nsig : 1], *sig_est[nsig > 0 ? nsig : 1];
-    for (int a = 0; a < nsig; a++) {
-        sig_ref[a] = ref[a / nchan] + (size_t)(a % nchan) * (size_t)nsampl;
-        sig_est[a] = est[a / nchan] + (size_t)(a % nchan) * (size_t)nsampl;
-    }
-    fft64_plan plan;
-    if (fft64_init(&plan, M) != 0) {
-        snprintf(err, errlen, "bss_eval: FFT size %d", M);
-        return -1;
-    }
-    int nt = p->threads > 0 ? p->threads : 1;
-#ifdef _OPENMP
-    if (p->threads <= 0) nt = omp_get_max_threads();
-#endif
-    if (nt > nblk) nt = (int)nblk;
-    if (nt < 1) nt = 1;
+    return 0;
+}
 
-    /* ---- correlations, blockwise, one accumulator set per thread ---- */
+/* Adds block b's cross spectra conj(X_a) Y_q to A (one spectrum per pair, see
+ * correlations). buf, X, Yr, Ye: the calling thread's scratch. */
+static void correlate_block(const bss_job *J, int64_t b, double *A, double *buf, double *X, double *Yr, double *Ye)
+{
+    const int nsig = J->nsig, nb = J->nb, L = J->L, M = J->M;
+    const int64_t s0 = b * J->B, B = J->B, nsampl = J->nsampl;
+    for (int a = 0; a < nsig; a++) {
+        load_block(J->sig_ref[a], nsampl, s0, B, nsampl, buf, M);
+        fft64_forward(&J->plan, buf, X + (size_t)a * (size_t)(2 * nb));
+        load_block(J->sig_ref[a], nsampl, s0, B + L - 1, nsampl, buf, M);
+        fft64_forward(&J->plan, buf, Yr + (size_t)a * (size_t)(2 * nb));
+        load_block(J->sig_est[a], nsampl, s0, B + L - 1, nsampl, buf, M);
+        fft64_forward(&J->plan, buf, Ye + (size_t)a * (size_t)(2 * nb));
+    }
+    for (int a = 0; a < nsig; a++) {
+        const double *xa = X + (size_t)a * (size_t)(2 * nb);
+        for (int q = 0; q < 2 * nsig; q++) {
+            const double *y = q < nsig ? Yr + (size_t)q * (size_t)(2 * nb) : Ye + (size_t)(q - nsig) * (size_t)(2 * nb);
+            int pair = q < nsig ? a * nsig + q : nsig * nsig + a * nsig + (q - nsig);
+            double *d = A + (size_t)pair * (size_t)(2 * nb);
+#pragma omp simd
+            for (int k = 0; k < nb; k++) {
+                double xr = xa[2 * k], xi = xa[2 * k + 1], yr = y[2 * k], yi = y[2 * k + 1];
+                d[2 * k] += xr * yr + xi * yi; /* conj(x) y */
+                d[2 * k + 1] += xr * yi - xi * yr;
+            }
+        }
+    }
+}
+
+/* Lags 0..L-1 of every pair, npairs = 2 nsig^2 of them: R_ab (references a,
+ * b) first, then R_ae (reference a, estimate e); each L doubles. Blockwise,
+ * one accumulator set per thread (nt threads), summed in thread order. */
+static double *correlations(const bss_job *J, int nt)
+{
+    const int nsig = J->nsig, nb = J->nb, M = J->M, L = J->L;
+    const int npairs = 2 * nsig * nsig;
+    const int64_t nblk = (J->nsampl + J->B - 1) / J->B;
     size_t accn = (size_t)npairs * (size_t)nb * 2;
     double *acc = tf_calloc(accn * (size_t)nt, sizeof(double), "bss_eval correlations");
 #pragma omp parallel num_threads(nt)
@@ -289,38 +317,13 @@ int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int n
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        double *A = acc + accn * (size_t)tid;
         double *buf = tf_malloc(sizeof(double) * (size_t)M, "bss_eval");
         double *X = tf_malloc(sizeof(double) * (size_t)(nb * 2) * (size_t)nsig, "bss_eval");
         double *Yr = tf_malloc(sizeof(double) * (size_t)(nb * 2) * (size_t)nsig, "bss_eval");
         double *Ye = tf_malloc(sizeof(double) * (size_t)(nb * 2) * (size_t)nsig, "bss_eval");
 #pragma omp for schedule(static)
-        for (int64_t b = 0; b < nblk; b++) {
-            int64_t s0 = b * B;
-            for (int a = 0; a < nsig; a++) {
-                load_block(sig_ref[a], nsampl, s0, B, nsampl, buf, M);
-                fft64_forward(&plan, buf, X + (size_t)a * (size_t)(2 * nb));
-                load_block(sig_ref[a], nsampl, s0, B + L - 1, nsampl, buf, M);
-                fft64_forward(&plan, buf, Yr + (size_t)a * (size_t)(2 * nb));
-                load_block(sig_est[a], nsampl, s0, B + L - 1, nsampl, buf, M);
-                fft64_forward(&plan, buf, Ye + (size_t)a * (size_t)(2 * nb));
-            }
-            for (int a = 0; a < nsig; a++) {
-                const double *xa = X + (size_t)a * (size_t)(2 * nb);
-                for (int q = 0; q < 2 * nsig; q++) {
-                    const double *y = q < nsig ? Yr + (size_t)q * (size_t)(2 * nb)
-                                               : Ye + (size_t)(q - nsig) * (size_t)(2 * nb);
-                    int pair = q < nsig ? a * nsig + q : nsig * nsig + a * nsig + (q - nsig);
-                    double *d = A + (size_t)pair * (size_t)(2 * nb);
-#pragma omp simd
-                    for (int k = 0; k < nb; k++) {
-                        double xr = xa[2 * k], xi = xa[2 * k + 1], yr = y[2 * k], yi = y[2 * k + 1];
-                        d[2 * k] += xr * yr + xi * yi;     /* conj(x) y */
-                        d[2 * k + 1] += xr * yi - xi * yr;
-                    }
-                }
-            }
-        }
+        for (int64_t b = 0; b < nblk; b++)
+            correlate_block(J, b, acc + accn * (size_t)tid, buf, X, Yr, Ye);
         free(buf);
         free(X);
         free(Yr);
@@ -328,24 +331,30 @@ int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int n
     }
     for (int t = 1; t < nt; t++)
         for (size_t i = 0; i < accn; i++) acc[i] += acc[accn * (size_t)t + i];
-    /* lags 0..L-1 of every pair */
     double *R = tf_malloc(sizeof(double) * (size_t)npairs * (size_t)L, "bss_eval correlations");
-    {
-        double *tbuf = tf_malloc(sizeof(double) * (size_t)M, "bss_eval");
-        double *work = tf_malloc(sizeof(double) * (size_t)(M + 2), "bss_eval");
-        for (int q = 0; q < npairs; q++) {
-            fft64_inverse(&plan, acc + (size_t)q * (size_t)(2 * nb), tbuf, work);
-            memcpy(R + (size_t)q * (size_t)L, tbuf, sizeof(double) * (size_t)L);
-        }
-        free(tbuf);
-        free(work);
+    double *tbuf = tf_malloc(sizeof(double) * (size_t)M, "bss_eval");
+    double *work = tf_malloc(sizeof(double) * (size_t)(M + 2), "bss_eval");
+    for (int q = 0; q < npairs; q++) {
+        fft64_inverse(&J->plan, acc + (size_t)q * (size_t)(2 * nb), tbuf, work);
+        memcpy(R + (size_t)q * (size_t)L, tbuf, sizeof(double) * (size_t)L);
     }
+    free(tbuf);
+    free(work);
     free(acc);
-#define RR(a, b) (R + ((size_t)(a) * (size_t)nsig + (size_t)(b)) * (size_t)L)
-#define RE(a, e) (R + ((size_t)nsig * (size_t)nsig + (size_t)(a) * (size_t)nsig + (size_t)(e)) * (size_t)L)
+    return R;
+}
 
-    /* ---- filters ---- */
+/* The projection filters from the lags R (see the top of the file):
+ * *Cm (n x nsig, n = nsig L, column e: the taps from every reference signal
+ * to estimate signal e) and *Cj (per source j, nchan L x nchan: the taps
+ * from source j's channels alone). Returns 0, or -1 when a solve failed
+ * (nothing allocated then); *used_lstsq is set when one fell back to least
+ * squares. */
+static int solve_filters(const bss_job *J, const double *R, double **Cm_out, double **Cj_out, int *used_lstsq)
+{
+    const int nsig = J->nsig, nsrc = J->nsrc, nchan = J->nchan, L = J->L;
     const int n = nsig * L, nl = nchan * L;
+#define RE(a, e) (R + ((size_t)nsig * (size_t)nsig + (size_t)(a) * (size_t)nsig + (size_t)(e)) * (size_t)L)
     double *G = tf_malloc(sizeof(double) * (size_t)n * (size_t)n, "bss_eval G (try fewer stems)");
     build_G(G, R, nsig, L);
     double *Gjj = tf_malloc(sizeof(double) * (size_t)nl * (size_t)nl * (size_t)nsrc, "bss_eval");
@@ -364,53 +373,156 @@ int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int n
             for (int cj = 0; cj < nchan; cj++)
                 memcpy(Cj + ((size_t)j * (size_t)nchan + (size_t)c) * (size_t)nl + (size_t)cj * (size_t)L,
                        RE(j * nchan + cj, j * nchan + c), sizeof(double) * (size_t)L);
+#undef RE
     refill_ctx rctx = {R, nsig, L, nchan, 0};
     int rc = museval_solve(G, n, Cm, nsig, refill_full, &rctx), bad = rc < 0;
-    out->used_lstsq = rc == 1;
+    *used_lstsq = rc == 1;
     free(G);
     for (int j = 0; j < nsrc && !bad; j++) {
         rctx.j = j;
         rc = museval_solve(Gjj + (size_t)j * (size_t)nl * (size_t)nl, nl,
                            Cj + (size_t)j * (size_t)nl * (size_t)nchan, nchan, refill_own, &rctx);
         if (rc < 0) bad = 1;
-        if (rc == 1) out->used_lstsq = 1;
+        if (rc == 1) *used_lstsq = 1;
     }
     free(Gjj);
-    free(R);
     if (bad) {
         free(Cm);
         free(Cj);
-        fft64_free(&plan);
-        snprintf(err, errlen, "bss_eval: the linear solve failed");
         return -1;
     }
+    *Cm_out = Cm;
+    *Cj_out = Cj;
+    return 0;
+}
 
-    /* filter spectra: FC[(j, a, c)] = rfft(C taps from signal a to output
-     * channel c of estimate j); FJ[(j, cj, c)] likewise for Cj. */
-    const size_t sp = (size_t)(2 * nb);
+/* The filter spectra, each 2 nb doubles: FC[(j, a, c)] = rfft(the C taps
+ * from signal a to output channel c of estimate j); FJ[(j, cj, c)] likewise
+ * for Cj. */
+static void filter_spectra(const bss_job *J, const double *Cm, const double *Cj, double **FC_out, double **FJ_out)
+{
+    const int nsig = J->nsig, nsrc = J->nsrc, nchan = J->nchan, L = J->L;
+    const int n = nsig * L, nl = nchan * L;
+    const size_t sp = (size_t)(2 * J->nb);
     double *FC = tf_malloc(sizeof(double) * sp * (size_t)nsrc * (size_t)nsig * (size_t)nchan, "bss_eval");
     double *FJ = tf_malloc(sizeof(double) * sp * (size_t)nsrc * (size_t)nchan * (size_t)nchan, "bss_eval");
-    {
-        double *buf = tf_calloc((size_t)M, sizeof(double), "bss_eval");
+    double *buf = tf_calloc((size_t)J->M, sizeof(double), "bss_eval");
+    for (int j = 0; j < nsrc; j++)
+        for (int c = 0; c < nchan; c++) {
+            for (int a = 0; a < nsig; a++) {
+                memcpy(buf, Cm + (size_t)(j * nchan + c) * (size_t)n + (size_t)a * (size_t)L,
+                       sizeof(double) * (size_t)L);
+                fft64_forward(&J->plan, buf,
+                              FC + (((size_t)j * (size_t)nsig + (size_t)a) * (size_t)nchan + (size_t)c) * sp);
+            }
+            for (int cj = 0; cj < nchan; cj++) {
+                memcpy(buf, Cj + ((size_t)j * (size_t)nchan + (size_t)c) * (size_t)nl + (size_t)cj * (size_t)L,
+                       sizeof(double) * (size_t)L);
+                fft64_forward(&J->plan, buf,
+                              FJ + (((size_t)j * (size_t)nchan + (size_t)cj) * (size_t)nchan + (size_t)c) * sp);
+            }
+        }
+    free(buf);
+    *FC_out = FC;
+    *FJ_out = FJ;
+}
+
+/* One window's thread scratch. */
+typedef struct {
+    double *buf, *work; /* M, M + 2 */
+    double *X, *Y;      /* nsig spectra, one spectrum */
+    double *Pall, *Pj;  /* nsig signals of olen: the projections on all sources, on the own source */
+} win_scratch;
+
+/* Y = sum over k < nf of f_k x_k (complex, nb bins; filter k at f + k fstep,
+ * its input at x + k xstep), then out[0..cnt) += its inverse FFT. */
+static void filter_add(const bss_job *J, const double *f, size_t fstep, const double *x, size_t xstep, int nf,
+                       double *Y, double *buf, double *work, double *out, int64_t cnt)
+{
+    const int nb = J->nb;
+    memset(Y, 0, sizeof(double) * (size_t)(2 * nb));
+    for (int k = 0; k < nf; k++, f += fstep, x += xstep) {
+#pragma omp simd
+        for (int q = 0; q < nb; q++) {
+            Y[2 * q] += f[2 * q] * x[2 * q] - f[2 * q + 1] * x[2 * q + 1];
+            Y[2 * q + 1] += f[2 * q] * x[2 * q + 1] + f[2 * q + 1] * x[2 * q];
+        }
+    }
+    fft64_inverse(&J->plan, Y, buf, work);
+    for (int64_t i = 0; i < cnt; i++) out[i] += buf[i];
+}
+
+/* The window's references [s0, s0 + len) (zero outside) through the
+ * filters, overlap-add by blocks: s->Pall and s->Pj (olen per signal) get
+ * the projections on all sources and on each signal's own source. */
+static void project_window(const bss_job *J, const double *FC, const double *FJ, int64_t s0, int64_t len,
+                           int64_t olen, win_scratch *s)
+{
+    const int nsig = J->nsig, nsrc = J->nsrc, nchan = J->nchan, L = J->L;
+    const size_t sp = (size_t)(2 * J->nb);
+    memset(s->Pall, 0, sizeof(double) * (size_t)olen * (size_t)nsig);
+    memset(s->Pj, 0, sizeof(double) * (size_t)olen * (size_t)nsig);
+    for (int64_t k0 = 0; k0 < len; k0 += J->B) {
+        int64_t bl = len - k0 < J->B ? len - k0 : J->B;
+        for (int a = 0; a < nsig; a++) {
+            load_block(J->sig_ref[a], J->nsampl, s0 + k0, bl, s0 + len, s->buf, J->M);
+            fft64_forward(&J->plan, s->buf, s->X + (size_t)a * sp);
+        }
+        int64_t cnt = bl + L - 1;
         for (int j = 0; j < nsrc; j++)
             for (int c = 0; c < nchan; c++) {
-                for (int a = 0; a < nsig; a++) {
-                    memcpy(buf, Cm + (size_t)(j * nchan + c) * (size_t)n + (size_t)a * (size_t)L,
-                           sizeof(double) * (size_t)L);
-                    fft64_forward(&plan, buf, FC + (((size_t)j * (size_t)nsig + (size_t)a) * (size_t)nchan + (size_t)c) * sp);
-                }
-                for (int cj = 0; cj < nchan; cj++) {
-                    memcpy(buf, Cj + ((size_t)j * (size_t)nchan + (size_t)c) * (size_t)nl + (size_t)cj * (size_t)L,
-                           sizeof(double) * (size_t)L);
-                    fft64_forward(&plan, buf, FJ + (((size_t)j * (size_t)nchan + (size_t)cj) * (size_t)nchan + (size_t)c) * sp);
-                }
+                size_t o = (size_t)(j * nchan + c) * (size_t)olen + (size_t)k0;
+                /* all sources */
+                filter_add(J, FC + ((size_t)j * (size_t)nsig * (size_t)nchan + (size_t)c) * sp, (size_t)nchan * sp,
+                           s->X, sp, nsig, s->Y, s->buf, s->work, s->Pall + o, cnt);
+                /* own source only */
+                filter_add(J, FJ + ((size_t)j * (size_t)nchan * (size_t)nchan + (size_t)c) * sp, (size_t)nchan * sp,
+                           s->X + (size_t)(j * nchan) * sp, sp, nchan, s->Y, s->buf, s->work, s->Pj + o, cnt);
             }
-        free(buf);
     }
-    free(Cm);
-    free(Cj);
+}
 
-    /* ---- windows ---- */
+/* museval's energy ratios for window w ([s0, s0 + len)) from its
+ * projections, into out->{sdr,isr,sir,sar}[j * nwin + w]. */
+static void window_scores(const bss_job *J, const win_scratch *s, int64_t s0, int64_t len, int64_t olen, int w,
+                          bss_result *out)
+{
+    const int nchan = J->nchan;
+    const int64_t ol = len + J->L - 1;
+    for (int j = 0; j < J->nsrc; j++) {
+        double es = 0, ed = 0, esp = 0, epj = 0, ein = 0, epa = 0, ear = 0;
+        for (int c = 0; c < nchan; c++) {
+            int a = j * nchan + c;
+            const double *pa = s->Pall + (size_t)a * (size_t)olen, *pj = s->Pj + (size_t)a * (size_t)olen;
+            for (int64_t i = 0; i < ol; i++) {
+                double sv = i < len ? J->sig_ref[a][s0 + i] : 0.0;
+                double e = i < len ? J->sig_est[a][s0 + i] : 0.0;
+                double e_spat = pj[i] - sv, e_int = pa[i] - sv - e_spat, e_art = e - sv - e_spat - e_int;
+                double d = e_spat + e_int + e_art, sf = sv + e_spat, sa = sv + e_spat + e_int;
+                es += sv * sv;
+                ed += d * d;
+                esp += e_spat * e_spat;
+                epj += sf * sf;
+                ein += e_int * e_int;
+                epa += sa * sa;
+                ear += e_art * e_art;
+            }
+        }
+        size_t i = (size_t)j * (size_t)out->nwin + (size_t)w;
+        out->sdr[i] = safe_db(es, ed);
+        out->isr[i] = safe_db(es, esp);
+        out->sir[i] = safe_db(epj, ein);
+        out->sar[i] = safe_db(epa, ear);
+    }
+}
+
+/* Scores every window of p into out (allocated here), over ntw threads; a
+ * window in which any reference or estimate is silent scores NaN. */
+static void score_windows(const bss_job *J, const double *FC, const double *FJ, const bss_params *p, int ntw,
+                          bss_result *out)
+{
+    const int nsig = J->nsig, nsrc = J->nsrc, M = J->M;
+    const int64_t nsampl = J->nsampl;
     const int nwin = bss_nwin(nsampl, p->win, p->hop);
     const int64_t win = (p->win <= 0 || p->win >= nsampl) ? nsampl : p->win;
     const int64_t hop = p->hop > 0 ? p->hop : nsampl;
@@ -421,112 +533,92 @@ int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int n
     out->isr = tf_malloc(sizeof(double) * nres, "bss_eval");
     out->sir = tf_malloc(sizeof(double) * nres, "bss_eval");
     out->sar = tf_malloc(sizeof(double) * nres, "bss_eval");
-    const int64_t olen = win + L - 1;
-    int ntw = nt < nwin ? nt : nwin;
-    if (p->threads <= 0) {
-#ifdef _OPENMP
-        ntw = omp_get_max_threads() < nwin ? omp_get_max_threads() : nwin;
-#endif
-    }
+    const int64_t olen = win + J->L - 1;
+    const size_t sp = (size_t)(2 * J->nb);
+    if (ntw > nwin) ntw = nwin;
 #pragma omp parallel num_threads(ntw)
     {
-        double *buf = tf_malloc(sizeof(double) * (size_t)M, "bss_eval");
-        double *work = tf_malloc(sizeof(double) * (size_t)(M + 2), "bss_eval");
-        double *X = tf_malloc(sizeof(double) * sp * (size_t)nsig, "bss_eval");
-        double *Y = tf_malloc(sizeof(double) * sp, "bss_eval");
-        double *Pall = tf_malloc(sizeof(double) * (size_t)olen * (size_t)nsig, "bss_eval");
-        double *Pj = tf_malloc(sizeof(double) * (size_t)olen * (size_t)nsig, "bss_eval");
+        win_scratch s = {
+            .buf = tf_malloc(sizeof(double) * (size_t)M, "bss_eval"),
+            .work = tf_malloc(sizeof(double) * (size_t)(M + 2), "bss_eval"),
+            .X = tf_malloc(sizeof(double) * sp * (size_t)nsig, "bss_eval"),
+            .Y = tf_malloc(sizeof(double) * sp, "bss_eval"),
+            .Pall = tf_malloc(sizeof(double) * (size_t)olen * (size_t)nsig, "bss_eval"),
+            .Pj = tf_malloc(sizeof(double) * (size_t)olen * (size_t)nsig, "bss_eval"),
+        };
 #pragma omp for schedule(dynamic, 1)
         for (int w = 0; w < nwin; w++) {
             int64_t s0 = (int64_t)w * hop, len = win;
             if (s0 + len > nsampl) len = nsampl - s0;
-            size_t base = (size_t)w;
-            if (any_silent(ref, nsrc, nchan, nsampl, s0, len) || any_silent(est, nsrc, nchan, nsampl, s0, len)) {
+            if (any_silent(J->ref, nsrc, J->nchan, nsampl, s0, len) ||
+                any_silent(J->est, nsrc, J->nchan, nsampl, s0, len)) {
                 for (int j = 0; j < nsrc; j++) {
-                    size_t i = (size_t)j * (size_t)nwin + base;
+                    size_t i = (size_t)j * (size_t)nwin + (size_t)w;
                     out->sdr[i] = out->isr[i] = out->sir[i] = out->sar[i] = NAN;
                 }
                 continue;
             }
-            int64_t ol = len + L - 1;
-            memset(Pall, 0, sizeof(double) * (size_t)olen * (size_t)nsig);
-            memset(Pj, 0, sizeof(double) * (size_t)olen * (size_t)nsig);
-            for (int64_t k0 = 0; k0 < len; k0 += B) {
-                int64_t bl = len - k0 < B ? len - k0 : B;
-                for (int a = 0; a < nsig; a++) {
-                    load_block(sig_ref[a], nsampl, s0 + k0, bl, s0 + len, buf, M);
-                    fft64_forward(&plan, buf, X + (size_t)a * sp);
-                }
-                int64_t cnt = bl + L - 1;
-                for (int j = 0; j < nsrc; j++)
-                    for (int c = 0; c < nchan; c++) {
-                        /* all sources */
-                        memset(Y, 0, sizeof(double) * sp);
-                        for (int a = 0; a < nsig; a++) {
-                            const double *f = FC + (((size_t)j * (size_t)nsig + (size_t)a) * (size_t)nchan + (size_t)c) * sp;
-                            const double *x = X + (size_t)a * sp;
-#pragma omp simd
-                            for (int q = 0; q < nb; q++) {
-                                Y[2 * q] += f[2 * q] * x[2 * q] - f[2 * q + 1] * x[2 * q + 1];
-                                Y[2 * q + 1] += f[2 * q] * x[2 * q + 1] + f[2 * q + 1] * x[2 * q];
-                            }
-                        }
-                        fft64_inverse(&plan, Y, buf, work);
-                        double *o = Pall + (size_t)(j * nchan + c) * (size_t)olen + (size_t)k0;
-                        for (int64_t i = 0; i < cnt; i++) o[i] += buf[i];
-                        /* own source only */
-                        memset(Y, 0, sizeof(double) * sp);
-                        for (int cj = 0; cj < nchan; cj++) {
-                            const double *f = FJ + (((size_t)j * (size_t)nchan + (size_t)cj) * (size_t)nchan + (size_t)c) * sp;
-                            const double *x = X + (size_t)(j * nchan + cj) * sp;
-#pragma omp simd
-                            for (int q = 0; q < nb; q++) {
-                                Y[2 * q] += f[2 * q] * x[2 * q] - f[2 * q + 1] * x[2 * q + 1];
-                                Y[2 * q + 1] += f[2 * q] * x[2 * q + 1] + f[2 * q + 1] * x[2 * q];
-                            }
-                        }
-                        fft64_inverse(&plan, Y, buf, work);
-                        o = Pj + (size_t)(j * nchan + c) * (size_t)olen + (size_t)k0;
-                        for (int64_t i = 0; i < cnt; i++) o[i] += buf[i];
-                    }
-            }
-            for (int j = 0; j < nsrc; j++) {
-                double es = 0, ed = 0, esp = 0, epj = 0, ein = 0, epa = 0, ear = 0;
-                for (int c = 0; c < nchan; c++) {
-                    int a = j * nchan + c;
-                    const double *pa = Pall + (size_t)a * (size_t)olen, *pj = Pj + (size_t)a * (size_t)olen;
-                    for (int64_t i = 0; i < ol; i++) {
-                        double s = i < len ? sig_ref[a][s0 + i] : 0.0;
-                        double e = i < len ? sig_est[a][s0 + i] : 0.0;
-                        double e_spat = pj[i] - s, e_int = pa[i] - s - e_spat, e_art = e - s - e_spat - e_int;
-                        double d = e_spat + e_int + e_art, sf = s + e_spat, sa = s + e_spat + e_int;
-                        es += s * s;
-                        ed += d * d;
-                        esp += e_spat * e_spat;
-                        epj += sf * sf;
-                        ein += e_int * e_int;
-                        epa += sa * sa;
-                        ear += e_art * e_art;
-                    }
-                }
-                size_t i = (size_t)j * (size_t)nwin + base;
-                out->sdr[i] = safe_db(es, ed);
-                out->isr[i] = safe_db(es, esp);
-                out->sir[i] = safe_db(epj, ein);
-                out->sar[i] = safe_db(epa, ear);
-            }
+            project_window(J, FC, FJ, s0, len, olen, &s);
+            window_scores(J, &s, s0, len, olen, w, out);
         }
-        free(buf);
-        free(work);
-        free(X);
-        free(Y);
-        free(Pall);
-        free(Pj);
+        free(s.buf);
+        free(s.work);
+        free(s.X);
+        free(s.Y);
+        free(s.Pall);
+        free(s.Pj);
     }
+}
+
+int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int nchan, int64_t nsampl,
+               const bss_params *p, bss_result *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const int L = p->filt_len;
+    if (check_args(ref, est, nsrc, nchan, nsampl, L, err, errlen) < 0) return -1;
+    const int nsig = nsrc * nchan;
+    const float *sig_ref[nsig], *sig_est[nsig];
+    for (int a = 0; a < nsig; a++) {
+        sig_ref[a] = ref[a / nchan] + (size_t)(a % nchan) * (size_t)nsampl;
+        sig_est[a] = est[a / nchan] + (size_t)(a % nchan) * (size_t)nsampl;
+    }
+    bss_job J = {.ref = ref, .est = est, .sig_ref = sig_ref, .sig_est = sig_est, .nsrc = nsrc, .nchan = nchan,
+                 .nsig = nsig, .L = L, .nsampl = nsampl};
+    J.M = fft64_size(BLOCK_FFT > 2 * L ? BLOCK_FFT : 2 * L);
+    J.nb = J.M / 2 + 1;
+    J.B = J.M - L + 1;
+    if (fft64_init(&J.plan, J.M) != 0) {
+        snprintf(err, errlen, "bss_eval: FFT size %d", J.M);
+        return -1;
+    }
+    /* threads: p->threads, at most one per block; with threads = 0
+     * OpenMP's default, and for the windows that default uncapped */
+    int nt = p->threads > 0 ? p->threads : 1;
+#ifdef _OPENMP
+    if (p->threads <= 0) nt = omp_get_max_threads();
+#endif
+    int ntw = nt;
+    const int64_t nblk = (nsampl + J.B - 1) / J.B;
+    if (nt > nblk) nt = (int)nblk;
+    if (nt < 1) nt = 1;
+    if (p->threads > 0) ntw = nt;
+
+    double *R = correlations(&J, nt);
+    double *Cm, *Cj;
+    int rc = solve_filters(&J, R, &Cm, &Cj, &out->used_lstsq);
+    free(R);
+    if (rc < 0) {
+        fft64_free(&J.plan);
+        snprintf(err, errlen, "bss_eval: the linear solve failed");
+        return -1;
+    }
+    double *FC, *FJ;
+    filter_spectra(&J, Cm, Cj, &FC, &FJ);
+    free(Cm);
+    free(Cj);
+    score_windows(&J, FC, FJ, p, ntw, out);
     free(FC);
     free(FJ);
-    fft64_free(&plan);
+    fft64_free(&J.plan);
     return 0;
-#undef RR
-#undef RE
 }

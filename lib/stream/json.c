@@ -157,6 +157,58 @@ static void put_utf8(char *o, size_t *len, uint32_t cp)
     }
 }
 
+/* A \u escape (p->i after the 'u') into o at *len: a code point as UTF-8,
+ * a surrogate pair joined, \udc80..\udcff (surrogateescape) as one raw
+ * byte. Returns 0 or -1. */
+static int parse_u_escape(parser *p, char *o, size_t *len)
+{
+    unsigned u;
+    if (hex4(p, &u) < 0)
+        return -1;
+    if (u >= 0xdc80 && u <= 0xdcff) { /* surrogateescape: one raw byte */
+        o[(*len)++] = (char)(u & 0xff);
+    } else if (u >= 0xd800 && u <= 0xdbff) {
+        unsigned lo;
+        if (p->n - p->i < 2 || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u')
+            return perr(p, "unpaired surrogate \\u%04x", u);
+        p->i += 2;
+        if (hex4(p, &lo) < 0)
+            return -1;
+        if (lo < 0xdc00 || lo > 0xdfff)
+            return perr(p, "unpaired surrogate \\u%04x", u);
+        put_utf8(o, len, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
+    } else if (u >= 0xdc00 && u <= 0xdfff) {
+        return perr(p, "unpaired surrogate \\u%04x", u);
+    } else if (u == 0) {
+        return perr(p, "\\u0000 (NUL) is not allowed");
+    } else {
+        put_utf8(o, len, u);
+    }
+    return 0;
+}
+
+/* An escape (p->i at the '\\') into o at *len. Returns 0 or -1. */
+static int parse_escape(parser *p, char *o, size_t *len)
+{
+    p->i++;
+    if (p->i >= p->n)
+        return perr(p, "unterminated escape");
+    char e = p->s[p->i++];
+    switch (e) {
+    case '"': o[(*len)++] = '"'; break;
+    case '\\': o[(*len)++] = '\\'; break;
+    case '/': o[(*len)++] = '/'; break;
+    case 'b': o[(*len)++] = '\b'; break;
+    case 'f': o[(*len)++] = '\f'; break;
+    case 'n': o[(*len)++] = '\n'; break;
+    case 'r': o[(*len)++] = '\r'; break;
+    case 't': o[(*len)++] = '\t'; break;
+    case 'u': return parse_u_escape(p, o, len);
+    default: return perr(p, "unknown escape '\\%c'", e);
+    }
+    return 0;
+}
+
 /* Parses a string at p->i (which is at '"'); the result is malloc'ed. */
 static int parse_string(parser *p, char **out, size_t *outlen)
 {
@@ -178,71 +230,21 @@ static int parse_string(parser *p, char **out, size_t *outlen)
             free(o);
             return perr(p, "control character 0x%02x inside a string (escape it)", c);
         }
-        if (c != '\\') {
-            size_t l = utf8_len((const unsigned char *)p->s + p->i, p->n - p->i);
-            if (l == 0) {
-                free(o);
-                return perr(p, "invalid UTF-8 byte 0x%02x", c);
-            }
-            memcpy(o + len, p->s + p->i, l);
-            len += l;
-            p->i += l;
-            continue;
-        }
-        p->i++;
-        if (p->i >= p->n) {
-            free(o);
-            return perr(p, "unterminated escape");
-        }
-        char e = p->s[p->i++];
-        switch (e) {
-        case '"': o[len++] = '"'; break;
-        case '\\': o[len++] = '\\'; break;
-        case '/': o[len++] = '/'; break;
-        case 'b': o[len++] = '\b'; break;
-        case 'f': o[len++] = '\f'; break;
-        case 'n': o[len++] = '\n'; break;
-        case 'r': o[len++] = '\r'; break;
-        case 't': o[len++] = '\t'; break;
-        case 'u': {
-            unsigned u;
-            if (hex4(p, &u) < 0) {
+        if (c == '\\') {
+            if (parse_escape(p, o, &len) < 0) {
                 free(o);
                 return -1;
             }
-            if (u >= 0xdc80 && u <= 0xdcff) { /* surrogateescape: one raw byte */
-                o[len++] = (char)(u & 0xff);
-            } else if (u >= 0xd800 && u <= 0xdbff) {
-                unsigned lo;
-                if (p->n - p->i < 2 || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u') {
-                    free(o);
-                    return perr(p, "unpaired surrogate \\u%04x", u);
-                }
-                p->i += 2;
-                if (hex4(p, &lo) < 0) {
-                    free(o);
-                    return -1;
-                }
-                if (lo < 0xdc00 || lo > 0xdfff) {
-                    free(o);
-                    return perr(p, "unpaired surrogate \\u%04x", u);
-                }
-                put_utf8(o, &len, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
-            } else if (u >= 0xdc00 && u <= 0xdfff) {
-                free(o);
-                return perr(p, "unpaired surrogate \\u%04x", u);
-            } else if (u == 0) {
-                free(o);
-                return perr(p, "\\u0000 (NUL) is not allowed");
-            } else {
-                put_utf8(o, &len, u);
-            }
-            break;
+            continue;
         }
-        default:
+        size_t l = utf8_len((const unsigned char *)p->s + p->i, p->n - p->i);
+        if (l == 0) {
             free(o);
-            return perr(p, "unknown escape '\\%c'", e);
+            return perr(p, "invalid UTF-8 byte 0x%02x", c);
         }
+        memcpy(o + len, p->s + p->i, l);
+        len += l;
+        p->i += l;
     }
     o[len] = 0;
     *out = o;
@@ -304,6 +306,44 @@ void json_pairs_free(json_pair *pairs, int n)
     free(pairs);
 }
 
+/* One "key": value pair at p->i into *key and *val (malloc'ed); the key
+ * must be new among pairs[0..np). Returns 0 or -1 (nothing allocated). */
+static int parse_pair(parser *p, const json_pair *pairs, int np, char **key, char **val)
+{
+    size_t kl = 0, vl = 0;
+    if (p->i >= p->n || p->s[p->i] != '"')
+        return perr(p, "expected a string key");
+    if (parse_string(p, key, &kl) < 0)
+        return -1;
+    for (int k = 0; k < np; k++)
+        if (strcmp(pairs[k].key, *key) == 0) {
+            perr(p, "key \"%.200s\" appears twice", *key);
+            free(*key);
+            return -1;
+        }
+    if (strlen(*key) != kl) {
+        free(*key);
+        return perr(p, "key contains a NUL byte");
+    }
+    skip_ws(p);
+    if (p->i >= p->n || p->s[p->i] != ':') {
+        free(*key);
+        return perr(p, "expected ':' after a key");
+    }
+    p->i++;
+    skip_ws(p);
+    int rc;
+    if (p->i < p->n && p->s[p->i] == '"')
+        rc = parse_string(p, val, &vl);
+    else if (p->i < p->n && (p->s[p->i] == '{' || p->s[p->i] == '[' || p->s[p->i] == 'n'))
+        rc = perr(p, "values must be strings (not objects, arrays or null)");
+    else
+        rc = parse_literal(p, val);
+    if (rc < 0)
+        free(*key);
+    return rc;
+}
+
 int json_parse_flat_object(const char *text, size_t n, json_pair **out, char *err, size_t errlen)
 {
     parser p = {text, n, 0, err, errlen};
@@ -324,46 +364,9 @@ int json_parse_flat_object(const char *text, size_t n, json_pair **out, char *er
     } else {
         for (;;) {
             skip_ws(&p);
-            if (p.i >= n || text[p.i] != '"') {
-                perr(&p, "expected a string key");
-                goto fail;
-            }
             char *key = NULL, *val = NULL;
-            size_t kl = 0, vl = 0;
-            if (parse_string(&p, &key, &kl) < 0)
+            if (parse_pair(&p, pairs, np, &key, &val) < 0)
                 goto fail;
-            for (int k = 0; k < np; k++)
-                if (strcmp(pairs[k].key, key) == 0) {
-                    perr(&p, "key \"%.200s\" appears twice", key);
-                    free(key);
-                    goto fail;
-                }
-            if (strlen(key) != kl) {
-                free(key);
-                perr(&p, "key contains a NUL byte");
-                goto fail;
-            }
-            skip_ws(&p);
-            if (p.i >= n || text[p.i] != ':') {
-                free(key);
-                perr(&p, "expected ':' after a key");
-                goto fail;
-            }
-            p.i++;
-            skip_ws(&p);
-            if (p.i < n && text[p.i] == '"') {
-                if (parse_string(&p, &val, &vl) < 0) {
-                    free(key);
-                    goto fail;
-                }
-            } else if (p.i < n && (text[p.i] == '{' || text[p.i] == '[' || text[p.i] == 'n')) {
-                free(key);
-                perr(&p, "values must be strings (not objects, arrays or null)");
-                goto fail;
-            } else if (parse_literal(&p, &val) < 0) {
-                free(key);
-                goto fail;
-            }
             if (np == cap) {
                 cap = cap ? 2 * cap : 16;
                 pairs = tf_realloc(pairs, (size_t)cap * sizeof *pairs, "JSON pairs");

@@ -99,6 +99,75 @@ static int pystring(lex *l, char *out, size_t outlen)
     return 0;
 }
 
+/* The value of 'fortran_order': True or False. Returns 0 or -1. */
+static int parse_bool(lex *l, int *v, char *err, size_t errlen)
+{
+    if (l->n - l->i >= 4 && memcmp(l->s + l->i, "True", 4) == 0)
+        *v = 1, l->i += 4;
+    else if (l->n - l->i >= 5 && memcmp(l->s + l->i, "False", 5) == 0)
+        *v = 0, l->i += 5;
+    else
+        return tf_fail(err, errlen, "bad header: 'fortran_order' is not True or False");
+    return 0;
+}
+
+/* The value of 'shape': a tuple of non-negative integers, into h->shape and
+ * h->rank. Returns 0 or -1. */
+static int parse_shape(lex *l, npy_info *h, char *err, size_t errlen)
+{
+    if (!eat(l, '('))
+        return tf_fail(err, errlen, "bad header: 'shape' is not a tuple");
+    for (;;) {
+        ws(l);
+        if (eat(l, ')'))
+            return 0;
+        if (l->i >= l->n || l->s[l->i] < '0' || l->s[l->i] > '9')
+            return tf_fail(err, errlen, "bad header: 'shape' holds something other than non-negative integers");
+        uint64_t d = 0;
+        while (l->i < l->n && l->s[l->i] >= '0' && l->s[l->i] <= '9') {
+            if (d > TS_MAX_DIM)
+                break;
+            d = d * 10 + (uint64_t)(l->s[l->i++] - '0');
+        }
+        if (d > TS_MAX_DIM)
+            return tf_fail(err, errlen, "dimension %d is larger than 2^40", h->rank);
+        if (l->i < l->n && (l->s[l->i] == 'L' || l->s[l->i] == 'l'))
+            l->i++; /* Python 2 long */
+        if (h->rank == TS_MAX_RANK)
+            return tf_fail(err, errlen, "more than %d dimensions", TS_MAX_RANK);
+        h->shape[h->rank++] = (int64_t)d;
+        if (eat(l, ','))
+            continue;
+        if (eat(l, ')'))
+            return 0;
+        return tf_fail(err, errlen, "bad header: expected ',' or ')' in 'shape'");
+    }
+}
+
+/* h->nbytes from h->dtype and h->shape, checked against max_bytes. Returns
+ * 0 or -1. */
+static int data_size(npy_info *h, uint64_t max_bytes, char *err, size_t errlen)
+{
+    uint64_t nb = ts_dtype_size(h->dtype);
+    int zero = 0;
+    for (int i = 0; i < h->rank; i++) {
+        uint64_t x = (uint64_t)h->shape[i];
+        if (x == 0)
+            zero = 1;
+        else if (!zero) {
+            if (nb > max_bytes / x)
+                return tf_fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
+                            (unsigned long long)max_bytes);
+            nb *= x;
+        }
+    }
+    h->nbytes = zero ? 0 : nb;
+    if (h->nbytes > max_bytes)
+        return tf_fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
+                    (unsigned long long)max_bytes);
+    return 0;
+}
+
 int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, char *err, size_t errlen)
 {
     lex l = {text, n, 0};
@@ -124,42 +193,13 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
         } else if (strcmp(key, "fortran_order") == 0) {
             if (have_fortran++)
                 return tf_fail(err, errlen, "bad header: 'fortran_order' twice");
-            if (l.n - l.i >= 4 && memcmp(l.s + l.i, "True", 4) == 0)
-                fortran = 1, l.i += 4;
-            else if (l.n - l.i >= 5 && memcmp(l.s + l.i, "False", 5) == 0)
-                fortran = 0, l.i += 5;
-            else
-                return tf_fail(err, errlen, "bad header: 'fortran_order' is not True or False");
+            if (parse_bool(&l, &fortran, err, errlen) < 0)
+                return -1;
         } else if (strcmp(key, "shape") == 0) {
             if (have_shape++)
                 return tf_fail(err, errlen, "bad header: 'shape' twice");
-            if (!eat(&l, '('))
-                return tf_fail(err, errlen, "bad header: 'shape' is not a tuple");
-            for (;;) {
-                ws(&l);
-                if (eat(&l, ')'))
-                    break;
-                if (l.i >= l.n || l.s[l.i] < '0' || l.s[l.i] > '9')
-                    return tf_fail(err, errlen, "bad header: 'shape' holds something other than non-negative integers");
-                uint64_t d = 0;
-                while (l.i < l.n && l.s[l.i] >= '0' && l.s[l.i] <= '9') {
-                    if (d > TS_MAX_DIM)
-                        break;
-                    d = d * 10 + (uint64_t)(l.s[l.i++] - '0');
-                }
-                if (d > TS_MAX_DIM)
-                    return tf_fail(err, errlen, "dimension %d is larger than 2^40", h->rank);
-                if (l.i < l.n && (l.s[l.i] == 'L' || l.s[l.i] == 'l'))
-                    l.i++; /* Python 2 long */
-                if (h->rank == TS_MAX_RANK)
-                    return tf_fail(err, errlen, "more than %d dimensions", TS_MAX_RANK);
-                h->shape[h->rank++] = (int64_t)d;
-                if (eat(&l, ','))
-                    continue;
-                if (eat(&l, ')'))
-                    break;
-                return tf_fail(err, errlen, "bad header: expected ',' or ')' in 'shape'");
-            }
+            if (parse_shape(&l, h, err, errlen) < 0)
+                return -1;
         } else {
             return tf_fail(err, errlen, "bad header: unknown key '%s'", key);
         }
@@ -183,24 +223,7 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
         nontrivial += h->shape[i] > 1;
     h->fortran = fortran && nontrivial > 1;
     h->dtype = (ts_dtype)d;
-    uint64_t nb = ts_dtype_size(h->dtype);
-    int zero = 0;
-    for (int i = 0; i < h->rank; i++) {
-        uint64_t x = (uint64_t)h->shape[i];
-        if (x == 0)
-            zero = 1;
-        else if (!zero) {
-            if (nb > max_bytes / x)
-                return tf_fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
-                            (unsigned long long)max_bytes);
-            nb *= x;
-        }
-    }
-    h->nbytes = zero ? 0 : nb;
-    if (h->nbytes > max_bytes)
-        return tf_fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
-                    (unsigned long long)max_bytes);
-    return 0;
+    return data_size(h, max_bytes, err, errlen);
 }
 
 int npy_read_header(FILE *f, npy_info *h, uint64_t max_bytes, char *err, size_t errlen)

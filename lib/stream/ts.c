@@ -351,14 +351,29 @@ static int internal_error(ts_reader *r, const char *what)
     return -1;
 }
 
-int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
+/* The tag "END!" was read: checks the end marker, then starts the next
+ * concatenated stream of the file or closes the file at its end. Returns 0
+ * or -1. */
+static int end_of_stream(ts_reader *r)
 {
-    ts_record_free(rec);
-    *n_tensors = 0;
-    if (r->state == R_DONE)
-        return r->err[0] ? -1 : 0;
-    if (r->state == R_IN_RECORD)
-        return internal_error(r, "previous record not finished");
+    if (read_end_marker(r) < 0)
+        return -1;
+    unsigned char peek;
+    long p = read_some(r, &peek, 1, 0);
+    if (p < 0)
+        return -1;
+    r->header_ok = 0;
+    if (p == 1)
+        return read_header(r, &peek, 1) < 0 ? -1 : 0;
+    close_current(r);
+    return 0;
+}
+
+/* Reads on to the next record's tag "RECD" (opening the next input, reading
+ * stream headers and end markers on the way). Returns 1 at a record (state
+ * R_IN_RECORD), 0 at the end of all input, -1 on error. */
+static int next_record(ts_reader *r)
+{
     for (;;) {
         if (!r->f) {
             int o = open_next(r);
@@ -390,20 +405,8 @@ int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
             return -1;
         }
         if (memcmp(tag, TAG_END, 4) == 0) {
-            if (read_end_marker(r) < 0)
+            if (end_of_stream(r) < 0)
                 return -1;
-            /* Another concatenated stream may follow in the same file. */
-            unsigned char peek;
-            long p = read_some(r, &peek, 1, 0);
-            if (p < 0)
-                return -1;
-            r->header_ok = 0;
-            if (p == 1) {
-                if (read_header(r, &peek, 1) < 0)
-                    return -1;
-                continue;
-            }
-            close_current(r);
             continue;
         }
         r->state = R_IN_RECORD;
@@ -413,8 +416,70 @@ int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
                     tag[0], tag[1], tag[2], tag[3]);
             return -1;
         }
-        break;
+        return 1;
     }
+}
+
+/* Reads the record's na attributes into rec. Returns 0 or -1. */
+static int read_attrs(ts_reader *r, ts_record *rec, uint32_t na)
+{
+    unsigned char b[4];
+    char key[TS_MAX_NAME + 1];
+    for (uint32_t i = 0; i < na; i++) {
+        if (read_exact(r, b, 2, "an attribute key length") < 0)
+            return -1;
+        uint32_t kl = (uint32_t)get_le(b, 2);
+        if (kl == 0 || kl > TS_MAX_NAME) {
+            set_err(r, "attribute %u: key length %u outside [1, %d]", i, kl, TS_MAX_NAME);
+            return -1;
+        }
+        if (read_exact(r, key, kl, "an attribute key") < 0)
+            return -1;
+        key[kl] = 0;
+        const char *why = ts_check_name(key, kl);
+        if (why) {
+            set_err(r, "attribute %u: invalid key: %s", i, why);
+            return -1;
+        }
+        if (ts_attr_get(rec, key)) {
+            set_err(r, "attribute '%s' appears twice", key);
+            return -1;
+        }
+        if (read_exact(r, b, 4, "an attribute value length") < 0)
+            return -1;
+        uint32_t vl = (uint32_t)get_le(b, 4);
+        if (vl > TS_MAX_VALUE) {
+            set_err(r, "attribute '%s': value length %u (limit %d)", key, vl, TS_MAX_VALUE);
+            return -1;
+        }
+        char *val = tf_malloc(vl + 1, "attribute value");
+        if (read_exact(r, val, vl, "an attribute value") < 0) {
+            free(val);
+            return -1;
+        }
+        val[vl] = 0;
+        if (memchr(val, 0, vl)) {
+            set_err(r, "attribute '%s': value contains a NUL byte", key);
+            free(val);
+            return -1;
+        }
+        ts_attr_set(rec, key, val);
+        free(val);
+    }
+    return 0;
+}
+
+int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
+{
+    ts_record_free(rec);
+    *n_tensors = 0;
+    if (r->state == R_DONE)
+        return r->err[0] ? -1 : 0;
+    if (r->state == R_IN_RECORD)
+        return internal_error(r, "previous record not finished");
+    int found = next_record(r);
+    if (found <= 0)
+        return found;
     unsigned char b[8];
     if (read_exact(r, b, 8, "the record header") < 0)
         return -1;
@@ -427,70 +492,23 @@ int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors)
         set_err(r, "%u tensors (limit %d)", nt, TS_MAX_TENSORS);
         return -1;
     }
-    char key[TS_MAX_NAME + 1];
-    char *val = NULL;
-    for (uint32_t i = 0; i < na; i++) {
-        if (read_exact(r, b, 2, "an attribute key length") < 0)
-            goto fail;
-        uint32_t kl = (uint32_t)get_le(b, 2);
-        if (kl == 0 || kl > TS_MAX_NAME) {
-            set_err(r, "attribute %u: key length %u outside [1, %d]", i, kl, TS_MAX_NAME);
-            goto fail;
-        }
-        if (read_exact(r, key, kl, "an attribute key") < 0)
-            goto fail;
-        key[kl] = 0;
-        const char *why = ts_check_name(key, kl);
-        if (why) {
-            set_err(r, "attribute %u: invalid key: %s", i, why);
-            goto fail;
-        }
-        if (ts_attr_get(rec, key)) {
-            set_err(r, "attribute '%s' appears twice", key);
-            goto fail;
-        }
-        if (read_exact(r, b, 4, "an attribute value length") < 0)
-            goto fail;
-        uint32_t vl = (uint32_t)get_le(b, 4);
-        if (vl > TS_MAX_VALUE) {
-            set_err(r, "attribute '%s': value length %u (limit %d)", key, vl, TS_MAX_VALUE);
-            goto fail;
-        }
-        val = tf_malloc(vl + 1, "attribute value");
-        if (read_exact(r, val, vl, "an attribute value") < 0)
-            goto fail;
-        val[vl] = 0;
-        if (memchr(val, 0, vl)) {
-            set_err(r, "attribute '%s': value contains a NUL byte", key);
-            goto fail;
-        }
-        ts_attr_set(rec, key, val);
-        free(val);
-        val = NULL;
+    if (read_attrs(r, rec, na) < 0) {
+        ts_record_free(rec);
+        return -1;
     }
     clear_seen(r);
     r->tensors_left = (int)nt;
     *n_tensors = (int)nt;
     return 1;
-fail:
-    free(val);
-    ts_record_free(rec);
-    return -1;
 }
 
 static int drain_tensor(ts_reader *r);
 
-int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
+/* Reads the next tensor's name into r->tname and checks it (valid, not yet
+ * in the record). Returns 0 or -1. */
+static int read_tensor_name(ts_reader *r)
 {
-    memset(t, 0, sizeof *t);
-    if (r->state != R_IN_RECORD)
-        return r->state == R_DONE ? -1 : internal_error(r, "tensor asked for outside a record");
-    if (r->in_tensor && drain_tensor(r) < 0)
-        return -1;
-    r->ctx = C_RECORD;
-    if (r->tensors_left == 0)
-        return internal_error(r, "more tensors asked for than the record holds");
-    unsigned char b[8 * TS_MAX_RANK + 8];
+    unsigned char b[2];
     if (read_exact(r, b, 2, "a tensor name length") < 0)
         return -1;
     uint32_t nl = (uint32_t)get_le(b, 2);
@@ -517,28 +535,46 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
         r->seen = tf_realloc(r->seen, (size_t)r->cap_seen * sizeof *r->seen, "names");
     }
     r->seen[r->n_seen++] = tf_strdup(r->tname);
+    return 0;
+}
+
+/* Reads the tensor's dtype, compression and rank and checks them. Returns
+ * 0 or -1. */
+static int read_tensor_kind(ts_reader *r, int *dtype, int *comp, int *rank)
+{
+    unsigned char b[4];
     if (read_exact(r, b, 4, "a tensor header") < 0)
         return -1;
-    int dtype = b[0], comp = b[1], rank = b[2];
-    if (ts_dtype_size((ts_dtype)dtype) == 0) {
-        set_err(r, "unknown dtype code %d", dtype);
+    *dtype = b[0], *comp = b[1], *rank = b[2];
+    if (ts_dtype_size((ts_dtype)*dtype) == 0) {
+        set_err(r, "unknown dtype code %d", *dtype);
         return -1;
     }
-    if (comp != TS_RAW && comp != TS_ZLIB) {
-        set_err(r, "unknown compression code %d", comp);
+    if (*comp != TS_RAW && *comp != TS_ZLIB) {
+        set_err(r, "unknown compression code %d", *comp);
         return -1;
     }
-    if (rank > TS_MAX_RANK) {
-        set_err(r, "rank %d (limit %d)", rank, TS_MAX_RANK);
+    if (*rank > TS_MAX_RANK) {
+        set_err(r, "rank %d (limit %d)", *rank, TS_MAX_RANK);
         return -1;
     }
     if (b[3] != 0) {
         set_err(r, "reserved header byte is %d, not 0", b[3]);
         return -1;
     }
+    return 0;
+}
+
+/* Reads the tensor's shape into t->shape and its stored payload size into
+ * *stored; *nbytes gets the data's size, checked against the reader's
+ * tensor size limit. Returns 0 or -1. */
+static int read_tensor_shape(ts_reader *r, ts_dtype dtype, int rank, ts_tensor *t, uint64_t *nbytes,
+                             uint64_t *stored)
+{
+    unsigned char b[8 * TS_MAX_RANK + 8];
     if (read_exact(r, b, 8 * (size_t)rank + 8, "a tensor shape") < 0)
         return -1;
-    uint64_t nbytes = ts_dtype_size((ts_dtype)dtype);
+    uint64_t nb = ts_dtype_size(dtype);
     int zero = 0;
     for (int i = 0; i < rank; i++) {
         uint64_t d = get_le(b + 8 * i, 8);
@@ -550,22 +586,30 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
         if (d == 0)
             zero = 1;
         else if (!zero) {
-            if (nbytes > r->max_tensor_bytes / d) {
+            if (nb > r->max_tensor_bytes / d) {
                 set_err(r, "shape exceeds the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
                         (unsigned long long)r->max_tensor_bytes);
                 return -1;
             }
-            nbytes *= d;
+            nb *= d;
         }
     }
     if (zero)
-        nbytes = 0;
-    if (nbytes > r->max_tensor_bytes) {
+        nb = 0;
+    if (nb > r->max_tensor_bytes) {
         set_err(r, "%llu bytes exceed the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
-                (unsigned long long)nbytes, (unsigned long long)r->max_tensor_bytes);
+                (unsigned long long)nb, (unsigned long long)r->max_tensor_bytes);
         return -1;
     }
-    uint64_t stored = get_le(b + 8 * rank, 8);
+    *nbytes = nb;
+    *stored = get_le(b + 8 * rank, 8);
+    return 0;
+}
+
+/* Checks the stored payload size against the data's size nbytes. Returns
+ * 0 or -1. */
+static int check_stored(ts_reader *r, int comp, uint64_t stored, uint64_t nbytes)
+{
     if (comp == TS_RAW && stored != nbytes) {
         set_err(r, "payload size %llu does not match its shape and dtype (%llu bytes)",
                 (unsigned long long)stored, (unsigned long long)nbytes);
@@ -577,11 +621,13 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
                 (unsigned long long)stored, (unsigned long long)nbytes);
         return -1;
     }
-    t->dtype = (ts_dtype)dtype;
-    t->rank = rank;
-    t->nbytes = (size_t)nbytes;
-    t->compress = comp;
-    t->name = r->tname; /* the reader's copy: valid until the next ts_read_tensor_info */
+    return 0;
+}
+
+/* Sets the reader up for the tensor's payload; for zlib starts the
+ * inflater. Returns 0 or -1. */
+static int start_payload(ts_reader *r, int comp, uint64_t stored, uint64_t nbytes)
+{
     r->tcompress = comp;
     r->stored_left = stored;
     r->raw_left = nbytes;
@@ -597,7 +643,31 @@ int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
             r->zin = tf_malloc(ZCHUNK, "zlib buffer");
     }
     r->in_tensor = 1;
-    return 1;
+    return 0;
+}
+
+int ts_read_tensor_info(ts_reader *r, ts_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    if (r->state != R_IN_RECORD)
+        return r->state == R_DONE ? -1 : internal_error(r, "tensor asked for outside a record");
+    if (r->in_tensor && drain_tensor(r) < 0)
+        return -1;
+    r->ctx = C_RECORD;
+    if (r->tensors_left == 0)
+        return internal_error(r, "more tensors asked for than the record holds");
+    int dtype, comp, rank;
+    uint64_t nbytes, stored;
+    if (read_tensor_name(r) < 0 || read_tensor_kind(r, &dtype, &comp, &rank) < 0 ||
+        read_tensor_shape(r, (ts_dtype)dtype, rank, t, &nbytes, &stored) < 0 ||
+        check_stored(r, comp, stored, nbytes) < 0)
+        return -1;
+    t->dtype = (ts_dtype)dtype;
+    t->rank = rank;
+    t->nbytes = (size_t)nbytes;
+    t->compress = comp;
+    t->name = r->tname; /* the reader's copy: valid until the next ts_read_tensor_info */
+    return start_payload(r, comp, stored, nbytes) < 0 ? -1 : 1;
 }
 
 /* Feeds zlib the next piece of the stored payload. */
