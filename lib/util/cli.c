@@ -13,40 +13,12 @@
 
 const char *tf_progname = "tfswa";
 
-/* How idle OpenMP threads wait. Spinning without end (libgomp's `active`)
- * steals the CPU from the other tools of a pipeline: with 2 threads on 2
- * busy cores a model chunk took 7x longer. libgomp's default spins 300000
- * times, then sleeps; sleeping at once (`passive`) costs a futex wake-up per
- * parallel region. A short spin (GOMP_SPINCOUNT 10000, tens of
- * microseconds) then sleep was the best of all on this 2-core machine: a
- * tiny training step 12% faster than libgomp's default and than `passive`,
- * tiny inference beside a busy loop 4.2 s against 5.4 s.
- * libgomp reads these variables once, when it is loaded, and libc's own
- * start-up resets the environment after an executable's preinit functions
- * run, so the only way to set them for this process is to set them and
- * execute the program again (about a millisecond), done once at the start
- * of main when the user set neither. Not under valgrind (whose preload
- * library would be lost: the tool would run unchecked) and never twice. */
-static void tf_omp_wait_defaults(char **argv)
-{
-    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT"))
-        return;
-    const char *pre = getenv("LD_PRELOAD");
-    if (pre && strstr(pre, "vgpreload"))
-        return;
-    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0 || setenv("GOMP_SPINCOUNT", "10000", 1) != 0)
-        return;
-    execv("/proc/self/exe", argv); /* returns only on failure: then run as we are */
-}
-
 static int g_threads = 1;
 
 void openblas_set_num_threads(int);
 
 void tf_init(int argc, char **argv)
 {
-    if (argc > 0 && argv[0])
-        tf_omp_wait_defaults(argv);
     if (argc > 0 && argv[0]) {
         const char *slash = strrchr(argv[0], '/');
         tf_progname = slash ? slash + 1 : argv[0];

@@ -163,11 +163,6 @@ void tf_opts_help(const tf_opt *opts, int col)
             printf("%.*s\n%*s", (int)(nl - p), p, col, "");
             p = nl + 1;
         }
-        if (o->call == tf_opt_threads) /* what tf_init does before main's work (cli.c, tfswa(7)) */
-            printf("%*s(idle OpenMP threads spin briefly, then sleep: unless OMP_WAIT_POLICY\n"
-                   "%*sor GOMP_SPINCOUNT is set, the program sets them and starts itself again\n"
-                   "%*sonce at start-up; tfswa(7))\n",
-                   col, "", col, "", col, "");
     }
 }
 

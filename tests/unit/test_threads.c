@@ -14,7 +14,6 @@ int main(void)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     char *argv[] = {"test_threads", NULL};
     unsetenv("TFSWA_THREADS");
-    setenv("OMP_WAIT_POLICY", "passive", 1); /* no re-execution by tf_init */
     tf_init(1, argv);
     CHECK(tf_threads() == 1, "tf_init default: %d", tf_threads());
     tf_threads_default_all();
