@@ -63,8 +63,8 @@ typedef struct {
 static const char *const clip_names[] = {"rescale", "clamp", "none"};
 
 /* Writes DIR/TRACK/SUBNAME.EXT from planar (ch, frames), clip handling on a copy. */
-static void write_one(const char *dir, const char *track, const char *sub, const char *name, const float *data,
-                      int ch, int64_t frames, int rate, const out_opts *o, const char *where, const char *tensor)
+static void write_one(const char *dir, const char *track, const char *sub, const char *name, const float *data, int ch,
+                      int64_t frames, int rate, const out_opts *o, const char *where, const char *tensor)
 {
     size_t plen = strlen(dir) + strlen(track) + strlen(sub) + strlen(name) + strlen(o->fmt->ext) + 16;
     char *path = tf_malloc(plen, "path");
@@ -139,8 +139,7 @@ static void write_wavs(const ts_record *rec, const char *dir, const out_opts *o,
         } else
             continue;
         if (t->shape[0] < 1 || t->shape[0] > 64)
-            tf_die("%s: tensor '%s': %lld channels cannot be written as audio", where, t->name,
-                   (long long)t->shape[0]);
+            tf_die("%s: tensor '%s': %lld channels cannot be written as audio", where, t->name, (long long)t->shape[0]);
         if (res && is_est(t->name)) {
             if (!strcmp(stem, o->residual))
                 tf_die("%s: --residual %s: the record has an estimate of that name", where, o->residual);
@@ -156,8 +155,7 @@ static void write_wavs(const ts_record *rec, const char *dir, const out_opts *o,
                   t->name);
     }
     if (res) {
-        write_one(dir, track, "", o->residual, res, (int)mix->shape[0], mix->shape[1], (int)rate, o, where,
-                  "mixture");
+        write_one(dir, track, "", o->residual, res, (int)mix->shape[0], mix->shape[1], (int)rate, o, where, "mixture");
         free(res);
     }
 }
@@ -208,7 +206,8 @@ static void note_track(seen_tracks *s, const char *tr, const char *wav, const ch
     for (long i = 0; i < s->n && !s->warned; i++)
         if (strcmp(s->names[i], tr) == 0) {
             tf_warn("%s: track '%s' appears in several records: its files in %s are overwritten "
-                    "by each (--wav wants whole tracks, not segments)", where, tr, wav);
+                    "by each (--wav wants whole tracks, not segments)",
+                    where, tr, wav);
             s->warned = 1;
         }
     s->names = tf_realloc(s->names, sizeof *s->names * (size_t)(s->n + 1), "track names");
@@ -217,8 +216,7 @@ static void note_track(seen_tracks *s, const char *tr, const char *wav, const ch
 
 /* Converts every record of r (to w unless NULL; to audio files under wav
  * unless NULL), with the progress and the closing warning. */
-static void convert(ts_reader *r, ts_writer *w, char **only, int n_only, const char *wav, const out_opts *oo,
-                    int quiet)
+static void convert(ts_reader *r, ts_writer *w, char **only, int n_only, const char *wav, const out_opts *oo, int quiet)
 {
     stft_engine *e = stft_engine_new();
     if (!e)

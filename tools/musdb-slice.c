@@ -28,7 +28,9 @@ typedef struct {
     long shard_k, shard_n;
     uint64_t seed;
     augment_cfg aug;
-    struct range { double *lo, *hi; } gain, stretch; /* where --gain and --stretch go */
+    struct range {
+        double *lo, *hi;
+    } gain, stretch; /* where --gain and --stretch go */
 } slice_opts;
 
 static void usage(const tf_opt *opts)
@@ -102,10 +104,14 @@ static void opt_count(const tf_opt *o, const char *s)
 static void opt_mixture(const tf_opt *o, const char *s)
 {
     int *mixture = o->var;
-    if (!strcmp(s, "file")) *mixture = SLICE_MIX_FILE;
-    else if (!strcmp(s, "sum")) *mixture = SLICE_MIX_SUM;
-    else if (!strcmp(s, "auto")) *mixture = SLICE_MIX_AUTO;
-    else tf_usage_error("--mixture: '%s' is not file, sum or auto", s);
+    if (!strcmp(s, "file"))
+        *mixture = SLICE_MIX_FILE;
+    else if (!strcmp(s, "sum"))
+        *mixture = SLICE_MIX_SUM;
+    else if (!strcmp(s, "auto"))
+        *mixture = SLICE_MIX_AUTO;
+    else
+        tf_usage_error("--mixture: '%s' is not file, sum or auto", s);
 }
 
 static void opt_fast_seek(const tf_opt *o, const char *s) { audio_set_fast_seek(1); }

@@ -34,8 +34,8 @@ static void usage(const tf_opt *opts)
 }
 
 typedef struct {
-    char *name;   /* tensor name */
-    char *path;   /* file */
+    char *name; /* tensor name */
+    char *path; /* file */
     npy_info h;
 } item;
 
@@ -121,10 +121,7 @@ static void scan(const char *dir, const char *rel, items *out, int top)
     closedir(d);
 }
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(((const item *)a)->name, ((const item *)b)->name);
-}
+static int by_name(const void *a, const void *b) { return strcmp(((const item *)a)->name, ((const item *)b)->name); }
 
 static void read_attrs(const char *dir, ts_record *rec)
 {
@@ -172,7 +169,6 @@ static void read_attrs(const char *dir, ts_record *rec)
     free(text);
     free(path);
 }
-
 
 static FILE *open_data(const item *it)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const known_stems[] = { "vocals", "drums", "bass", "other", "accompaniment" };
+static const char *const known_stems[] = {"vocals", "drums", "bass", "other", "accompaniment"};
 enum { N_KNOWN = 5, MAX_STEMS = 16 };
 
 static void usage(const tf_opt *opts)
@@ -60,18 +60,21 @@ static int record_stems(const ts_record *rec, const oracle_opts *o, const char *
 {
     int n = 0;
     if (o->stems.n) {
-        for (int i = 0; i < o->stems.n; i++) names[n++] = o->stems.v[i];
+        for (int i = 0; i < o->stems.n; i++)
+            names[n++] = o->stems.v[i];
     } else {
         for (int i = 0; i < N_KNOWN; i++)
-            if (ts_tensor_get(rec, known_stems[i])) names[n++] = known_stems[i];
+            if (ts_tensor_get(rec, known_stems[i]))
+                names[n++] = known_stems[i];
         if (!o->mixture && ts_tensor_get(rec, "accompaniment") &&
             (ts_tensor_get(rec, "drums") || ts_tensor_get(rec, "bass") || ts_tensor_get(rec, "other")))
             tf_die("%s: record %ld: both 'accompaniment' and drums/bass/other are present, so the "
-                   "stems do not partition the mixture; choose them with --stems", file, recno);
+                   "stems do not partition the mixture; choose them with --stems",
+                   file, recno);
     }
     if (n == 0)
-        tf_die("%s: record %ld: no reference stem (vocals, drums, bass, other, accompaniment)%s",
-               file, recno, o->mixture ? "" : "; the ideal ratio mask needs the references");
+        tf_die("%s: record %ld: no reference stem (vocals, drums, bass, other, accompaniment)%s", file, recno,
+               o->mixture ? "" : "; the ideal ratio mask needs the references");
     return n;
 }
 
@@ -83,7 +86,8 @@ static void oracle_record(ts_record *rec, const oracle_opts *o, const char *file
         tf_die("%s: record %ld: no tensor 'mixture'", file, recno);
     if (mix->dtype != TS_C64 || mix->rank != 3)
         tf_die("%s: record %ld: tensor 'mixture': expected a c64 spectrogram (channels, bins, frames), "
-               "got %s of rank %d (run stft first)", file, recno, ts_dtype_name(mix->dtype), mix->rank);
+               "got %s of rank %d (run stft first)",
+               file, recno, ts_dtype_name(mix->dtype), mix->rank);
     const char *names[MAX_STEMS];
     int n = record_stems(rec, o, names, file, recno);
     /* Check everything before changing the record. */
@@ -94,8 +98,8 @@ static void oracle_record(ts_record *rec, const oracle_opts *o, const char *file
             tf_die("%s: record %ld: no tensor '%s' (asked for by --stems)", file, recno, names[j]);
         if (t->dtype != TS_C64 || t->rank != 3 || memcmp(t->shape, mix->shape, sizeof t->shape[0] * 3))
             tf_die("%s: record %ld: tensor '%s': expected c64 [%lld, %lld, %lld] like 'mixture', got %s of rank %d",
-                   file, recno, names[j], (long long)mix->shape[0], (long long)mix->shape[1],
-                   (long long)mix->shape[2], ts_dtype_name(t->dtype), t->rank);
+                   file, recno, names[j], (long long)mix->shape[0], (long long)mix->shape[1], (long long)mix->shape[2],
+                   ts_dtype_name(t->dtype), t->rank);
         refs[j] = t->data;
     }
     size_t count = (size_t)ts_numel(mix);
@@ -107,39 +111,41 @@ static void oracle_record(ts_record *rec, const oracle_opts *o, const char *file
         est[j] = tf_malloc(count * 2 * sizeof(float), "estimate");
     }
     if (o->mixture) {
-        for (int j = 0; j < n; j++) memcpy(est[j], mix->data, count * 2 * sizeof(float));
+        for (int j = 0; j < n; j++)
+            memcpy(est[j], mix->data, count * 2 * sizeof(float));
     } else {
         oracle_irm(mix->data, refs, est, n, count, o->power);
     }
-    int64_t shape[3] = { mix->shape[0], mix->shape[1], mix->shape[2] };
-    for (int j = 0; j < n; j++)   /* mix and refs are not used past this point */
+    int64_t shape[3] = {mix->shape[0], mix->shape[1], mix->shape[2]};
+    for (int j = 0; j < n; j++) /* mix and refs are not used past this point */
         ts_tensor_adopt(rec, estname[j], TS_C64, 3, shape, est[j]);
     ts_attr_set(rec, "oracle", o->mixture ? "mixture" : o->power == 1.0 ? "irm1" : o->power == 2.0 ? "irm2" : "irm");
-    if (!o->mixture) ts_attr_setf(rec, "oracle_power", "%g", o->power);
+    if (!o->mixture)
+        ts_attr_setf(rec, "oracle_power", "%g", o->power);
 }
 
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
     char *stems_buf[MAX_STEMS];
-    oracle_opts o = { 0, 2.0, { stems_buf, 0, MAX_STEMS } };
+    oracle_opts o = {0, 2.0, {stems_buf, 0, MAX_STEMS}};
     int quiet = 0;
     tf_opt opts[] = {
-        { "irm", 'i', TF_OPT_CALL, &o.mixture, NULL, 0, 0, mode_irm,
-          "ideal ratio mask (default): est/j = |S_j|^p / (eps + sum_k |S_k|^p) * X,\n"
-          "per channel, bin and frame, as sigsep's oracle IRM baseline (eps 2^-52)" },
-        { "mixture", 'm', TF_OPT_CALL, &o.mixture, NULL, 0, 0, mode_mixture,
-          "the mixture as the estimate of every stem (the lower mark)" },
-        { "power", 'p', TF_OPT_DOUBLE, &o.power, "P", 1e-3, 8.0, NULL,
-          "IRM exponent: 1 (IRM1, magnitude ratio) or 2 (IRM2, power ratio;\n"
-          "default 2); any P in (0, 8] is accepted" },
-        { "stems", 's', TF_OPT_LIST, &o.stems, "LIST", 0, 0, check_stems,
-          "stems to estimate, comma separated (default: each of vocals, drums, bass,\n"
-          "other, accompaniment that the record holds). For --irm they must\n"
-          "partition the mixture, e.g. vocals,other or vocals,drums,bass,other" },
-        { "quiet", 'q', TF_OPT_FLAG, &quiet, NULL, 0, 0, NULL, "no progress on stderr" },
-        { "help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "this help" },
-        { 0 },
+        {"irm", 'i', TF_OPT_CALL, &o.mixture, NULL, 0, 0, mode_irm,
+         "ideal ratio mask (default): est/j = |S_j|^p / (eps + sum_k |S_k|^p) * X,\n"
+         "per channel, bin and frame, as sigsep's oracle IRM baseline (eps 2^-52)"},
+        {"mixture", 'm', TF_OPT_CALL, &o.mixture, NULL, 0, 0, mode_mixture,
+         "the mixture as the estimate of every stem (the lower mark)"},
+        {"power", 'p', TF_OPT_DOUBLE, &o.power, "P", 1e-3, 8.0, NULL,
+         "IRM exponent: 1 (IRM1, magnitude ratio) or 2 (IRM2, power ratio;\n"
+         "default 2); any P in (0, 8] is accepted"},
+        {"stems", 's', TF_OPT_LIST, &o.stems, "LIST", 0, 0, check_stems,
+         "stems to estimate, comma separated (default: each of vocals, drums, bass,\n"
+         "other, accompaniment that the record holds). For --irm they must\n"
+         "partition the mixture, e.g. vocals,other or vocals,drums,bass,other"},
+        {"quiet", 'q', TF_OPT_FLAG, &quiet, NULL, 0, 0, NULL, "no progress on stderr"},
+        {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "this help"},
+        {0},
     };
     int first = tf_opts_parse_or_help(opts, argc, argv, usage);
     ts_reader *rd = ts_open_inputs_or_die(argc - first, argv + first);

@@ -106,20 +106,28 @@ int main(int argc, char **argv)
         {0},
     };
     int first = tf_opts_parse_or_help(opts, argc, argv, usage);
-    if (!!refs != !!ests) tf_usage_error("--references and --estimates go together");
-    if (refs && first < argc) tf_usage_error("stream files given together with --references");
-    if (split && !refs) tf_usage_error("--split needs --references");
+    if (!!refs != !!ests)
+        tf_usage_error("--references and --estimates go together");
+    if (refs && first < argc)
+        tf_usage_error("stream files given together with --references");
+    if (split && !refs)
+        tf_usage_error("--split needs --references");
     tf_atomic csv_atomic;
     if (csv) {
         c.csv = strcmp(csv, "-") ? tf_atomic_open(&csv_atomic, csv) : stdout;
-        if (c.csv == stdout) c.table = NULL;
-        if (!c.csv) tf_die("%s: %s", csv, strerror(errno));
+        if (c.csv == stdout)
+            c.table = NULL;
+        if (!c.csv)
+            tf_die("%s: %s", csv, strerror(errno));
         eval_report_csv_header(&c);
     }
-    if (refs) run_files(&c, refs, ests, split);
-    else run_stream(&c, argc - first, argv + first);
+    if (refs)
+        run_files(&c, refs, ests, split);
+    else
+        run_stream(&c, argc - first, argv + first);
     eval_report_summary(&c);
-    if (csv && c.csv != stdout && tf_atomic_commit(&csv_atomic)) tf_die("%s: %s", csv, strerror(errno));
+    if (csv && c.csv != stdout && tf_atomic_commit(&csv_atomic))
+        tf_die("%s: %s", csv, strerror(errno));
     eval_report_free(&c);
     if (fflush(stdout) || ferror(stdout)) {
         tf_exit_on_epipe();

@@ -67,8 +67,8 @@ int main(int argc, char **argv)
         }
         if (t->dtype != TS_C64 || t->rank != 3)
             tf_die("%s: record %ld: tensor '%s': %s %dD is not a spectrogram (c64 (channels, bins, frames)); "
-                   "run stft first", ts_reader_name(r), ts_reader_record(r), tensor, ts_dtype_name(t->dtype),
-                   t->rank);
+                   "run stft first",
+                   ts_reader_name(r), ts_reader_record(r), tensor, ts_dtype_name(t->dtype), t->rank);
         int64_t a = 0, b = 0;
         if (ts_attr_get_i64(&rec, "n_fft", &a) == 0 && ts_attr_get_i64(&rec, "hop", &b) == 0) {
             if (used && (a != n_fft || b != hop))
@@ -78,8 +78,7 @@ int main(int argc, char **argv)
             n_fft = a;
             hop = b;
         }
-        if (specnorm_acc_add(&acc, (const float *)t->data, t->shape[0], t->shape[1], t->shape[2], err,
-                             sizeof err) < 0)
+        if (specnorm_acc_add(&acc, (const float *)t->data, t->shape[0], t->shape[1], t->shape[2], err, sizeof err) < 0)
             tf_die("%s: record %ld: tensor '%s': %s", ts_reader_name(r), ts_reader_record(r), tensor, err);
         used++;
         tf_progress_update(&pr, (double)nrec, NULL);

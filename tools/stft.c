@@ -123,7 +123,8 @@ int main(int argc, char **argv)
     double min_env;
     if (!stft_plan_invertible(plan, &min_env))
         tf_warn("hop %d with n_fft %d: the window-sum-square falls to %.3g, so istft will refuse these "
-                "spectrograms (use hop <= n_fft/2)", o.hop, o.n_fft, min_env);
+                "spectrograms (use hop <= n_fft/2)",
+                o.hop, o.n_fft, min_env);
 
     ts_reader *r = ts_open_inputs_or_die(argc - first, argv + first);
     ts_writer *w = ts_open_stdout_or_die();

@@ -87,7 +87,8 @@ static int train_options_parse(train_options *o, int argc, char **argv)
              "mixed precision: the linear layers' matrix products on bfloat16 operands,\n"
              "float32 sums, weights and everything else (AMX or AVX512_BF16 where the\n"
              "CPU has them, else a portable path that is no faster: a note says so)\n"
-             "here: %s", nn_bf16_path());
+             "here: %s",
+             nn_bf16_path());
     tf_opt opts[] = {
         {"model", 'm', TF_OPT_STRING, &o->model, "FILE", 0, 0, NULL, "the checkpoint to train (read, then rewritten)"},
         {"train", 0, TF_OPT_FLAG, &train, NULL, 0, 0, NULL, NULL},
@@ -108,7 +109,8 @@ static int train_options_parse(train_options *o, int argc, char **argv)
         {"time-limit", 0, TF_OPT_DOUBLE, &o->time_limit, "MIN", 0, 1e9, NULL,
          "stop (and save) after MIN minutes of wall-clock time"},
         {"lr", 0, TF_OPT_DOUBLE, &o->lr, "X", 0, 10, NULL, "peak learning rate (default 1e-3)"},
-        {"min-lr", 0, TF_OPT_DOUBLE, &o->min_lr, "X", 0, 10, NULL, "learning rate at the end of the cosine (default 0)"},
+        {"min-lr", 0, TF_OPT_DOUBLE, &o->min_lr, "X", 0, 10, NULL,
+         "learning rate at the end of the cosine (default 0)"},
         {"ema", 0, TF_OPT_DOUBLE, &o->ema, "D", 0, 0.999999, NULL,
          "keep an exponential moving average of the weights (decay D, e.g.\n"
          "0.99; 0 = off, the default): validation, FILE.best and FILE's\n"
@@ -116,7 +118,8 @@ static int train_options_parse(train_options *o, int argc, char **argv)
         {"warmup", 0, TF_OPT_I64, &o->warmup, "N", 0, (long)1 << 40, NULL,
          "linear warm-up steps (default 5% of the steps, at most 1000)"},
         {"weight-decay", 0, TF_OPT_DOUBLE, &o->weight_decay, "X", 0, 10, NULL, "AdamW weight decay (default 0.01)"},
-        {"clip", 0, TF_OPT_DOUBLE, &o->clip, "X", 0, 1e30, NULL, "clip gradients to global norm X (default 5; 0 = off)"},
+        {"clip", 0, TF_OPT_DOUBLE, &o->clip, "X", 0, 1e30, NULL,
+         "clip gradients to global norm X (default 5; 0 = off)"},
         {"l1-weight", 0, TF_OPT_DOUBLE, &o->l1_weight, "X", 0, 1e6, NULL,
          "weight of the complex spectrogram L1 loss (default 0)"},
         {"l2-weight", 0, TF_OPT_DOUBLE, &o->l2_weight, "X", 0, 1e6, NULL,
@@ -135,7 +138,8 @@ static int train_options_parse(train_options *o, int argc, char **argv)
          "SDR over stems) chooses FILE.best"},
         {"save-every", 0, TF_OPT_I64, &o->save_every, "N", 0, (long)1 << 40, NULL,
          "steps between checkpoints (default 100)"},
-        {"log-dir", 0, TF_OPT_STRING, &o->log_dir, "DIR", 0, 0, NULL, "train.csv, valid.csv and TensorBoard event files"},
+        {"log-dir", 0, TF_OPT_STRING, &o->log_dir, "DIR", 0, 0, NULL,
+         "train.csv, valid.csv and TensorBoard event files"},
         {"log-every", 0, TF_OPT_I64, &o->log_every, "N", 1, (long)1 << 40, NULL,
          "steps per CSV line / TensorBoard point (default 10)"},
         {"recompute", 0, TF_OPT_FLAG, &o->recompute, NULL, 0, 0, NULL,
@@ -212,7 +216,8 @@ static int net_options_parse(net_args *a, int argc, char **argv)
     char amp_help[512];
     snprintf(amp_help, sizeof amp_help,
              "the linear layers' matrix products on bfloat16 operands (float32 sums);\n"
-             "here: %s", nn_bf16_path());
+             "here: %s",
+             nn_bf16_path());
     tf_opt opts[] = {
         {"model", 'm', TF_OPT_STRING, &a->model, "FILE", 0, 0, NULL, "the checkpoint (tfswa-checkpoint(5))"},
         {"chunk", 0, TF_OPT_DOUBLE, &a->so.chunk_sec, "SEC", 0.001, 86400, NULL, "chunk length in seconds (default 6)"},
@@ -247,10 +252,12 @@ static int net_options_parse(net_args *a, int argc, char **argv)
         {"features", 0, TF_OPT_STRING, &a->features, "F", 0, 0, NULL,
          "band preset: complex (the normalised complex bins; default) or\n"
          "logmag (those and each channel's log magnitude)"},
-        {"n-fft", 0, TF_OPT_INT, &a->nfft, "N", 16, 65536, NULL, "spectrogram FFT size the model expects (default 2048)"},
+        {"n-fft", 0, TF_OPT_INT, &a->nfft, "N", 16, 65536, NULL,
+         "spectrogram FFT size the model expects (default 2048)"},
         {"hop", 0, TF_OPT_INT, &a->hop, "N", 1, 65536, NULL, "spectrogram hop (default 512)"},
         {"rate", 0, TF_OPT_INT, &a->rate, "HZ", 1, 1000000, NULL, "sample rate (default 44100)"},
-        {"stems", 0, TF_OPT_STRING, &a->stems, "LIST", 0, 0, NULL, "stems to estimate (default vocals,drums,bass,other)"},
+        {"stems", 0, TF_OPT_STRING, &a->stems, "LIST", 0, 0, NULL,
+         "stems to estimate (default vocals,drums,bass,other)"},
         {"mask", 0, TF_OPT_STRING, &a->mask, "KIND", 0, 0, NULL,
          "unbounded (a complex mask per stem; default) or residual (the last\n"
          "stem is the mixture minus the others, as Open-Unmix's residual)"},
@@ -262,7 +269,8 @@ static int net_options_parse(net_args *a, int argc, char **argv)
         {"info", 0, TF_OPT_CALL, a, NULL, 0, 0, mode_info,
          "print the configuration, parameter counts per module and FLOPs\n"
          "per second of audio (for chunks of --chunk seconds)"},
-        {"train", 0, TF_OPT_FLAG, &a->train, NULL, 0, 0, NULL, "train on the stream (options: tfswa-net --train --help)"},
+        {"train", 0, TF_OPT_FLAG, &a->train, NULL, 0, 0, NULL,
+         "train on the stream (options: tfswa-net --train --help)"},
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
         {0},
     };
@@ -284,8 +292,8 @@ static void check_options(net_args *a)
         tf_usage_error("--init and --info exclude each other");
     if (!a->model)
         tf_usage_error("no model: give the checkpoint with -m FILE");
-    if (a->mode != MODE_INIT && (a->preset || has_hyper(a) || a->stems || a->mask || a->have_seed || a->stats ||
-                                 a->force))
+    if (a->mode != MODE_INIT &&
+        (a->preset || has_hyper(a) || a->stems || a->mask || a->have_seed || a->stats || a->force))
         tf_usage_error("--preset, hyper-parameters, --stems, --mask, --seed, --stats and --force go with --init");
     if (a->amp && a->mode != MODE_SEPARATE)
         tf_usage_error("--amp goes with separation and --train");

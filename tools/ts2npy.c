@@ -45,10 +45,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
     return remove(path) != 0 && errno != ENOENT ? -1 : 0;
 }
 
-static int rm_rf(const char *path)
-{
-    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
+static int rm_rf(const char *path) { return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
 static void cleanup(void)
 {

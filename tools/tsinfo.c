@@ -53,13 +53,43 @@ static void stats_chunk(stats *s, ts_dtype d, const unsigned char *buf, size_t n
     for (size_t i = 0; i < n; i++) {
         double v;
         switch (d) {
-        case TS_F32: { float x; memcpy(&x, buf + 4 * i, 4); v = x; break; }
+        case TS_F32: {
+            float x;
+            memcpy(&x, buf + 4 * i, 4);
+            v = x;
+            break;
+        }
         case TS_F64: memcpy(&v, buf + 8 * i, 8); break;
-        case TS_C64: { float z[2]; memcpy(z, buf + 8 * i, 8); v = hypot(z[0], z[1]); break; }
-        case TS_C128: { double z[2]; memcpy(z, buf + 16 * i, 16); v = hypot(z[0], z[1]); break; }
-        case TS_I16: { int16_t x; memcpy(&x, buf + 2 * i, 2); v = x; break; }
-        case TS_I32: { int32_t x; memcpy(&x, buf + 4 * i, 4); v = x; break; }
-        case TS_I64: { int64_t x; memcpy(&x, buf + 8 * i, 8); v = (double)x; break; }
+        case TS_C64: {
+            float z[2];
+            memcpy(z, buf + 8 * i, 8);
+            v = hypot(z[0], z[1]);
+            break;
+        }
+        case TS_C128: {
+            double z[2];
+            memcpy(z, buf + 16 * i, 16);
+            v = hypot(z[0], z[1]);
+            break;
+        }
+        case TS_I16: {
+            int16_t x;
+            memcpy(&x, buf + 2 * i, 2);
+            v = x;
+            break;
+        }
+        case TS_I32: {
+            int32_t x;
+            memcpy(&x, buf + 4 * i, 4);
+            v = x;
+            break;
+        }
+        case TS_I64: {
+            int64_t x;
+            memcpy(&x, buf + 8 * i, 8);
+            v = (double)x;
+            break;
+        }
         default: v = buf[i]; break;
         }
         stats_add(&c, v);
@@ -117,10 +147,7 @@ typedef struct {
     stats st;
 } tinfo;
 
-static void print_stat(double v)
-{
-    printf("%.6g", v);
-}
+static void print_stat(double v) { printf("%.6g", v); }
 
 static void report(int mode, const char *file, long index, const ts_record *rec, const tinfo *ti, int nt)
 {
@@ -219,7 +246,8 @@ int main(int argc, char **argv)
     tf_opt opts[] = {
         {"brief", 'b', TF_OPT_CALL, &mode, NULL, 0, 0, mode_brief,
          "one line per record: attributes and tensor shapes, no statistics"},
-        {"json", 'j', TF_OPT_CALL, &mode, NULL, 0, 0, mode_json, "one JSON object per record (JSON Lines), for scripts"},
+        {"json", 'j', TF_OPT_CALL, &mode, NULL, 0, 0, mode_json,
+         "one JSON object per record (JSON Lines), for scripts"},
         {"help", 'h', TF_OPT_HELP, NULL, NULL, 0, 0, NULL, "show this help and exit"},
         {0},
     };

@@ -43,14 +43,15 @@ static void check_stems(const tf_opt *o, const char *arg)
             strlen(l->v[i]) + 4 > TS_MAX_NAME)
             tf_usage_error("--stems: '%s' is not a stem name", l->v[i]);
         for (int k = 0; k < i; k++)
-            if (!strcmp(l->v[k], l->v[i])) tf_usage_error("--stems: '%s' named twice", l->v[i]);
+            if (!strcmp(l->v[k], l->v[i]))
+                tf_usage_error("--stems: '%s' named twice", l->v[i]);
     }
 }
 
 /* The estimates of one record that take part (--stems, else every est/),
  * their names and data into names and est; returns their count. */
-static int record_estimates(ts_record *rec, const tf_opt_list *stems, const char **names, float **est,
-                            const char *file, long recno)
+static int record_estimates(ts_record *rec, const tf_opt_list *stems, const char **names, float **est, const char *file,
+                            long recno)
 {
     int n = 0;
     if (stems->n) {
@@ -58,7 +59,8 @@ static int record_estimates(ts_record *rec, const tf_opt_list *stems, const char
             char en[TS_MAX_NAME + 8];
             snprintf(en, sizeof en, "est/%s", stems->v[i]);
             ts_tensor *t = ts_tensor_get(rec, en);
-            if (!t) tf_die("%s: record %ld: no tensor '%s' (asked for by --stems)", file, recno, en);
+            if (!t)
+                tf_die("%s: record %ld: no tensor '%s' (asked for by --stems)", file, recno, en);
             names[n] = t->name;
             est[n++] = t->data;
         }
@@ -82,20 +84,23 @@ static const ts_tensor *record_mixture(const ts_record *rec, const char *file, l
     const ts_tensor *mix = ts_tensor_get(rec, "mixture");
     if (!mix)
         tf_die("%s: record %ld: no tensor 'mixture': the Wiener filter needs the mixture's spectrogram beside "
-               "the estimates (tfswa-net passes it through)", file, recno);
+               "the estimates (tfswa-net passes it through)",
+               file, recno);
     if (mix->dtype != TS_C64 || mix->rank != 3)
         tf_die("%s: record %ld: tensor 'mixture': expected a c64 spectrogram (channels, bins, frames), got %s "
-               "of rank %d (run stft first)", file, recno, ts_dtype_name(mix->dtype), mix->rank);
+               "of rank %d (run stft first)",
+               file, recno, ts_dtype_name(mix->dtype), mix->rank);
     if (mix->shape[0] < 1 || mix->shape[0] > WIENER_MAX_CHANNELS)
         tf_die("%s: record %ld: tensor 'mixture': %lld channels; the Wiener filter handles 1 or 2", file, recno,
                (long long)mix->shape[0]);
-    if (ts_numel(mix) == 0) tf_die("%s: record %ld: tensor 'mixture': empty", file, recno);
+    if (ts_numel(mix) == 0)
+        tf_die("%s: record %ld: tensor 'mixture': empty", file, recno);
     return mix;
 }
 
 /* Filters the estimates of one record in place; done counts the frames. */
-static void wiener_record(ts_record *rec, const wiener_params *p, const tf_opt_list *stems, int quiet,
-                          const char *file, long recno, tf_progress *prog, double *done)
+static void wiener_record(ts_record *rec, const wiener_params *p, const tf_opt_list *stems, int quiet, const char *file,
+                          long recno, tf_progress *prog, double *done)
 {
     const ts_tensor *mix = record_mixture(rec, file, recno);
     int64_t count = 2 * ts_numel(mix);
@@ -107,8 +112,8 @@ static void wiener_record(ts_record *rec, const wiener_params *p, const tf_opt_l
         const ts_tensor *t = ts_tensor_get(rec, names[j]);
         if (t->dtype != TS_C64 || t->rank != 3 || memcmp(t->shape, mix->shape, sizeof t->shape[0] * 3))
             tf_die("%s: record %ld: tensor '%s': expected c64 [%lld, %lld, %lld] like 'mixture', got %s of rank %d",
-                   file, recno, names[j], (long long)mix->shape[0], (long long)mix->shape[1],
-                   (long long)mix->shape[2], ts_dtype_name(t->dtype), t->rank);
+                   file, recno, names[j], (long long)mix->shape[0], (long long)mix->shape[1], (long long)mix->shape[2],
+                   ts_dtype_name(t->dtype), t->rank);
     }
     const float *mixv = mix->data;
     for (int j = -1; j < n; j++) {

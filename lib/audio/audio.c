@@ -210,8 +210,6 @@ int audio_read_stream(const char *path, int stream, int64_t offset, int64_t coun
     return 0;
 }
 
-
-
 const audio_format audio_formats[] = {
     {"wav", "wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 0, "WAV, 16-bit PCM"},
     {"wav24", "wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24, 0, "WAV, 24-bit PCM"},
@@ -226,8 +224,8 @@ const int audio_nformats = (int)(sizeof audio_formats / sizeof audio_formats[0])
 const audio_format *audio_format_find(const char *name)
 {
     static const char *const alias[][2] = {
-        {"wav16", "wav"}, {"pcm16", "wav"}, {"pcm24", "wav24"}, {"f32", "float"}, {"wavf", "float"},
-        {"float32", "float"}, {"vorbis", "ogg"}, {"oga", "ogg"},
+        {"wav16", "wav"},  {"pcm16", "wav"},     {"pcm24", "wav24"}, {"f32", "float"},
+        {"wavf", "float"}, {"float32", "float"}, {"vorbis", "ogg"},  {"oga", "ogg"},
     };
     if (name[0] == '.')
         name++;
@@ -318,8 +316,9 @@ static int write_sf(const char *path, const float *planar, int channels, int64_t
                 else
                     s32[k] = (int)q * 256; /* libsndfile keeps the top 24 bits */
             }
-        sf_count_t w = pcm == 16 ? sf_writef_short(sf, s16, n) : pcm == 24 ? sf_writef_int(sf, s32, n)
-                                                                          : sf_writef_float(sf, inter, n);
+        sf_count_t w = pcm == 16   ? sf_writef_short(sf, s16, n)
+                       : pcm == 24 ? sf_writef_int(sf, s32, n)
+                                   : sf_writef_float(sf, inter, n);
         if (w != n)
             rc = -1;
         done += n;
@@ -343,8 +342,8 @@ static int write_sf(const char *path, const float *planar, int channels, int64_t
     return 0;
 }
 
-int audio_write(const char *path, const float *planar, int channels, int64_t frames, int rate, int subtype,
-                char *err, size_t errlen)
+int audio_write(const char *path, const float *planar, int channels, int64_t frames, int rate, int subtype, char *err,
+                size_t errlen)
 {
     int flac = ends_with(path, ".flac");
     int sub = subtype == AUDIO_FLOAT ? SF_FORMAT_FLOAT : subtype == AUDIO_PCM24 ? SF_FORMAT_PCM_24 : SF_FORMAT_PCM_16;
@@ -366,8 +365,8 @@ int audio_write_format(const char *path, const float *planar, int channels, int6
     float *rs;
     if (audio_resample(planar, channels, frames, rate, f->rate, &rs, err, errlen) != 0)
         return -1;
-    int rc = write_sf(path, rs, channels, audio_resampled_frames(frames, rate, f->rate), f->rate, f->sf_format, err,
-                      errlen);
+    int rc =
+        write_sf(path, rs, channels, audio_resampled_frames(frames, rate, f->rate), f->rate, f->sf_format, err, errlen);
     free(rs);
     return rc;
 }
@@ -438,8 +437,8 @@ int audio_src_open_stream(audio_src *s, const char *path, int stream, char *err,
         snprintf(err, errlen, "%s: sample rate %d Hz is not supported", path, s->info.rate);
         return -1;
     }
-    s->frames = s->info.rate == AUDIO_RATE ? s->info.frames
-                                           : audio_resampled_frames(s->info.frames, s->info.rate, AUDIO_RATE);
+    s->frames =
+        s->info.rate == AUDIO_RATE ? s->info.frames : audio_resampled_frames(s->info.frames, s->info.rate, AUDIO_RATE);
     s->path = strdup(path);
     if (!s->path) {
         snprintf(err, errlen, "%s: out of memory", path);

@@ -31,13 +31,13 @@ typedef struct {
 enum { AUDIO_PCM16 = 16, AUDIO_PCM24 = 24, AUDIO_FLOAT = 32 };
 
 /* Returns 0, or -1 with a message "PATH: what" in err. */
-int  audio_probe(const char *path, audio_info *info, char *err, size_t errlen);
-int  audio_probe_stream(const char *path, int stream, audio_info *info, char *err, size_t errlen);
+int audio_probe(const char *path, audio_info *info, char *err, size_t errlen);
+int audio_probe_stream(const char *path, int stream, audio_info *info, char *err, size_t errlen);
 /* Reads frames [offset, offset + count) (count < 0: to the end) at the
  * file's own rate and channel count. */
-int  audio_read(const char *path, int64_t offset, int64_t count, audio_buf *out, char *err, size_t errlen);
-int  audio_read_stream(const char *path, int stream, int64_t offset, int64_t count, audio_buf *out, char *err,
-                       size_t errlen);
+int audio_read(const char *path, int64_t offset, int64_t count, audio_buf *out, char *err, size_t errlen);
+int audio_read_stream(const char *path, int stream, int64_t offset, int64_t count, audio_buf *out, char *err,
+                      size_t errlen);
 void audio_free(audio_buf *b);
 
 /* Writes planar data as a WAV (or FLAC when path ends in .flac) file,
@@ -45,16 +45,16 @@ void audio_free(audio_buf *b);
  * AUDIO_PCM24 or AUDIO_FLOAT (WAV only). Samples outside [-1, 1] are clipped
  * for PCM. Returns 0, or -1 with a message in err. (audio_write_as below
  * writes the other formats.) */
-int  audio_write(const char *path, const float *planar, int channels, int64_t frames, int rate, int subtype,
-                 char *err, size_t errlen);
+int audio_write(const char *path, const float *planar, int channels, int64_t frames, int rate, int subtype, char *err,
+                size_t errlen);
 
 /* ---- output formats (istft --format) ---- */
 typedef struct {
-    const char *name;   /* wav, wav24, float, flac, ogg, opus, mp3 */
-    const char *ext;    /* file extension, without the dot */
-    int sf_format;      /* libsndfile SF_FORMAT_* major | subtype */
-    int rate;           /* 0: any rate; else audio is resampled to it (Opus: 48000) */
-    const char *what;   /* for --help and messages */
+    const char *name; /* wav, wav24, float, flac, ogg, opus, mp3 */
+    const char *ext;  /* file extension, without the dot */
+    int sf_format;    /* libsndfile SF_FORMAT_* major | subtype */
+    int rate;         /* 0: any rate; else audio is resampled to it (Opus: 48000) */
+    const char *what; /* for --help and messages */
 } audio_format;
 extern const audio_format audio_formats[];
 extern const int audio_nformats;
@@ -100,8 +100,8 @@ typedef struct {
 
 /* Probes path (audio stream `stream`) and checks it can be served as
  * 44.1 kHz stereo. Returns 0, or -1 with "PATH: what" in err. */
-int  audio_src_open(audio_src *s, const char *path, char *err, size_t errlen);
-int  audio_src_open_stream(audio_src *s, const char *path, int stream, char *err, size_t errlen);
+int audio_src_open(audio_src *s, const char *path, char *err, size_t errlen);
+int audio_src_open_stream(audio_src *s, const char *path, int stream, char *err, size_t errlen);
 /* Files FFmpeg reads (AAC, .stem.mp4) are decoded from their start, whole,
  * and cached as above: exactly what `ffmpeg -i FILE -map 0:a:N` decodes.
  * With fast seeking on, a read of a 44.1 kHz one instead seeks to a packet
@@ -113,7 +113,7 @@ void audio_src_close(audio_src *s);
 /* Reads frames [offset, offset + count) at 44.1 kHz into dst, planar
  * (2, count): dst[c * count + i]. Frames outside [0, s->frames) read as
  * zeros (so segments may run past either end). Returns 0 or -1 + err. */
-int  audio_src_read(const audio_src *s, int64_t offset, int64_t count, float *dst, char *err, size_t errlen);
+int audio_src_read(const audio_src *s, int64_t offset, int64_t count, float *dst, char *err, size_t errlen);
 /* Drops every cached resampled file. */
 void audio_cache_clear(void);
 
@@ -122,7 +122,7 @@ void audio_cache_clear(void);
  * Output has exactly llround(frames * to / from) frames, newly allocated
  * into *out (planar). Returns 0, or -1 with a message in err. */
 int64_t audio_resampled_frames(int64_t frames, int from, int to);
-int  audio_resample(const float *in, int channels, int64_t frames, int from, int to, float **out,
-                    char *err, size_t errlen);
+int audio_resample(const float *in, int channels, int64_t frames, int from, int to, float **out, char *err,
+                   size_t errlen);
 
 #endif

@@ -57,8 +57,8 @@ int augment_stretch_pitch(const float *const *in, int nch, int64_t in_frames, do
 {
     if (nch <= 0 || in_frames <= 0 || out_frames < 0 || !(tempo > 0.1 && tempo < 10) || !(fabs(semitones) < 48) ||
         in_frames > (int64_t)1 << 31) {
-        snprintf(err, errlen, "stretch/pitch: bad arguments (%d channels, %lld frames, tempo %g, %g semitones)",
-                 nch, (long long)in_frames, tempo, semitones);
+        snprintf(err, errlen, "stretch/pitch: bad arguments (%d channels, %lld frames, tempo %g, %g semitones)", nch,
+                 (long long)in_frames, tempo, semitones);
         return -1;
     }
     for (int c = 0; c < nch; c++)

@@ -21,7 +21,7 @@ typedef struct {
 } augment_cfg;
 
 void augment_cfg_default(augment_cfg *c);
-int  augment_any(const augment_cfg *c); /* any probability > 0 */
+int augment_any(const augment_cfg *c); /* any probability > 0 */
 
 /* x *= g over n samples. */
 void augment_gain(float *x, int64_t n, float g);

@@ -26,9 +26,9 @@ typedef struct {
     mus_stem *stems; /* name, ref and est (nchan x nsampl planar) of each pair */
     int nchan, rate;
     int64_t nsampl;
-    float **owned;   /* buffers this holds (NULL where none), freed by eval_pairs_free */
+    float **owned; /* buffers this holds (NULL where none), freed by eval_pairs_free */
     int nowned;
-    char **names;    /* stem names this holds */
+    char **names; /* stem names this holds */
     int nnames;
 } eval_pairs;
 

@@ -24,11 +24,11 @@ typedef struct {
     int channels, rate;
     SwrContext *swr;
     enum AVSampleFormat swr_fmt;
-    float *conv;       /* swr output, planar */
-    int conv_cap;      /* frames */
+    float *conv;  /* swr output, planar */
+    int conv_cap; /* frames */
     AVPacket *pkt;
     AVFrame *frm;
-    int eof_sent;      /* the demuxer ended; the decoder is being drained */
+    int eof_sent; /* the demuxer ended; the decoder is being drained */
 } ffd;
 
 static void ffd_close(ffd *d)
@@ -341,8 +341,8 @@ int ffdec_read(const char *path, int stream, int channels, int64_t offset, int64
                  d.channels, channels);
         goto done;
     }
-    int64_t pos = 0;    /* sample index (from the first decoded sample) of the next frame */
-    int pos_known = 1;  /* 0 after a seek: the next frame's pts says where it is */
+    int64_t pos = 0;   /* sample index (from the first decoded sample) of the next frame */
+    int pos_known = 1; /* 0 after a seek: the next frame's pts says where it is */
     int64_t first = 0;
     if (offset > FFDEC_PREROLL) {
         int n;

@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 typedef struct {
-    int streams;    /* audio streams in the file */
-    int channels;   /* of the stream probed */
+    int streams;  /* audio streams in the file */
+    int channels; /* of the stream probed */
     int rate;
     int64_t frames; /* decoded frames of that stream */
 } ffdec_info;

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 
 const char *const musdb_stem_names[MUSDB_NSTEMS] = {"vocals", "drums", "bass", "other"};
-const int musdb_stem_streams[MUSDB_NSTEMS] = {[MUSDB_VOCALS] = 4, [MUSDB_DRUMS] = 1, [MUSDB_BASS] = 2,
-                                              [MUSDB_OTHER] = 3};
+const int musdb_stem_streams[MUSDB_NSTEMS] = {
+    [MUSDB_VOCALS] = 4, [MUSDB_DRUMS] = 1, [MUSDB_BASS] = 2, [MUSDB_OTHER] = 3};
 
 unsigned musdb_target_mask(const char *name)
 {
@@ -58,11 +58,16 @@ int musdb_parse_splits(const char *s)
     for (;;) {
         const char *c = strchr(p, ',');
         size_t n = c ? (size_t)(c - p) : strlen(p);
-        if (n == 5 && !strncmp(p, "train", 5)) mask |= MUSDB_TRAIN;
-        else if (n == 5 && !strncmp(p, "valid", 5)) mask |= MUSDB_VALID;
-        else if (n == 4 && !strncmp(p, "test", 4)) mask |= MUSDB_TEST;
-        else if (n == 3 && !strncmp(p, "all", 3)) mask |= MUSDB_ALL;
-        else return 0;
+        if (n == 5 && !strncmp(p, "train", 5))
+            mask |= MUSDB_TRAIN;
+        else if (n == 5 && !strncmp(p, "valid", 5))
+            mask |= MUSDB_VALID;
+        else if (n == 4 && !strncmp(p, "test", 4))
+            mask |= MUSDB_TEST;
+        else if (n == 3 && !strncmp(p, "all", 3))
+            mask |= MUSDB_ALL;
+        else
+            return 0;
         if (!c)
             return mask;
         p = c + 1;
@@ -296,9 +301,8 @@ static int open_stem_track(musdb_track *t, const char *path, const char *name, i
     if (audio_src_open_stream(&t->mix, path, 0, err, errlen) != 0)
         return -1;
     if (t->mix.info.streams < 5) {
-        snprintf(err, errlen,
-                 "%s: %d audio stream%s; a MUSDB18 .stem.mp4 has 5 (mixture, drums, bass, other, vocals)", path,
-                 t->mix.info.streams, t->mix.info.streams == 1 ? "" : "s");
+        snprintf(err, errlen, "%s: %d audio stream%s; a MUSDB18 .stem.mp4 has 5 (mixture, drums, bass, other, vocals)",
+                 path, t->mix.info.streams, t->mix.info.streams == 1 ? "" : "s");
         return -1;
     }
     for (int k = 0; k < MUSDB_NSTEMS; k++) {
@@ -542,8 +546,8 @@ fail:
     return -1;
 }
 
-int musdb_open_files(musdb_db *db, char *const *files, int n, int skip_bad, void (*warn)(const char *msg),
-                     char *err, size_t errlen)
+int musdb_open_files(musdb_db *db, char *const *files, int n, int skip_bad, void (*warn)(const char *msg), char *err,
+                     size_t errlen)
 {
     memset(db, 0, sizeof *db);
     db->plain = 1;
@@ -552,8 +556,7 @@ int musdb_open_files(musdb_db *db, char *const *files, int n, int skip_bad, void
         musdb_track t;
         memset(&t, 0, sizeof t);
         if (is_dir(files[i])) {
-            snprintf(err, errlen, "%s: a folder, but not a MUSDB18 folder (it has neither train/ nor test/)",
-                     files[i]);
+            snprintf(err, errlen, "%s: a folder, but not a MUSDB18 folder (it has neither train/ nor test/)", files[i]);
         } else if (audio_src_open(&t.src[0], files[i], err, errlen) == 0) {
             const char *base = strrchr(files[i], '/');
             base = base ? base + 1 : files[i];
@@ -615,12 +618,16 @@ int musdb_stems_parse(musdb_stems *st, const char *list, char *err, size_t errle
             }
         int k = st->n;
         snprintf(st->name[k], sizeof st->name[k], "%s", name);
-        if (!strcmp(name, "vocals")) st->mask[k] = 1u << MUSDB_VOCALS;
-        else if (!strcmp(name, "drums")) st->mask[k] = 1u << MUSDB_DRUMS;
-        else if (!strcmp(name, "bass")) st->mask[k] = 1u << MUSDB_BASS;
+        if (!strcmp(name, "vocals"))
+            st->mask[k] = 1u << MUSDB_VOCALS;
+        else if (!strcmp(name, "drums"))
+            st->mask[k] = 1u << MUSDB_DRUMS;
+        else if (!strcmp(name, "bass"))
+            st->mask[k] = 1u << MUSDB_BASS;
         else if (!strcmp(name, "accompaniment"))
             st->mask[k] = (1u << MUSDB_DRUMS) | (1u << MUSDB_BASS) | (1u << MUSDB_OTHER);
-        else if (!strcmp(name, "other")) want_other = k;
+        else if (!strcmp(name, "other"))
+            want_other = k;
         else {
             snprintf(err, errlen, "unknown stem '%s' (known: vocals, drums, bass, other, accompaniment)", name);
             return -1;

@@ -37,20 +37,20 @@ int musdb_parse_splits(const char *s);
 extern const char *const musdb_valid_tracks[14];
 
 typedef struct {
-    char *name;  /* the track folder's name, or the plain file's name without extension */
-    char *dir;   /* track folder or .stem.mp4 file (NULL for a plain file) */
-    int split;   /* MUSDB_TRAIN / MUSDB_VALID / MUSDB_TEST, or 0 for a plain file */
-    int nsrc;    /* MUSDB_NSTEMS for a track, 1 for a plain file (src[0] is the song) */
+    char *name;     /* the track folder's name, or the plain file's name without extension */
+    char *dir;      /* track folder or .stem.mp4 file (NULL for a plain file) */
+    int split;      /* MUSDB_TRAIN / MUSDB_VALID / MUSDB_TEST, or 0 for a plain file */
+    int nsrc;       /* MUSDB_NSTEMS for a track, 1 for a plain file (src[0] is the song) */
     int64_t frames; /* at 44.1 kHz */
     audio_src mix;  /* mixture.wav (a plain file: the file itself) */
     audio_src src[MUSDB_NSTEMS];
-    int bad;        /* set when a read failed and --skip-bad dropped it */
+    int bad; /* set when a read failed and --skip-bad dropped it */
 } musdb_track;
 
 typedef struct {
     musdb_track *t;
     int n;
-    int plain;      /* plain files rather than a MUSDB18 folder */
+    int plain; /* plain files rather than a MUSDB18 folder */
     char *root;
 } musdb_db;
 
@@ -70,8 +70,8 @@ int musdb_is_root(const char *path);
 int musdb_open(musdb_db *db, const char *root, int splits, char *const *patterns, int npat, int skip_bad,
                void (*warn)(const char *msg), char *err, size_t errlen);
 /* Plain audio files as mixture-only tracks, in the order given. */
-int musdb_open_files(musdb_db *db, char *const *files, int n, int skip_bad, void (*warn)(const char *msg),
-                     char *err, size_t errlen);
+int musdb_open_files(musdb_db *db, char *const *files, int n, int skip_bad, void (*warn)(const char *msg), char *err,
+                     size_t errlen);
 void musdb_close(musdb_db *db);
 
 /* Output stems: each is the sum of a set of base stems. `other` holds every

@@ -24,8 +24,8 @@ int audio_resample(const float *in, int channels, int64_t frames, int from, int 
     }
     double ratio = (double)to / (double)from;
     if (!src_is_valid_ratio(ratio)) {
-        snprintf(err, errlen, "cannot resample from %d Hz to %d Hz (ratio %g out of libsamplerate's range)", from,
-                 to, ratio);
+        snprintf(err, errlen, "cannot resample from %d Hz to %d Hz (ratio %g out of libsamplerate's range)", from, to,
+                 ratio);
         return -1;
     }
     int64_t nout = audio_resampled_frames(frames, from, to);

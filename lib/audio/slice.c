@@ -12,10 +12,10 @@
 /* How one example (before mixup) is made. */
 typedef struct {
     int track[MUSDB_NSTEMS];
-    int64_t off[MUSDB_NSTEMS];  /* source offset per source */
-    int64_t out;                /* frames in the record */
-    int64_t src;                /* source frames that make them */
-    int64_t length;             /* real (non-padding) frames among out */
+    int64_t off[MUSDB_NSTEMS]; /* source offset per source */
+    int64_t out;               /* frames in the record */
+    int64_t src;               /* source frames that make them */
+    int64_t length;            /* real (non-padding) frames among out */
     double tempo, semitones;
     float gain[MUSDB_NSTEMS];
     int swap[MUSDB_NSTEMS];
@@ -286,13 +286,13 @@ static void plan_sequential(slicer *s, const tf_rng *rec, plan *p)
 
 /* How one record is made. */
 typedef struct {
-    plan p, q;       /* the example and, with mixup, the one mixed into it */
+    plan p, q; /* the example and, with mixup, the one mixed into it */
     int mixup;
-    float lambda;    /* mixup weight of p */
-    int64_t segno;   /* the record's segment attribute */
+    float lambda;  /* mixup weight of p */
+    int64_t segno; /* the record's segment attribute */
     int nsrc;
-    int from_file;   /* the mixture is read from its file, not summed from the sources */
-    unsigned need;   /* the sources to read (bit k: source k) */
+    int from_file; /* the mixture is read from its file, not summed from the sources */
+    unsigned need; /* the sources to read (bit k: source k) */
 } record_plan;
 
 /* Draws the plan of record index (rr: its generator; attempt: how many
@@ -317,8 +317,8 @@ static int plan_record(slicer *s, uint64_t index, const tf_rng *rr, int attempt,
     }
     rp->nsrc = db->t[rp->p.track[0]].nsrc;
     int changed = plan_changes(&rp->p, rp->nsrc) || rp->mixup;
-    rp->from_file = !db->plain && !changed &&
-                    (s->c.mixture == SLICE_MIX_FILE || (s->c.mixture == SLICE_MIX_AUTO && !s->c.random));
+    rp->from_file =
+        !db->plain && !changed && (s->c.mixture == SLICE_MIX_FILE || (s->c.mixture == SLICE_MIX_AUTO && !s->c.random));
     rp->need = 0;
     if (db->plain || !rp->from_file)
         rp->need = (1u << rp->nsrc) - 1;

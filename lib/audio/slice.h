@@ -22,25 +22,25 @@ enum { SLICE_MIX_AUTO = 0, SLICE_MIX_FILE, SLICE_MIX_SUM };
 
 typedef struct {
     musdb_db *db;
-    musdb_stems stems;  /* outputs besides the mixture (ignored for plain files) */
-    int64_t segment;    /* frames per record; 0: whole tracks */
-    int64_t hop;        /* sequential mode: frames between segment starts (segment - overlap) */
-    int pad;            /* sequential mode: zero-pad the last segment to `segment` frames */
-    int random;         /* random track and offset per record */
-    int mixture;        /* SLICE_MIX_*: auto = file when sequential, sum when random */
+    musdb_stems stems; /* outputs besides the mixture (ignored for plain files) */
+    int64_t segment;   /* frames per record; 0: whole tracks */
+    int64_t hop;       /* sequential mode: frames between segment starts (segment - overlap) */
+    int pad;           /* sequential mode: zero-pad the last segment to `segment` frames */
+    int random;        /* random track and offset per record */
+    int mixture;       /* SLICE_MIX_*: auto = file when sequential, sum when random */
     augment_cfg aug;
     uint64_t seed;
-    int skip_bad;       /* a track whose read fails is dropped with a warning */
+    int skip_bad; /* a track whose read fails is dropped with a warning */
     void (*warn)(const char *msg);
 } slice_cfg;
 
 typedef struct {
     slice_cfg c;
     tf_rng base;
-    uint64_t index;  /* records made so far */
-    int track;       /* sequential: current track */
-    int64_t seg;     /* sequential: segment index within it */
-    int n_good;      /* tracks not marked bad */
+    uint64_t index; /* records made so far */
+    int track;      /* sequential: current track */
+    int64_t seg;    /* sequential: segment index within it */
+    int n_good;     /* tracks not marked bad */
 } slicer;
 
 void slicer_init(slicer *s, const slice_cfg *c);

@@ -27,7 +27,8 @@ static double progress_total(const slicer *s, const slice_out *o)
 /* This shard's records among the first count of the stream; -1 when count is. */
 static long long shard_count(const slice_out *o)
 {
-    if (o->count < 0) return -1;
+    if (o->count < 0)
+        return -1;
     return o->count > o->shard_k ? (o->count - o->shard_k + o->shard_n - 1) / o->shard_n : 0;
 }
 
@@ -46,8 +47,8 @@ static long long write_parallel(slicer *s, ts_writer *w, const slice_out *o, lon
         int m = mine < 0 || mine - made > nb ? nb : (int)(mine - made);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
         for (int j = 0; j < m; j++)
-            rcs[j] = slicer_random_at(s, (uint64_t)o->shard_k + (uint64_t)(made + j) * (uint64_t)o->shard_n,
-                                      &batch[j], errs[j], sizeof errs[j]);
+            rcs[j] = slicer_random_at(s, (uint64_t)o->shard_k + (uint64_t)(made + j) * (uint64_t)o->shard_n, &batch[j],
+                                      errs[j], sizeof errs[j]);
         for (int j = 0; j < m; j++) {
             if (rcs[j] != 1)
                 tf_die("%s", errs[j]);

@@ -10,10 +10,10 @@
 #include "stream/ts.h"
 
 typedef struct {
-    long long count;     /* records of the whole stream (all shards); -1: all (sequential) or endless (random) */
+    long long count;       /* records of the whole stream (all shards); -1: all (sequential) or endless (random) */
     long shard_k, shard_n; /* this shard's number (from 0) and the number of shards (1: no sharding) */
-    int threads;         /* random mode: records made at a time (tf_threads()); the bytes do not depend on it */
-    int progress;        /* progress on stderr (sequential mode only) */
+    int threads;           /* random mode: records made at a time (tf_threads()); the bytes do not depend on it */
+    int progress;          /* progress on stderr (sequential mode only) */
 } slice_out;
 
 /* Sets the C library's heap to keep the large record buffers that are made

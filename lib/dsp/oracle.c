@@ -3,10 +3,9 @@
 
 #include <math.h>
 
-void oracle_irm(const float *mix, const float *const *refs, float *const *est,
-                int nstems, size_t n, double power)
+void oracle_irm(const float *mix, const float *const *refs, float *const *est, int nstems, size_t n, double power)
 {
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
         double p[ORACLE_MAX_STEMS], sum = 0;
         double xr = mix[2 * i], xi = mix[2 * i + 1];

@@ -22,7 +22,6 @@
  * (j < nstems <= ORACLE_MAX_STEMS) the same layout. est[j] may not alias
  * mix or refs. power > 0.
  * Non-finite inputs give non-finite outputs (callers check their inputs). */
-void oracle_irm(const float *mix, const float *const *refs, float *const *est,
-                int nstems, size_t n, double power);
+void oracle_irm(const float *mix, const float *const *refs, float *const *est, int nstems, size_t n, double power);
 
 #endif

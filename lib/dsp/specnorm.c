@@ -167,8 +167,8 @@ int specnorm_save(const char *path, const specnorm_acc *a, const char *tensor, i
     return 0;
 }
 
-static int get_matrix(const ts_record *rec, const char *name, int64_t *ch, int64_t *bins, float **out,
-                      const char *path, char *err, size_t errlen)
+static int get_matrix(const ts_record *rec, const char *name, int64_t *ch, int64_t *bins, float **out, const char *path,
+                      char *err, size_t errlen)
 {
     ts_tensor *t = ts_tensor_get(rec, name);
     if (!t || t->rank != 2 || (t->dtype != TS_F32 && t->dtype != TS_F64)) {

@@ -21,9 +21,9 @@
 #define SPECNORM_VERSION 1
 
 typedef struct {
-    int channels;      /* feature channels (2 per audio channel); 0 until the first add */
+    int channels; /* feature channels (2 per audio channel); 0 until the first add */
     int64_t bins;
-    int64_t frames;    /* frames accumulated (per feature channel and bin) */
+    int64_t frames; /* frames accumulated (per feature channel and bin) */
     int64_t records;
     double *mean, *m2; /* channels * bins: running mean and sum of squared deviations */
 } specnorm_acc;
@@ -33,27 +33,27 @@ void specnorm_acc_free(specnorm_acc *a);
 /* Adds a complex64 (audio_channels, bins, frames) spectrogram. The first
  * call fixes the shape; a later one with other channels or bins returns -1
  * with a reason in err. */
-int  specnorm_acc_add(specnorm_acc *a, const float *spec, int64_t audio_channels, int64_t bins, int64_t frames,
-                      char *err, size_t errlen);
+int specnorm_acc_add(specnorm_acc *a, const float *spec, int64_t audio_channels, int64_t bins, int64_t frames,
+                     char *err, size_t errlen);
 
 typedef struct {
-    int channels;  /* feature channels */
+    int channels; /* feature channels */
     int64_t bins;
     int64_t frames, records;
-    int n_fft, hop;           /* of the spectrograms (0 when unknown) */
-    float *mean, *std;        /* channels * bins, row-major (channel, bin) */
+    int n_fft, hop;    /* of the spectrograms (0 when unknown) */
+    float *mean, *std; /* channels * bins, row-major (channel, bin) */
 } specnorm_stats;
 
 /* Statistics from an accumulator (mean; std = sqrt(m2 / frames)); n_fft
  * and hop are recorded. Returns -1 (err) when nothing was accumulated. */
-int  specnorm_finish(const specnorm_acc *a, int n_fft, int hop, specnorm_stats *s, char *err, size_t errlen);
+int specnorm_finish(const specnorm_acc *a, int n_fft, int hop, specnorm_stats *s, char *err, size_t errlen);
 /* Writes the statistics file atomically, from the accumulator (values in
  * double precision). tensor: the name of the tensor they describe. */
-int  specnorm_save(const char *path, const specnorm_acc *a, const char *tensor, int n_fft, int hop, char *err,
-                   size_t errlen);
+int specnorm_save(const char *path, const specnorm_acc *a, const char *tensor, int n_fft, int hop, char *err,
+                  size_t errlen);
 /* Loads a statistics file (mean and std as f32 or f64 tensors). Returns 0,
  * or -1 with "PATH: what" in err. */
-int  specnorm_load(const char *path, specnorm_stats *s, char *err, size_t errlen);
+int specnorm_load(const char *path, specnorm_stats *s, char *err, size_t errlen);
 void specnorm_free(specnorm_stats *s);
 
 #endif

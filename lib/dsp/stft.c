@@ -25,13 +25,13 @@ struct stft_plan {
 struct stft_scratch {
     const stft_plan *p;
     kiss_fftr_cfg fwd, inv;
-    float *frame;       /* N */
-    kiss_fft_cpx *blk;  /* STFT_BLOCK frames of N/2 + 1 bins: the (bins, frames) layout is
+    float *frame;      /* N */
+    kiss_fft_cpx *blk; /* STFT_BLOCK frames of N/2 + 1 bins: the (bins, frames) layout is
                            written and read a block of frames at a time, so each bin's
                            row is touched in runs of STFT_BLOCK values, not one */
-    float *buf;         /* the inverse adjoint's scaled gradient, grows */
-    double *acc;        /* overlap-add sums (double: hop 1 adds n_fft frames), grows */
-    float *env;         /* window-sum-square, grows */
+    float *buf;        /* the inverse adjoint's scaled gradient, grows */
+    double *acc;       /* overlap-add sums (double: hop 1 adds n_fft frames), grows */
+    float *env;        /* window-sum-square, grows */
     int64_t buf_cap, acc_cap, env_cap;
     int64_t env_frames; /* env holds the envelope of this many frames (-1: none) */
 };
@@ -47,8 +47,7 @@ stft_plan *stft_plan_new(int n_fft, int hop, char *err, size_t errlen)
         return NULL;
     }
     stft_plan *p = calloc(1, sizeof *p);
-    if (!p || !(p->win = malloc(sizeof(float) * (size_t)n_fft)) ||
-        !(p->winn = malloc(sizeof(float) * (size_t)n_fft))) {
+    if (!p || !(p->win = malloc(sizeof(float) * (size_t)n_fft)) || !(p->winn = malloc(sizeof(float) * (size_t)n_fft))) {
         stft_plan_free(p);
         snprintf(err, errlen, "out of memory for an STFT plan of %d", n_fft);
         return NULL;
@@ -335,8 +334,8 @@ static const float *inverse_check(const stft_plan *p, stft_scratch *s, int64_t f
     return e;
 }
 
-int stft_inverse_samples(const stft_plan *p, stft_scratch *s, const float *spec, int64_t frames, float *y,
-                         int64_t len, int64_t j0, int64_t j1)
+int stft_inverse_samples(const stft_plan *p, stft_scratch *s, const float *spec, int64_t frames, float *y, int64_t len,
+                         int64_t j0, int64_t j1)
 {
     const int N = p->n, F = p->bins, h = p->hop;
     const int64_t T = frames, half = N / 2;

@@ -93,11 +93,11 @@ typedef struct stft_scratch stft_scratch;
  * periodic Hann window. Returns NULL with a reason in err when the
  * parameters are invalid. */
 stft_plan *stft_plan_new(int n_fft, int hop, char *err, size_t errlen);
-void       stft_plan_free(stft_plan *p);
-int        stft_plan_nfft(const stft_plan *p);
-int        stft_plan_hop(const stft_plan *p);
-int        stft_plan_bins(const stft_plan *p);       /* n_fft / 2 + 1 */
-const float *stft_plan_window(const stft_plan *p);   /* n_fft values */
+void stft_plan_free(stft_plan *p);
+int stft_plan_nfft(const stft_plan *p);
+int stft_plan_hop(const stft_plan *p);
+int stft_plan_bins(const stft_plan *p);            /* n_fft / 2 + 1 */
+const float *stft_plan_window(const stft_plan *p); /* n_fft values */
 
 /* A process-wide cache of plans keyed by (n_fft, hop): returns the same
  * plan for the same parameters (thread-safe; plans live until
@@ -115,7 +115,7 @@ static inline int stft_length_fits(int64_t len, int64_t frames, int hop)
 }
 
 stft_scratch *stft_scratch_new(const stft_plan *p);
-void          stft_scratch_free(stft_scratch *s);
+void stft_scratch_free(stft_scratch *s);
 
 /* min over j in [0, len) of the envelope e[j + N/2] (see above; 0 where no
  * frame covers a sample). Rounding errors of the inverse at a sample grow
@@ -125,7 +125,7 @@ double stft_min_envelope(const stft_plan *p, stft_scratch *s, int64_t len);
  * ends, sum over all integers m of w[n + m hop]^2) stays >= STFT_MIN_ENVELOPE,
  * else 0; its minimum goes to *min_env (may be NULL). Hann: 1 for every
  * hop <= n_fft / 2. */
-int    stft_plan_invertible(const stft_plan *p, double *min_env);
+int stft_plan_invertible(const stft_plan *p, double *min_env);
 
 /* x: len samples (len >= 0). spec: F * stft_frames(len, hop) complex
  * values in the layout above (overwritten). */
@@ -141,23 +141,22 @@ void stft_forward_frames(const stft_plan *p, stft_scratch *s, const float *x, in
 /* spec: F * frames complex values; y: len samples, where
  * stft_length_fits(len, frames, hop). Returns 0, or -1 (y untouched) when
  * len does not fit frames or no window covers some output sample (e = 0). */
-int  stft_inverse(const stft_plan *p, stft_scratch *s, const float *spec, int64_t frames, float *y,
-                  int64_t len);
+int stft_inverse(const stft_plan *p, stft_scratch *s, const float *spec, int64_t frames, float *y, int64_t len);
 
 /* Output samples [j0, j1) only (clipped to [0, len)) into y[j0..j1), from
  * the frames that reach them: threads may fill disjoint ranges of one
  * output, and the bits do not depend on the split (each sample sums its
  * frames in the same order). Returns -1 as stft_inverse (y[j0..j1) may
  * then be partly written). */
-int  stft_inverse_samples(const stft_plan *p, stft_scratch *s, const float *spec, int64_t frames, float *y,
-                          int64_t len, int64_t j0, int64_t j1);
+int stft_inverse_samples(const stft_plan *p, stft_scratch *s, const float *spec, int64_t frames, float *y, int64_t len,
+                         int64_t j0, int64_t j1);
 
 /* gx[0..len) += A^T gspec, gspec: F * stft_frames(len, hop) complex values. */
 void stft_forward_adjoint(const stft_plan *p, stft_scratch *s, const float *gspec, int64_t len, float *gx);
 
 /* gspec (F * frames complex) += B^T gy, gy: len samples. Same conditions
  * and return value as stft_inverse. */
-int  stft_inverse_adjoint(const stft_plan *p, stft_scratch *s, const float *gy, int64_t len, float *gspec,
-                          int64_t frames);
+int stft_inverse_adjoint(const stft_plan *p, stft_scratch *s, const float *gy, int64_t len, float *gspec,
+                         int64_t frames);
 
 #endif

@@ -85,7 +85,7 @@ static int has_c64_rank3(const ts_record *rec)
 }
 
 typedef struct {
-    int tensor;     /* index into the job's tensor list */
+    int tensor; /* index into the job's tensor list */
     int64_t ch;
     int64_t r0, r1; /* frames (forward) or samples (inverse) */
 } task;
@@ -322,8 +322,10 @@ static int inverse_params(const ts_record *rec, char **only, int n_only, int64_t
             first = rec->tensors[i].name;
     if (rn == -1 && rh == -1) {
         if (first) {
-            snprintf(err, errlen, "tensor '%s': a complex (channels, bins, frames) tensor, but the record has no "
-                     "n_fft and hop attributes", first);
+            snprintf(err, errlen,
+                     "tensor '%s': a complex (channels, bins, frames) tensor, but the record has no "
+                     "n_fft and hop attributes",
+                     first);
             return -1;
         }
         return 0;

@@ -30,11 +30,11 @@
 typedef struct stft_engine stft_engine;
 
 stft_engine *stft_engine_new(void);
-void         stft_engine_free(stft_engine *e);
+void stft_engine_free(stft_engine *e);
 
 typedef struct {
     int n_fft, hop;
-    char **only;        /* convert only these tensor names (NULL: every waveform) */
+    char **only; /* convert only these tensor names (NULL: every waveform) */
     int n_only;
     specmask_opts mask; /* masking augmentation; freq_masks = time_masks = 0: none */
     int mask_each;      /* 0: one draw per record, shared by all converted tensors

@@ -19,7 +19,8 @@ void wiener_params_default(wiener_params *p)
 int64_t wiener_first_nonfinite(const float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return i;
+        if (!isfinite(x[i]))
+            return i;
     return -1;
 }
 
@@ -62,16 +63,20 @@ static void em_bin(int J, int C, int64_t n, double complex *y, const double comp
             for (int a = 0; a < C; a++)
                 for (int b = 0; b < C; b++) {
                     double complex s = 0;
-                    for (int64_t t = 0; t < n; t++) s += yj[a * n + t] * conj(yj[b * n + t]);
+                    for (int64_t t = 0; t < n; t++)
+                        s += yj[a * n + t] * conj(yj[b * n + t]);
                     R[j][a * C + b] = s / w;
                 }
         }
         for (int64_t t = 0; t < n; t++) {
             double complex cx[CC], inv[CC];
-            for (int a = 0; a < C * C; a++) cx[a] = 0;
+            for (int a = 0; a < C * C; a++)
+                cx[a] = 0;
             for (int j = 0; j < J; j++)
-                for (int a = 0; a < C * C; a++) cx[a] += v[(size_t)j * n + t] * R[j][a];
-            for (int a = 0; a < C; a++) cx[a * C + a] += reg;
+                for (int a = 0; a < C * C; a++)
+                    cx[a] += v[(size_t)j * n + t] * R[j][a];
+            for (int a = 0; a < C; a++)
+                cx[a * C + a] += reg;
             invert(C, cx, inv);
             for (int j = 0; j < J; j++) {
                 double complex *yj = y + (size_t)j * C * n, g[CC];
@@ -79,12 +84,14 @@ static void em_bin(int J, int C, int64_t n, double complex *y, const double comp
                 for (int a = 0; a < C; a++)
                     for (int b = 0; b < C; b++) {
                         double complex s = 0;
-                        for (int k = 0; k < C; k++) s += R[j][a * C + k] * inv[k * C + b];
+                        for (int k = 0; k < C; k++)
+                            s += R[j][a * C + k] * inv[k * C + b];
                         g[a * C + b] = vjt * s;
                     }
                 for (int a = 0; a < C; a++) {
                     double complex s = 0;
-                    for (int b = 0; b < C; b++) s += g[a * C + b] * x[b * n + t];
+                    for (int b = 0; b < C; b++)
+                        s += g[a * C + b] * x[b * n + t];
                     yj[a * n + t] = s;
                 }
             }
@@ -101,7 +108,8 @@ int wiener_window(const float *mix, float *const *est, int nstems, int channels,
         return tf_fail(err, errlen, "%d estimates: 1 to %d are handled", nstems, WIENER_MAX_STEMS);
     if (bins < 1 || frames < 1 || t0 < 0 || t1 > frames || t0 >= t1)
         return tf_fail(err, errlen, "empty spectrogram or window");
-    if (p->iterations <= 0) return 0;
+    if (p->iterations <= 0)
+        return 0;
     const int J = nstems, C = channels;
     const int64_t n = t1 - t0;
     /* Open-Unmix's scale: max(1, max |x| / scale_factor) over the window */
@@ -111,7 +119,8 @@ int wiener_window(const float *mix, float *const *est, int nstems, int channels,
             const float *xr = mix + 2 * (((size_t)c * bins + f) * frames + t0);
             for (int64_t t = 0; t < n; t++) {
                 double a = hypot(xr[2 * t], xr[2 * t + 1]);
-                if (a > mx) mx = a;
+                if (a > mx)
+                    mx = a;
             }
         }
     const double s = fmax(1.0, mx / p->scale);

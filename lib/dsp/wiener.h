@@ -33,10 +33,10 @@
 #define WIENER_MAX_CHANNELS 2
 
 typedef struct {
-    int iterations;   /* EM iterations; 0 leaves the estimates unchanged (Open-Unmix's default niter: 1) */
-    int64_t block;    /* frames per independent window (Open-Unmix: 300); 0 = all frames */
-    double eps;       /* Open-Unmix's 1e-10; norbert's numpy default is float32's epsilon, 2^-23 */
-    double scale;     /* Open-Unmix's scale_factor, 10 */
+    int iterations; /* EM iterations; 0 leaves the estimates unchanged (Open-Unmix's default niter: 1) */
+    int64_t block;  /* frames per independent window (Open-Unmix: 300); 0 = all frames */
+    double eps;     /* Open-Unmix's 1e-10; norbert's numpy default is float32's epsilon, 2^-23 */
+    double scale;   /* Open-Unmix's scale_factor, 10 */
 } wiener_params;
 
 void wiener_params_default(wiener_params *p);

@@ -34,8 +34,7 @@
 #endif
 
 /* LAPACK through OpenBLAS (Fortran symbols). */
-void dgesv_(const int *n, const int *nrhs, double *a, const int *lda, int *ipiv, double *b, const int *ldb,
-            int *info);
+void dgesv_(const int *n, const int *nrhs, double *a, const int *lda, int *ipiv, double *b, const int *ldb, int *info);
 void dgelsd_(const int *m, const int *n, const int *nrhs, double *a, const int *lda, double *b, const int *ldb,
              double *s, const double *rcond, int *rank, double *work, const int *lwork, int *iwork, int *info);
 
@@ -52,7 +51,8 @@ void bss_params_default(bss_params *p, int rate)
 
 int bss_nwin(int64_t nsampl, int64_t win, int64_t hop)
 {
-    if (win <= 0 || hop <= 0 || win >= nsampl) return 1;
+    if (win <= 0 || hop <= 0 || win >= nsampl)
+        return 1;
     return (int)((nsampl - win + hop) / hop);
 }
 
@@ -76,7 +76,8 @@ double bss_median(const double *x, int n)
     double *v = tf_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1), "median");
     int m = 0;
     for (int i = 0; i < n; i++)
-        if (isfinite(x[i])) v[m++] = x[i];
+        if (isfinite(x[i]))
+            v[m++] = x[i];
     double r = NAN;
     if (m > 0) {
         qsort(v, (size_t)m, sizeof(double), cmp_double);
@@ -93,15 +94,18 @@ double metric_si_sdr(const float *ref, const float *est, size_t n)
         ss += (double)ref[i] * ref[i];
         se += (double)ref[i] * est[i];
     }
-    if (ss == 0) return NAN;
+    if (ss == 0)
+        return NAN;
     double a = se / ss, num = 0, den = 0;
     for (size_t i = 0; i < n; i++) {
         double t = a * ref[i], d = t - est[i];
         num += t * t;
         den += d * d;
     }
-    if (den == 0) return INFINITY;
-    if (num == 0) return -INFINITY;
+    if (den == 0)
+        return INFINITY;
+    if (num == 0)
+        return -INFINITY;
     return 10.0 * log10(num / den);
 }
 
@@ -127,7 +131,8 @@ void bss_result_free(bss_result *r)
 
 static double safe_db(double num, double den)
 {
-    if (den == 0) return INFINITY;
+    if (den == 0)
+        return INFINITY;
     return 10.0 * log10(num / den);
 }
 
@@ -139,10 +144,13 @@ static int any_silent(const float *const *x, int nsrc, int nchan, int64_t nsampl
         int silent = 1;
         for (int64_t n = s0; n < s0 + len && silent; n++) {
             double s = 0;
-            for (int c = 0; c < nchan; c++) s += x[j][(size_t)c * (size_t)nsampl + (size_t)n];
-            if (s != 0) silent = 0;
+            for (int c = 0; c < nchan; c++)
+                s += x[j][(size_t)c * (size_t)nsampl + (size_t)n];
+            if (s != 0)
+                silent = 0;
         }
-        if (silent) return 1;
+        if (silent)
+            return 1;
     }
     return 0;
 }
@@ -151,8 +159,10 @@ static int any_silent(const float *const *x, int nsrc, int nchan, int64_t nsampl
 static void load_block(const float *x, int64_t nsampl, int64_t s0, int64_t len, int64_t end, double *buf, int M)
 {
     int64_t i = 0;
-    for (; i < len && s0 + i < end && s0 + i < nsampl; i++) buf[i] = x[s0 + i];
-    for (; i < M; i++) buf[i] = 0;
+    for (; i < len && s0 + i < end && s0 + i < nsampl; i++)
+        buf[i] = x[s0 + i];
+    for (; i < M; i++)
+        buf[i] = 0;
 }
 
 /* Fills G (n x n, column major, n = nsig * L) from the lags R. */
@@ -165,7 +175,8 @@ static void build_G(double *G, const double *R, int nsig, int L)
             const double *rba = R + ((size_t)b * (size_t)nsig + (size_t)a) * (size_t)L;
             for (int t2 = 0; t2 < L; t2++) {
                 double *col = G + ((size_t)b * (size_t)L + (size_t)t2) * n + (size_t)a * (size_t)L;
-                for (int t1 = 0; t1 < L; t1++) col[t1] = t1 >= t2 ? rab[t1 - t2] : rba[t2 - t1];
+                for (int t1 = 0; t1 < L; t1++)
+                    col[t1] = t1 >= t2 ? rab[t1 - t2] : rba[t2 - t1];
             }
         }
 }
@@ -175,10 +186,10 @@ static void build_G(double *G, const double *R, int nsig, int L)
  * least squares on A itself (dgelsd, rcond = eps * n as numpy's lstsq with
  * rcond=None). refill(A, ctx) rewrites A for the fallback, since dgesv
  * destroys it. Returns 0, 1 when least squares was used, -1 on failure. */
-static int museval_solve(double *A, int n, double *B, int nrhs, void (*refill)(double *, const void *),
-                         const void *ctx)
+static int museval_solve(double *A, int n, double *B, int nrhs, void (*refill)(double *, const void *), const void *ctx)
 {
-    for (int i = 0; i < n; i++) A[(size_t)i * (size_t)n + (size_t)i] += BSS_EPS;
+    for (int i = 0; i < n; i++)
+        A[(size_t)i * (size_t)n + (size_t)i] += BSS_EPS;
     double *B0 = tf_malloc(sizeof(double) * (size_t)n * (size_t)nrhs, "bss_eval matrix");
     memcpy(B0, B, sizeof(double) * (size_t)n * (size_t)nrhs);
     int *ipiv = tf_malloc(sizeof(int) * (size_t)n, "bss_eval pivots");
@@ -229,7 +240,8 @@ static void refill_own(double *A, const void *p)
     for (int a = 0; a < c->nchan; a++)
         for (int b = 0; b < c->nchan; b++)
             memcpy(Rj + ((size_t)a * (size_t)c->nchan + (size_t)b) * (size_t)c->L,
-                   c->R + ((size_t)(c->j * c->nchan + a) * (size_t)c->nsig + (size_t)(c->j * c->nchan + b)) * (size_t)c->L,
+                   c->R +
+                       ((size_t)(c->j * c->nchan + a) * (size_t)c->nsig + (size_t)(c->j * c->nchan + b)) * (size_t)c->L,
                    sizeof(double) * (size_t)c->L);
     build_G(full, Rj, c->nchan, c->L);
     memcpy(A, full, sizeof(double) * (size_t)nl * (size_t)nl);
@@ -243,8 +255,8 @@ typedef struct {
     const float **sig_ref, **sig_est;     /* [signal] one channel of ref / est */
     int nsrc, nchan, nsig, L;
     int64_t nsampl;
-    int M, nb;  /* block FFT size, its complex bins */
-    int64_t B;  /* new samples per block: M - L + 1 */
+    int M, nb; /* block FFT size, its complex bins */
+    int64_t B; /* new samples per block: M - L + 1 */
     fft64_plan plan;
 } bss_job;
 
@@ -254,8 +266,8 @@ static int check_args(const float *const *ref, const float *const *est, int nsrc
                       char *err, size_t errlen)
 {
     if (nsrc < 1 || nchan < 1 || nsampl < 1 || L < 1 || L > 65536) {
-        snprintf(err, errlen, "bss_eval: bad sizes (%d sources, %d channels, %lld samples, %d taps)", nsrc,
-                 nchan, (long long)nsampl, L);
+        snprintf(err, errlen, "bss_eval: bad sizes (%d sources, %d channels, %lld samples, %d taps)", nsrc, nchan,
+                 (long long)nsampl, L);
         return -1;
     }
     for (int j = 0; j < nsrc; j++) {
@@ -330,7 +342,8 @@ static double *correlations(const bss_job *J, int nt)
         free(Ye);
     }
     for (int t = 1; t < nt; t++)
-        for (size_t i = 0; i < accn; i++) acc[i] += acc[accn * (size_t)t + i];
+        for (size_t i = 0; i < accn; i++)
+            acc[i] += acc[accn * (size_t)t + i];
     double *R = tf_malloc(sizeof(double) * (size_t)npairs * (size_t)L, "bss_eval correlations");
     double *tbuf = tf_malloc(sizeof(double) * (size_t)M, "bss_eval");
     double *work = tf_malloc(sizeof(double) * (size_t)(M + 2), "bss_eval");
@@ -380,10 +393,12 @@ static int solve_filters(const bss_job *J, const double *R, double **Cm_out, dou
     free(G);
     for (int j = 0; j < nsrc && !bad; j++) {
         rctx.j = j;
-        rc = museval_solve(Gjj + (size_t)j * (size_t)nl * (size_t)nl, nl,
-                           Cj + (size_t)j * (size_t)nl * (size_t)nchan, nchan, refill_own, &rctx);
-        if (rc < 0) bad = 1;
-        if (rc == 1) *used_lstsq = 1;
+        rc = museval_solve(Gjj + (size_t)j * (size_t)nl * (size_t)nl, nl, Cj + (size_t)j * (size_t)nl * (size_t)nchan,
+                           nchan, refill_own, &rctx);
+        if (rc < 0)
+            bad = 1;
+        if (rc == 1)
+            *used_lstsq = 1;
     }
     free(Gjj);
     if (bad) {
@@ -449,14 +464,15 @@ static void filter_add(const bss_job *J, const double *f, size_t fstep, const do
         }
     }
     fft64_inverse(&J->plan, Y, buf, work);
-    for (int64_t i = 0; i < cnt; i++) out[i] += buf[i];
+    for (int64_t i = 0; i < cnt; i++)
+        out[i] += buf[i];
 }
 
 /* The window's references [s0, s0 + len) (zero outside) through the
  * filters, overlap-add by blocks: s->Pall and s->Pj (olen per signal) get
  * the projections on all sources and on each signal's own source. */
-static void project_window(const bss_job *J, const double *FC, const double *FJ, int64_t s0, int64_t len,
-                           int64_t olen, win_scratch *s)
+static void project_window(const bss_job *J, const double *FC, const double *FJ, int64_t s0, int64_t len, int64_t olen,
+                           win_scratch *s)
 {
     const int nsig = J->nsig, nsrc = J->nsrc, nchan = J->nchan, L = J->L;
     const size_t sp = (size_t)(2 * J->nb);
@@ -535,7 +551,8 @@ static void score_windows(const bss_job *J, const double *FC, const double *FJ, 
     out->sar = tf_malloc(sizeof(double) * nres, "bss_eval");
     const int64_t olen = win + J->L - 1;
     const size_t sp = (size_t)(2 * J->nb);
-    if (ntw > nwin) ntw = nwin;
+    if (ntw > nwin)
+        ntw = nwin;
 #pragma omp parallel num_threads(ntw)
     {
         win_scratch s = {
@@ -549,7 +566,8 @@ static void score_windows(const bss_job *J, const double *FC, const double *FJ, 
 #pragma omp for schedule(dynamic, 1)
         for (int w = 0; w < nwin; w++) {
             int64_t s0 = (int64_t)w * hop, len = win;
-            if (s0 + len > nsampl) len = nsampl - s0;
+            if (s0 + len > nsampl)
+                len = nsampl - s0;
             if (any_silent(J->ref, nsrc, J->nchan, nsampl, s0, len) ||
                 any_silent(J->est, nsrc, J->nchan, nsampl, s0, len)) {
                 for (int j = 0; j < nsrc; j++) {
@@ -575,15 +593,23 @@ int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int n
 {
     memset(out, 0, sizeof *out);
     const int L = p->filt_len;
-    if (check_args(ref, est, nsrc, nchan, nsampl, L, err, errlen) < 0) return -1;
+    if (check_args(ref, est, nsrc, nchan, nsampl, L, err, errlen) < 0)
+        return -1;
     const int nsig = nsrc * nchan;
     const float *sig_ref[nsig], *sig_est[nsig];
     for (int a = 0; a < nsig; a++) {
         sig_ref[a] = ref[a / nchan] + (size_t)(a % nchan) * (size_t)nsampl;
         sig_est[a] = est[a / nchan] + (size_t)(a % nchan) * (size_t)nsampl;
     }
-    bss_job J = {.ref = ref, .est = est, .sig_ref = sig_ref, .sig_est = sig_est, .nsrc = nsrc, .nchan = nchan,
-                 .nsig = nsig, .L = L, .nsampl = nsampl};
+    bss_job J = {.ref = ref,
+                 .est = est,
+                 .sig_ref = sig_ref,
+                 .sig_est = sig_est,
+                 .nsrc = nsrc,
+                 .nchan = nchan,
+                 .nsig = nsig,
+                 .L = L,
+                 .nsampl = nsampl};
     J.M = fft64_size(BLOCK_FFT > 2 * L ? BLOCK_FFT : 2 * L);
     J.nb = J.M / 2 + 1;
     J.B = J.M - L + 1;
@@ -595,13 +621,17 @@ int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int n
      * OpenMP's default, and for the windows that default uncapped */
     int nt = p->threads > 0 ? p->threads : 1;
 #ifdef _OPENMP
-    if (p->threads <= 0) nt = omp_get_max_threads();
+    if (p->threads <= 0)
+        nt = omp_get_max_threads();
 #endif
     int ntw = nt;
     const int64_t nblk = (nsampl + J.B - 1) / J.B;
-    if (nt > nblk) nt = (int)nblk;
-    if (nt < 1) nt = 1;
-    if (p->threads > 0) ntw = nt;
+    if (nt > nblk)
+        nt = (int)nblk;
+    if (nt < 1)
+        nt = 1;
+    if (p->threads > 0)
+        ntw = nt;
 
     double *R = correlations(&J, nt);
     double *Cm, *Cj;

@@ -16,10 +16,10 @@
 #include <stdint.h>
 
 typedef struct {
-    int64_t win;     /* window in samples (museval: 1 s = 44100); <= 0: whole signal */
-    int64_t hop;     /* hop in samples */
-    int filt_len;    /* distortion filter taps (512) */
-    int threads;     /* 0: OpenMP default */
+    int64_t win;  /* window in samples (museval: 1 s = 44100); <= 0: whole signal */
+    int64_t hop;  /* hop in samples */
+    int filt_len; /* distortion filter taps (512) */
+    int threads;  /* 0: OpenMP default */
 } bss_params;
 
 void bss_params_default(bss_params *p, int rate); /* 1 s windows, 1 s hop, 512 taps */
@@ -30,19 +30,19 @@ typedef struct {
      * reference or any estimate is silent), +-inf where museval divides by
      * zero or takes log10(0). */
     double *sdr, *isr, *sir, *sar;
-    int used_lstsq;  /* the solve fell back to least squares (singular G) */
+    int used_lstsq; /* the solve fell back to least squares (singular G) */
 } bss_result;
 
 /* ref[j], est[j]: nchan * nsampl floats, planar, for source j. Estimates
  * must already have the references' length (see bss_pad_or_truncate).
  * Returns 0, or -1 with a message in err (bad sizes, a source that is
  * silent over the whole signal, out of memory). */
-int  bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int nchan, int64_t nsampl,
-                const bss_params *p, bss_result *out, char *err, size_t errlen);
+int bsseval_v4(const float *const *ref, const float *const *est, int nsrc, int nchan, int64_t nsampl,
+               const bss_params *p, bss_result *out, char *err, size_t errlen);
 void bss_result_free(bss_result *r);
 
 /* museval's window count: floor((n - win + hop) / hop) if win < n, else 1. */
-int  bss_nwin(int64_t nsampl, int64_t win, int64_t hop);
+int bss_nwin(int64_t nsampl, int64_t win, int64_t hop);
 
 /* museval.pad_or_truncate: returns a newly allocated copy of est
  * (nchan x est_len, planar) with ref_len samples: zero-padded at the end or

@@ -14,23 +14,27 @@
 int fft64_size(long m)
 {
     long n = 4;
-    while (n < m) n <<= 1;
+    while (n < m)
+        n <<= 1;
     return (int)n;
 }
 
 int fft64_init(fft64_plan *p, int n)
 {
     memset(p, 0, sizeof *p);
-    if (n < 4 || (n & (n - 1))) return -1;
+    if (n < 4 || (n & (n - 1)))
+        return -1;
     p->n = n;
     p->h = n / 2;
     int h = p->h, bits = 0;
-    while ((1 << bits) < h) bits++;
+    while ((1 << bits) < h)
+        bits++;
     p->rev = tf_malloc(sizeof(int) * (size_t)h, "fft plan");
     for (int i = 0; i < h; i++) {
         int r = 0;
         for (int b = 0; b < bits; b++)
-            if (i & (1 << b)) r |= 1 << (bits - 1 - b);
+            if (i & (1 << b))
+                r |= 1 << (bits - 1 - b);
         p->rev[i] = r;
     }
     /* stage with half-length m (m = 1, 2, 4, ..., h/2) uses twiddles

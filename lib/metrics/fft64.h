@@ -7,15 +7,15 @@
 #define TFSWA_METRICS_FFT64_H
 
 typedef struct {
-    int n;        /* real length, power of two >= 4 */
-    int h;        /* n / 2: the complex FFT length */
-    int *rev;     /* bit reversal permutation of h */
-    double *tw;   /* per-stage twiddles of the complex FFT, interleaved */
-    double *rtw;  /* e^{-2 pi i k / n}, k = 0..h/2, interleaved */
+    int n;       /* real length, power of two >= 4 */
+    int h;       /* n / 2: the complex FFT length */
+    int *rev;    /* bit reversal permutation of h */
+    double *tw;  /* per-stage twiddles of the complex FFT, interleaved */
+    double *rtw; /* e^{-2 pi i k / n}, k = 0..h/2, interleaved */
 } fft64_plan;
 
 /* Returns 0, or -1 when n is not a power of two >= 4. */
-int  fft64_init(fft64_plan *p, int n);
+int fft64_init(fft64_plan *p, int n);
 void fft64_free(fft64_plan *p);
 /* in: n reals; out: n + 2 doubles (n/2 + 1 complex). in and out may not overlap. */
 void fft64_forward(const fft64_plan *p, const double *in, double *out);
@@ -23,6 +23,6 @@ void fft64_forward(const fft64_plan *p, const double *in, double *out);
  * are ignored); out: n reals. work: n + 2 doubles of scratch. */
 void fft64_inverse(const fft64_plan *p, const double *in, double *out, double *work);
 /* Smallest power of two >= m (m >= 1), at least 4. */
-int  fft64_size(long m);
+int fft64_size(long m);
 
 #endif

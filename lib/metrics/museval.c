@@ -17,7 +17,8 @@ static const char *const musdb_order[] = {"vocals", "drums", "bass", "other", "a
 int museval_target_rank(const char *name)
 {
     for (int i = 0; i < 6; i++)
-        if (!strcmp(name, musdb_order[i])) return i;
+        if (!strcmp(name, musdb_order[i]))
+            return i;
     return 6;
 }
 
@@ -25,7 +26,8 @@ static int cmp_stem(const void *a, const void *b)
 {
     const mus_stem *x = a, *y = b;
     int rx = museval_target_rank(x->name), ry = museval_target_rank(y->name);
-    if (rx != ry) return rx - ry;
+    if (rx != ry)
+        return rx - ry;
     return strcmp(x->name, y->name);
 }
 
@@ -33,7 +35,8 @@ void mus_track_free(mus_track *t)
 {
     for (int i = 0; i < t->n; i++) {
         free(t->t[i].name);
-        for (int m = 0; m < MUS_NMETRIC; m++) free(t->t[i].v[m]);
+        for (int m = 0; m < MUS_NMETRIC; m++)
+            free(t->t[i].v[m]);
     }
     free(t->t);
     memset(t, 0, sizeof *t);
@@ -54,11 +57,14 @@ static int eval_group(const mus_stem *g, int k, int skip, int nchan, int64_t nsa
     int rc = bsseval_v4(ref, est, k, nchan, nsampl, p, &r, err, errlen);
     free(ref);
     free(est);
-    if (rc) return -1;
-    if (r.used_lstsq) out->used_lstsq = 1;
+    if (rc)
+        return -1;
+    if (r.used_lstsq)
+        out->used_lstsq = 1;
     size_t ns = (size_t)nchan * (size_t)nsampl;
     for (int i = 0; i < k; i++) {
-        if (i == skip) continue;
+        if (i == skip)
+            continue;
         mus_target *t = &out->t[out->n++];
         memset(t, 0, sizeof *t);
         t->name = tf_strdup(g[i].name);
@@ -93,8 +99,10 @@ int museval_eval_track(const mus_stem *stems, int n, int nchan, int64_t nsampl, 
     out->t = tf_calloc((size_t)n, sizeof(mus_target), "scores");
     int voc = -1, acc = -1;
     for (int i = 0; i < n; i++) {
-        if (!strcmp(s[i].name, "vocals")) voc = i;
-        if (!strcmp(s[i].name, "accompaniment")) acc = i;
+        if (!strcmp(s[i].name, "vocals"))
+            voc = i;
+        if (!strcmp(s[i].name, "accompaniment"))
+            acc = i;
     }
     int rc = 0;
     if (voc >= 0 && acc >= 0) {
@@ -102,11 +110,14 @@ int museval_eval_track(const mus_stem *stems, int n, int nchan, int64_t nsampl, 
         mus_stem *g = tf_malloc(sizeof(*g) * (size_t)n, "stems");
         int k = 0, vpos = -1;
         for (int i = 0; i < n; i++) {
-            if (i == acc) continue;
-            if (i == voc) vpos = k;
+            if (i == acc)
+                continue;
+            if (i == voc)
+                vpos = k;
             g[k++] = s[i];
         }
-        if (k >= 2) rc = eval_group(g, k, vpos, nchan, nsampl, p, out, err, errlen);
+        if (k >= 2)
+            rc = eval_group(g, k, vpos, nchan, nsampl, p, out, err, errlen);
         if (!rc) {
             mus_stem pair[2] = {s[voc], s[acc]};
             rc = eval_group(pair, 2, -1, nchan, nsampl, p, out, err, errlen);
@@ -116,7 +127,8 @@ int museval_eval_track(const mus_stem *stems, int n, int nchan, int64_t nsampl, 
         rc = eval_group(s, n, -1, nchan, nsampl, p, out, err, errlen);
     }
     free(s);
-    if (rc) mus_track_free(out);
+    if (rc)
+        mus_track_free(out);
     return rc;
 }
 
@@ -169,9 +181,12 @@ int museval_write_json(const char *path, const mus_track *t, char *err, size_t e
         const mus_target *g = &t->t[i];
         fprintf(f, "%s\n    {\n      \"name\": \"", i ? "," : "");
         for (const char *c = g->name; *c; c++) {
-            if (*c == '"' || *c == '\\') fputc('\\', f);
-            if ((unsigned char)*c < 0x20) fprintf(f, "\\u%04x", (unsigned char)*c);
-            else fputc(*c, f);
+            if (*c == '"' || *c == '\\')
+                fputc('\\', f);
+            if ((unsigned char)*c < 0x20)
+                fprintf(f, "\\u%04x", (unsigned char)*c);
+            else
+                fputc(*c, f);
         }
         fputs("\",\n      \"frames\": [", f);
         for (int w = 0; w < g->nwin; w++) {

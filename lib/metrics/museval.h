@@ -42,14 +42,14 @@ typedef struct {
  * left out of that group and vocals + accompaniment are evaluated as a
  * second pair (whose vocals scores are the ones kept). A single stem is
  * evaluated alone (flagged). Returns 0 or -1 with err. */
-int  museval_eval_track(const mus_stem *stems, int n, int nchan, int64_t nsampl, int rate, const bss_params *p,
-                        mus_track *out, char *err, size_t errlen);
+int museval_eval_track(const mus_stem *stems, int n, int nchan, int64_t nsampl, int rate, const bss_params *p,
+                       mus_track *out, char *err, size_t errlen);
 void mus_track_free(mus_track *t);
 
 /* Writes museval's JSON ({"targets": [{"name", "frames": [{"time",
  * "duration", "metrics": {SDR, SIR, SAR, ISR}}]}]}, values rounded to 5
  * decimals, inf and NaN written as NaN as museval does) atomically to path.
  * Returns 0 or -1 with err. */
-int  museval_write_json(const char *path, const mus_track *t, char *err, size_t errlen);
+int museval_write_json(const char *path, const mus_track *t, char *err, size_t errlen);
 
 #endif

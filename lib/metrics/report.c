@@ -21,7 +21,8 @@ static void add_row(eval_report *r, const char *stem, const double *v)
 
 void eval_report_free(eval_report *r)
 {
-    for (int i = 0; i < r->nrows; i++) free(r->rows[i].stem);
+    for (int i = 0; i < r->nrows; i++)
+        free(r->rows[i].stem);
     free(r->rows);
     r->rows = NULL;
     r->nrows = r->caprows = 0;
@@ -31,9 +32,12 @@ void eval_report_free(eval_report *r)
 
 static void fmt_db(char *b, size_t n, double v)
 {
-    if (isnan(v)) snprintf(b, n, "%8s", "nan");
-    else if (isinf(v)) snprintf(b, n, "%8s", v > 0 ? "inf" : "-inf");
-    else snprintf(b, n, "%8.3f", v);
+    if (isnan(v))
+        snprintf(b, n, "%8s", "nan");
+    else if (isinf(v))
+        snprintf(b, n, "%8s", v > 0 ? "inf" : "-inf");
+    else
+        snprintf(b, n, "%8.3f", v);
 }
 
 static void print_header(FILE *f)
@@ -44,7 +48,8 @@ static void print_header(FILE *f)
 static void print_line(FILE *f, const char *stem, const double *v)
 {
     char b[EVAL_NVALUE][32];
-    for (int i = 0; i < EVAL_NVALUE; i++) fmt_db(b[i], sizeof b[i], v[i]);
+    for (int i = 0; i < EVAL_NVALUE; i++)
+        fmt_db(b[i], sizeof b[i], v[i]);
     fprintf(f, "  %-15s %s %s %s %s %s %s\n", stem, b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
@@ -57,7 +62,8 @@ static void csv_field(FILE *f, const char *s)
     }
     fputc('"', f);
     for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
+        if (*s == '"')
+            fputc('"', f);
         fputc(*s, f);
     }
     fputc('"', f);
@@ -72,8 +78,10 @@ static void csv_row(FILE *f, const char *track, const char *stem, const double *
     csv_field(f, stem);
     /* nan, inf, -inf as pandas.read_csv and numpy read them (never "-nan") */
     for (int m = 0; m < EVAL_NVALUE; m++) {
-        if (isfinite(v[m])) fprintf(f, ",%.5f", v[m]);
-        else fputs(isnan(v[m]) ? ",nan" : v[m] > 0 ? ",inf" : ",-inf", f);
+        if (isfinite(v[m]))
+            fprintf(f, ",%.5f", v[m]);
+        else
+            fputs(isnan(v[m]) ? ",nan" : v[m] > 0 ? ",inf" : ",-inf", f);
     }
     fputc('\n', f);
 }
@@ -81,7 +89,8 @@ static void csv_row(FILE *f, const char *track, const char *stem, const double *
 static void sanitize(char *s)
 {
     for (; *s; s++)
-        if (*s == '/' || *s == '\\') *s = '_';
+        if (*s == '/' || *s == '\\')
+            *s = '_';
 }
 
 /* museval's JSON of track t: json_dir[/<split>]/<track>.json, with / and \
@@ -91,13 +100,16 @@ static void write_json(const char *json_dir, const char *track, const char *spli
     char err[512];
     char *name = tf_strdup(track), *sp = split ? tf_strdup(split) : NULL;
     sanitize(name);
-    if (sp) sanitize(sp);
+    if (sp)
+        sanitize(sp);
     size_t len = strlen(json_dir) + strlen(name) + (sp ? strlen(sp) : 0) + 16;
     char *dir = tf_malloc(len, "path"), *path = tf_malloc(len, "path");
     snprintf(dir, len, "%s%s%s", json_dir, sp ? "/" : "", sp ? sp : "");
-    if (tf_mkdirs(dir)) tf_die("%s: %s", dir, strerror(errno));
+    if (tf_mkdirs(dir))
+        tf_die("%s: %s", dir, strerror(errno));
     snprintf(path, len, "%s/%s.json", dir, name);
-    if (museval_write_json(path, t, err, sizeof err)) tf_die("%s", err);
+    if (museval_write_json(path, t, err, sizeof err))
+        tf_die("%s", err);
     free(dir);
     free(path);
     free(name);
@@ -111,14 +123,17 @@ static void report_targets(eval_report *r, const char *track, const mus_track *t
 {
     for (int i = 0; i < t->n; i++) {
         const mus_target *g = &t->t[i];
-        double v[EVAL_NVALUE] = {g->median[MUS_SDR], g->median[MUS_SIR], g->median[MUS_ISR], g->median[MUS_SAR],
-                                 g->si_sdr, g->global_sdr};
-        if (r->table) print_line(r->table, g->name, v);
+        double v[EVAL_NVALUE] = {g->median[MUS_SDR], g->median[MUS_SIR], g->median[MUS_ISR],
+                                 g->median[MUS_SAR], g->si_sdr,          g->global_sdr};
+        if (r->table)
+            print_line(r->table, g->name, v);
         add_row(r, g->name, v);
-        if (r->csv) csv_row(r->csv, track, g->name, v);
+        if (r->csv)
+            csv_row(r->csv, track, g->name, v);
         if (g->alone && !r->quiet)
             tf_warn("%s: track '%s': only '%s' has a reference and an estimate: scored alone "
-                    "(museval's eval_mus_track needs two targets)", where, track, g->name);
+                    "(museval's eval_mus_track needs two targets)",
+                    where, track, g->name);
     }
     if (t->used_lstsq && !r->quiet)
         tf_warn("%s: track '%s': singular correlation matrix: least-squares filters (as museval)", where, track);
@@ -131,7 +146,8 @@ int eval_report_track(eval_report *r, const char *track, const char *split, cons
     bss_params_default(&p, rate);
     p.win = (int64_t)(r->win_s * rate);
     p.hop = (int64_t)(r->hop_s * rate);
-    if (p.win < 1 || p.hop < 1) tf_die("%s: window or hop shorter than one sample at %d Hz", where, rate);
+    if (p.win < 1 || p.hop < 1)
+        tf_die("%s: window or hop shorter than one sample at %d Hz", where, rate);
     p.threads = tf_threads();
     mus_track t;
     char err[512];
@@ -148,8 +164,10 @@ int eval_report_track(eval_report *r, const char *track, const char *split, cons
     }
     report_targets(r, track, &t, where);
     fflush(r->table ? r->table : r->csv);
-    if (r->json_dir) write_json(r->json_dir, track, split, &t);
-    if (!r->quiet) tf_warn("%s: scored in %.1f s", track, tf_now() - t0);
+    if (r->json_dir)
+        write_json(r->json_dir, track, split, &t);
+    if (!r->quiet)
+        tf_warn("%s: scored in %.1f s", track, tf_now() - t0);
     mus_track_free(&t);
     return 0;
 }
@@ -169,14 +187,16 @@ static double group_values(const struct eval_row *rows, int n, double *v)
 {
     double *tmp = tf_malloc(sizeof(double) * (size_t)n, "summary");
     for (int m = 0; m < EVAL_NVALUE; m++) {
-        for (int k = 0; k < n; k++) tmp[k] = rows[k].v[m];
+        for (int k = 0; k < n; k++)
+            tmp[k] = rows[k].v[m];
         v[m] = bss_median(tmp, n);
     }
     free(tmp);
     double mean = 0;
     int nm = 0;
     for (int k = 0; k < n; k++)
-        if (isfinite(rows[k].v[5])) mean += rows[k].v[5], nm++;
+        if (isfinite(rows[k].v[5]))
+            mean += rows[k].v[5], nm++;
     return nm ? mean / nm : NAN;
 }
 
@@ -188,7 +208,8 @@ static double group_values(const struct eval_row *rows, int n, double *v)
 void eval_report_summary(eval_report *r)
 {
     FILE *f = r->table;
-    if (r->ntracks == 0 || !f) return;
+    if (r->ntracks == 0 || !f)
+        return;
     qsort(r->rows, (size_t)r->nrows, sizeof(*r->rows), cmp_row);
     fprintf(f, "\nsummary: %d track%s, median over tracks of the track medians (gSDR: median too)\n", r->ntracks,
             r->ntracks == 1 ? "" : "s");
@@ -200,7 +221,8 @@ void eval_report_summary(eval_report *r)
     int *count = tf_malloc(sizeof(int) * (size_t)(r->nrows + 1), "summary");
     for (int i = 0; i < r->nrows;) {
         int j = i;
-        while (j < r->nrows && !strcmp(r->rows[j].stem, r->rows[i].stem)) j++;
+        while (j < r->nrows && !strcmp(r->rows[j].stem, r->rows[i].stem))
+            j++;
         double v[EVAL_NVALUE];
         mdx[ngroups] = group_values(r->rows + i, j - i, v);
         print_line(f, r->rows[i].stem, v);

@@ -25,7 +25,10 @@ typedef struct {
     int ntracks;          /* tracks scored so far */
     /* every (stem, values) row so far, for the summary */
     int nrows, caprows;
-    struct eval_row { char *stem; double v[EVAL_NVALUE]; } *rows;
+    struct eval_row {
+        char *stem;
+        double v[EVAL_NVALUE];
+    } * rows;
 } eval_report;
 
 /* Writes the CSV header (track,target,SDR,SIR,ISR,SAR,SI-SDR,gSDR). */

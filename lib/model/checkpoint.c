@@ -12,10 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const CONFIG_KEYS[] = {
-    "format", "checkpoint_version", "preset", "depths", "dims", "heads", "window", "mlp_ratio", "n_fft", "hop",
-    "rate", "stems", "seed", "in_channels", "mask", "bn_eps", "ln_eps", "n_params", "arch", "bands", "mask_hidden",
-    "features", NULL};
+static const char *const CONFIG_KEYS[] = {"format",      "checkpoint_version",
+                                          "preset",      "depths",
+                                          "dims",        "heads",
+                                          "window",      "mlp_ratio",
+                                          "n_fft",       "hop",
+                                          "rate",        "stems",
+                                          "seed",        "in_channels",
+                                          "mask",        "bn_eps",
+                                          "ln_eps",      "n_params",
+                                          "arch",        "bands",
+                                          "mask_hidden", "features",
+                                          NULL};
 
 int tfswa_is_config_attr(const char *key)
 {
@@ -127,7 +135,10 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
     const char *mask = ts_attr_get(r, "mask");
     c->residual = mask && strcmp(mask, "residual") == 0;
     if (mask && !c->residual && strcmp(mask, "unbounded") != 0)
-        return tf_fail(err, len, "attribute 'mask': '%s' masks are not supported (this tfswa-net computes 'unbounded' and 'residual')", mask);
+        return tf_fail(
+            err, len,
+            "attribute 'mask': '%s' masks are not supported (this tfswa-net computes 'unbounded' and 'residual')",
+            mask);
     const char *stems = ts_attr_get(r, "stems");
     if (!stems || !*stems)
         return tf_fail(err, len, "attribute 'stems' is missing");
@@ -163,10 +174,7 @@ int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size
 
 /* ---- writing ---- */
 
-static int writer_fail(ts_writer *w, char *err, size_t len)
-{
-    return tf_fail(err, len, "%s", ts_writer_error(w));
-}
+static int writer_fail(ts_writer *w, char *err, size_t len) { return tf_fail(err, len, "%s", ts_writer_error(w)); }
 
 int tfswa_ckpt_save(const char *path, const tfswa_model *m, const ts_record *extra, char *err, size_t len)
 {
@@ -183,7 +191,7 @@ int tfswa_ckpt_save(const char *path, const tfswa_model *m, const ts_record *ext
             if (tfswa_layout_find(&m->layout, extra->tensors[i].name) >= 0) {
                 ts_record_free(&hdr);
                 return tf_fail(err, len, "%s: extra tensor '%s' has the name of a model tensor", path,
-                            extra->tensors[i].name);
+                               extra->tensors[i].name);
             }
     }
     tf_atomic a;
@@ -424,11 +432,12 @@ int tfswa_load_stats(const char *path, tfswa_model *m, char *err, size_t len)
     const int F = tfswa_bins(&m->cfg);
     int rc = -1;
     if (st.channels != TFSWA_IN_CH || st.bins != F)
-        tf_fail(err, len, "%s: statistics of %d feature channels x %lld bins; the model needs 4 x %d (stereo, n_fft %d)",
-             path, st.channels, (long long)st.bins, F, m->cfg.n_fft);
+        tf_fail(err, len,
+                "%s: statistics of %d feature channels x %lld bins; the model needs 4 x %d (stereo, n_fft %d)", path,
+                st.channels, (long long)st.bins, F, m->cfg.n_fft);
     else if ((st.n_fft && st.n_fft != m->cfg.n_fft) || (st.hop && st.hop != m->cfg.hop))
-        tf_fail(err, len, "%s: statistics of spectrograms with n_fft %d, hop %d; the model expects n_fft %d, hop %d", path,
-             st.n_fft, st.hop, m->cfg.n_fft, m->cfg.hop);
+        tf_fail(err, len, "%s: statistics of spectrograms with n_fft %d, hop %d; the model expects n_fft %d, hop %d",
+                path, st.n_fft, st.hop, m->cfg.n_fft, m->cfg.hop);
     else {
         for (int i = 0; i < TFSWA_IN_CH * F; i++) {
             m->w.norm_mean[i] = st.mean[i];

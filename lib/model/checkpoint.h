@@ -18,9 +18,9 @@
 
 /* Attributes <-> configuration. */
 void tfswa_config_to_attrs(const tfswa_config *c, ts_record *r);
-int  tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size_t len);
+int tfswa_config_from_attrs(tfswa_config *c, const ts_record *r, char *err, size_t len);
 /* True for attribute keys that belong to the configuration / format identity. */
-int  tfswa_is_config_attr(const char *key);
+int tfswa_is_config_attr(const char *key);
 
 /* Writes m atomically (temporary file, fsync, rename) to path. extra (may be
  * NULL): tensors (names under optim/ or train/) and attributes (not

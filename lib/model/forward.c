@@ -31,7 +31,7 @@ void tfswa_runner_free(tfswa_runner *r)
     free(r);
 }
 
-int    tfswa_runner_tmax(const tfswa_runner *r) { return r->tmax; }
+int tfswa_runner_tmax(const tfswa_runner *r) { return r->tmax; }
 const tfswa_model *tfswa_runner_model(const tfswa_runner *r) { return r->m; }
 
 const float *tfswa_forward(tfswa_runner *r, const float *X, int64_t Ttot, int64_t t0, int T)

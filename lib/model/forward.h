@@ -25,8 +25,8 @@ typedef struct tfswa_runner tfswa_runner;
  * must outlive the runner and not change while it is used (folded weights
  * are computed here). */
 tfswa_runner *tfswa_runner_new(const tfswa_model *m, int tmax, int fold_bn);
-void          tfswa_runner_free(tfswa_runner *r);
-int           tfswa_runner_tmax(const tfswa_runner *r);
+void tfswa_runner_free(tfswa_runner *r);
+int tfswa_runner_tmax(const tfswa_runner *r);
 const tfswa_model *tfswa_runner_model(const tfswa_runner *r);
 
 /* Runs the network on frames [t0, t0 + T) of X (2, F, Ttot) c64 (F = the

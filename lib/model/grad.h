@@ -30,8 +30,8 @@ typedef struct tfswa_tnet tfswa_tnet;
 /* Training state for batches of B examples of T frames. The model must
  * outlive it; its weights may change between steps (nothing is cached). */
 tfswa_tnet *tfswa_tnet_new(tfswa_model *m, int B, int T, int recompute);
-void        tfswa_tnet_free(tfswa_tnet *n);
-size_t      tfswa_tnet_bytes(const tfswa_tnet *n); /* activation and gradient buffers */
+void tfswa_tnet_free(tfswa_tnet *n);
+size_t tfswa_tnet_bytes(const tfswa_tnet *n); /* activation and gradient buffers */
 
 /* Forward: X[b] is example b's mixture (2, F, T) c64 (interleaved re, im).
  * update_running: update the BN running statistics (a training step) or not

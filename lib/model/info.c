@@ -46,8 +46,8 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
     else
         fprintf(out, "\nmask          unbounded complex ratio mask per stem and channel\n");
     fprintf(out, "seed          %" PRIu64 "\n", c->seed);
-    fprintf(out, "parameters    %zu trainable, %zu buffers (BN statistics, input normalisation)\n",
-            m->layout.n_params, m->layout.n_total - m->layout.n_params);
+    fprintf(out, "parameters    %zu trainable, %zu buffers (BN statistics, input normalisation)\n", m->layout.n_params,
+            m->layout.n_total - m->layout.n_params);
     const char *name;
     size_t p, q;
     for (int i = 0, nm = 1; i < nm; i++) { /* the modules of the op list (lib/model/net.h) */
@@ -68,7 +68,7 @@ void tfswa_print_info(FILE *out, const char *path, const tfswa_model *m, const t
     for (int i = 0; i < 6; i++)
         if (!band || BAND_PART[i])
             fprintf(out, "  %-11s %10.3g GFLOP/s of audio%s\n", (band ? BAND_PART : PART)[i], pm[i] / sec * 1e-9,
-                i == 5 ? " (part of the above)" : "");
+                    i == 5 ? " (part of the above)" : "");
     if (extra && (extra->n_tensors || extra->n_attrs)) {
         fprintf(out, "training state: %d tensors", extra->n_tensors);
         for (int i = 0; i < extra->n_attrs; i++)

@@ -188,8 +188,8 @@ int tfswa_tlayer_tensors(const tlayer_config *tc, tfswa_ttensor out[13])
 {
     const int64_t C = tc->C, H = tc->hidden, nb = (2 * (int64_t)tc->window - 1) * (2 * tc->window - 1);
     const int c = tc->C, h = tc->hidden;
-#define TT(nm, r, s0, s1, in, fi, fld) \
-    out[n++] = (tfswa_ttensor){nm, r, {s0, s1}, TFSWA_INIT_##in, fi, offsetof(tlayer_params, fld)}
+#define TT(nm, r, s0, s1, in, fi, fld)                                                                                 \
+    out[n++] = (tfswa_ttensor) { nm, r, {s0, s1}, TFSWA_INIT_##in, fi, offsetof(tlayer_params, fld) }
     int n = 0;
     TT("norm1.weight", 1, C, 0, ONES, 0, ln1_g);
     TT("norm1.bias", 1, C, 0, ZEROS, 0, ln1_b);
@@ -361,10 +361,7 @@ double tfswa_tlayer_flops(const tlayer_config *tc, int F, int T, double *attn)
     return lin + a;
 }
 
-double tfswa_flops(const tfswa_config *c, int T, double per_module[6])
-{
-    return tfswa_net_flops(c, T, per_module);
-}
+double tfswa_flops(const tfswa_config *c, int T, double per_module[6]) { return tfswa_net_flops(c, T, per_module); }
 
 void tfswa_features(float *dst, const float *X, int64_t Ttot, int64_t t0, int T, int Tr, const float *mean,
                     const float *std, int F)

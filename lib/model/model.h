@@ -19,10 +19,10 @@
 #include "nn/layers.h"
 #include "nn/tlayer.h"
 
-#define TFSWA_LEVELS 4     /* 3 encoder stages + the bottom */
+#define TFSWA_LEVELS 4 /* 3 encoder stages + the bottom */
 #define TFSWA_MAX_STEMS 8
 #define TFSWA_STEM_NAME 32
-#define TFSWA_IN_CH 4      /* re L, im L, re R, im R */
+#define TFSWA_IN_CH 4 /* re L, im L, re R, im R */
 #define TFSWA_MAX_DEPTH 64
 #define TFSWA_MAX_DIM 4096
 #define TFSWA_BN_EPS 1e-5f
@@ -36,24 +36,24 @@
 enum { TFSWA_ARCH_UNET = 0, TFSWA_ARCH_BAND = 1 };
 
 typedef struct {
-    char preset[32];                   /* "seed", "tiny", "band" or "custom" */
-    int arch;                          /* TFSWA_ARCH_* */
+    char preset[32]; /* "seed", "tiny", "band" or "custom" */
+    int arch;        /* TFSWA_ARCH_* */
     /* unet: per stage (encoder 1..3, bottom). band: one value repeated in
      * all four entries: blocks, features D per band, heads. */
-    int depths[TFSWA_LEVELS];          /* TFSWA blocks per stage */
-    int dims[TFSWA_LEVELS];            /* channels per stage */
-    int heads[TFSWA_LEVELS];           /* attention heads per stage */
-    int n_bands;                       /* band: 0 = tfswa_band_widths' default split, else bands[] */
-    int bands[TFSWA_MAX_BANDS];        /* band: widths in bins, low to high, summing to F */
-    int mask_hidden;                   /* band: hidden features of the per-band mask MLP */
-    int features;                      /* band: TFSWA_FEAT_* (the checkpoint's `features`) */
-    int window;                        /* W-MSA window (F and T), even, >= 2 */
-    int mlp_ratio;                     /* MLP hidden = mlp_ratio * C */
-    int n_fft, hop, rate;              /* the spectrogram the model expects */
+    int depths[TFSWA_LEVELS];   /* TFSWA blocks per stage */
+    int dims[TFSWA_LEVELS];     /* channels per stage */
+    int heads[TFSWA_LEVELS];    /* attention heads per stage */
+    int n_bands;                /* band: 0 = tfswa_band_widths' default split, else bands[] */
+    int bands[TFSWA_MAX_BANDS]; /* band: widths in bins, low to high, summing to F */
+    int mask_hidden;            /* band: hidden features of the per-band mask MLP */
+    int features;               /* band: TFSWA_FEAT_* (the checkpoint's `features`) */
+    int window;                 /* W-MSA window (F and T), even, >= 2 */
+    int mlp_ratio;              /* MLP hidden = mlp_ratio * C */
+    int n_fft, hop, rate;       /* the spectrogram the model expects */
     int n_stems;
     char stems[TFSWA_MAX_STEMS][TFSWA_STEM_NAME];
-    uint64_t seed;                     /* initialisation seed */
-    int residual;                      /* mask kind: 0 unbounded, 1 residual (model/mask.h) */
+    uint64_t seed; /* initialisation seed */
+    int residual;  /* mask kind: 0 unbounded, 1 residual (model/mask.h) */
 } tfswa_config;
 
 /* Input features of a band model per bin: the normalised complex bins
@@ -62,7 +62,7 @@ enum { TFSWA_FEAT_COMPLEX = 0, TFSWA_FEAT_LOGMAG = 1 };
 #define TFSWA_LOGMAG_EPS 1e-3f
 /* "complex" / "logmag" and back (-1 for an unknown name). */
 const char *tfswa_features_name(int features);
-int         tfswa_parse_features(const char *name);
+int tfswa_parse_features(const char *name);
 static inline int tfswa_band_features(const tfswa_config *c) { return c->features == TFSWA_FEAT_LOGMAG ? 6 : 4; }
 
 /* Fills c with a preset ("seed", "tiny" or "band"; stems vocals,drums,bass,other,
@@ -119,12 +119,12 @@ void tfswa_layout_add(tfswa_layout *L, const char *name, int rank, const int64_t
                       int fan_in);
 void tfswa_layout_finish(tfswa_layout *L);
 void tfswa_layout_free(tfswa_layout *L);
-int  tfswa_layout_find(const tfswa_layout *L, const char *name); /* index or -1 */
+int tfswa_layout_find(const tfswa_layout *L, const char *name); /* index or -1 */
 
 /* The input statistics, bound into a model's array (every other tensor is
  * found by its op through the layout: lib/model/net.h). */
 typedef struct {
-    float *norm_mean, *norm_std;       /* (4, F) input statistics */
+    float *norm_mean, *norm_std; /* (4, F) input statistics */
 } tfswa_weights;
 
 /* The tensors of one transformer layer in checkpoint order (12, or 13 with
@@ -180,7 +180,8 @@ static inline size_t tfswa_max_size(size_t a, size_t b) { return a > b ? a : b; 
 /* A square convolution's dims (k x k, stride s, padding p) for B images. */
 static inline conv2d_dims tfswa_conv_dims(int B, int Cin, int H, int W, int Cout, int k, int s, int p)
 {
-    conv2d_dims d = {.B = B, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
+    conv2d_dims d = {
+        .B = B, .Cin = Cin, .H = H, .W = W, .Cout = Cout, .kh = k, .kw = k, .sh = s, .sw = s, .ph = p, .pw = p};
     return d;
 }
 

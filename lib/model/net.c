@@ -86,8 +86,8 @@ static void stage(tfswa_net *n, int s, const char *prefix, int module, int part)
     add_op(n, TFSWA_OP_NCHW, module, part);
 }
 
-static void convbn(tfswa_net *n, const char *prefix, int cout, int cin, int k, int s, int p, int transposed,
-                   int module, int part)
+static void convbn(tfswa_net *n, const char *prefix, int cout, int cin, int k, int s, int p, int transposed, int module,
+                   int part)
 {
     int op = add_op(n, TFSWA_OP_CONVBN, module, part);
     tfswa_op *o = &n->ops[op];
@@ -96,7 +96,7 @@ static void convbn(tfswa_net *n, const char *prefix, int cout, int cin, int k, i
      * and ConvTranspose2d (Cin, Cout, k, k) alike. */
     int fan_in = (transposed ? cout : cin) * k * k;
     char name[96];
-#define T_(tr, init, fi, rank, shape, suffix) \
+#define T_(tr, init, fi, rank, shape, suffix)                                                                          \
     (snprintf(name, sizeof name, "%s.%s", prefix, suffix), tensor(n, op, tr, init, fi, rank, shape, name, -1, NULL))
     if (transposed)
         T_(1, TFSWA_INIT_KAIMING, fan_in, 4, SH(cin, cout, k, k), "conv.weight");
@@ -258,7 +258,7 @@ double tfswa_net_flops(const tfswa_config *c, int T, double parts[6])
 {
     tfswa_net n;
     tfswa_net_build(&n, c);
-    int (*sh)[3] = tf_calloc((size_t)n.n_ops, sizeof *sh, "model shapes");
+    int(*sh)[3] = tf_calloc((size_t)n.n_ops, sizeof *sh, "model shapes");
     tfswa_net_shapes(&n, T, sh);
     double pm[6] = {0}, total = 0;
     for (int i = 0; i < n.n_ops; i++) {
@@ -296,43 +296,43 @@ int tfswa_net_module(const tfswa_config *c, int i, const char **name, size_t *pa
  * the gathered band and its LayerNorm, the hidden layer; both: the band's
  * mask rows; training: the backward pass's per-band gradients). */
 typedef struct {
-    float *x, *y;  /* inference: a band's gathered inputs and their LayerNorm (T, C wmax) */
-    float *h;      /* inference: the mask MLP's hidden layer (T, mask_hidden) */
-    float *out;    /* a band's mask rows (T, 4 S wmax) */
-    float *dh;     /* training: gradient at the hidden layer (T, mask_hidden) */
-    float *dband;  /* training: gradient at the embedding's LayerNorm output (T, C wmax) */
+    float *x, *y; /* inference: a band's gathered inputs and their LayerNorm (T, C wmax) */
+    float *h;     /* inference: the mask MLP's hidden layer (T, mask_hidden) */
+    float *out;   /* a band's mask rows (T, 4 S wmax) */
+    float *dh;    /* training: gradient at the hidden layer (T, mask_hidden) */
+    float *dband; /* training: gradient at the embedding's LayerNorm output (T, C wmax) */
 } band_scratch;
 
 struct tfswa_net_exec {
     const tfswa_model *m;
     tfswa_net net;
     int B, T, train, recompute, fold;
-    int (*sh)[3];                 /* output shapes (one example) of the last forward */
-    int Tr;                       /* frames of the last forward (U-Net: >= TFSWA_MIN_FRAMES) */
+    int (*sh)[3]; /* output shapes (one example) of the last forward */
+    int Tr;       /* frames of the last forward (U-Net: >= TFSWA_MIN_FRAMES) */
     /* per op (arrays of n_ops pointers) */
-    float **y;                    /* output of each op (B, shape), buffers shared by lifetime */
-    float **act;                  /* TLAYER: saved activations (train, not recompute; tlayer.h) */
-    float **d;                    /* backward: gradient of each op's output, buffers shared by lifetime */
-    char *dset;                   /* backward: d[i] written yet */
-    float **z;                    /* CONVBN (train): conv output (B, C, H, W) */
-    float **mean, **rstd;         /* CONVBN (train): batch statistics (C) */
-    float **cw, **cb;             /* CONVBN (inference): conv weights and biases (folded, or the model's) */
+    float **y;            /* output of each op (B, shape), buffers shared by lifetime */
+    float **act;          /* TLAYER: saved activations (train, not recompute; tlayer.h) */
+    float **d;            /* backward: gradient of each op's output, buffers shared by lifetime */
+    char *dset;           /* backward: d[i] written yet */
+    float **z;            /* CONVBN (train): conv output (B, C, H, W) */
+    float **mean, **rstd; /* CONVBN (train): batch statistics (C) */
+    float **cw, **cb;     /* CONVBN (inference): conv weights and biases (folded, or the model's) */
     /* shared by the ops, one call at a time */
-    float *conv_work;             /* the largest conv2d/convt2d_workspace */
-    float *conv_out;              /* inference without folding: a conv output before its BatchNorm */
-    float *bn_y, *d_bn_y;         /* CONVBN backward: the BatchNorm output (recomputed, then the
+    float *conv_work;       /* the largest conv2d/convt2d_workspace */
+    float *conv_out;        /* inference without folding: a conv output before its BatchNorm */
+    float *bn_y, *d_bn_y;   /* CONVBN backward: the BatchNorm output (recomputed, then the
                                    * conv output's gradient) and the gradient at it (B, C, H, W) */
-    float *tl_scratch;            /* the largest tlayer_scratch_size */
-    float *rx[4], *ract[4];       /* recompute: a block's layer outputs (B, H, W, C) and acts */
-    float *masks;                 /* U-Net inference: the masks cropped to T (B, 4 S, F, T) */
+    float *tl_scratch;      /* the largest tlayer_scratch_size */
+    float *rx[4], *ract[4]; /* recompute: a block's layer outputs (B, H, W, C) and acts */
+    float *masks;           /* U-Net inference: the masks cropped to T (B, 4 S, F, T) */
     /* band */
-    float *emb_x, *emb_y;         /* EMBED (train): gathered inputs and their LayerNorm (B, F, T, C) */
-    float *emb_mean, *emb_rstd;   /* EMBED (train): LayerNorm statistics (B, K, T) */
-    float *n_mean, *n_rstd;       /* NORM (train): LayerNorm statistics (B, K, T) */
-    float *m_pre, *m_h;           /* MASK (train): fc1 output and its GELU (B, K, T, mask_hidden) */
-    int nthr;                     /* threads of the per-band loops */
-    band_scratch *ts;             /* one per thread */
-    void *arena;                  /* every buffer above (exec_layout) */
+    float *emb_x, *emb_y;       /* EMBED (train): gathered inputs and their LayerNorm (B, F, T, C) */
+    float *emb_mean, *emb_rstd; /* EMBED (train): LayerNorm statistics (B, K, T) */
+    float *n_mean, *n_rstd;     /* NORM (train): LayerNorm statistics (B, K, T) */
+    float *m_pre, *m_h;         /* MASK (train): fc1 output and its GELU (B, K, T, mask_hidden) */
+    int nthr;                   /* threads of the per-band loops */
+    band_scratch *ts;           /* one per thread */
+    void *arena;                /* every buffer above (exec_layout) */
     size_t arena_bytes;
 };
 
@@ -512,7 +512,8 @@ static void layout_op_buffers(tfswa_net_exec *e, carve *c, shared_sizes *sz)
                 e->act[i] = carve_floats(c, a);
         } else if (op->kind == TFSWA_OP_CONVBN || op->kind == TFSWA_OP_CONV) {
             conv2d_dims d = op_dims(e, i);
-            sz->conv_work = tfswa_max_size(sz->conv_work, op->transposed ? convt2d_workspace(&d) : conv2d_workspace(&d));
+            sz->conv_work =
+                tfswa_max_size(sz->conv_work, op->transposed ? convt2d_workspace(&d) : conv2d_workspace(&d));
             if (op->kind == TFSWA_OP_CONV)
                 continue;
             sz->unit = tfswa_max_size(sz->unit, (size_t)B * numel(s));
@@ -777,8 +778,8 @@ static void embed_backward(tfswa_net_exec *e, const tfswa_op *op, const float *d
             size_t row = ((size_t)b * K + k) * T;
             linear_backward_set(s->dband, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), dtok + row * D, y,
                                 P(n, W, op, 4 * k + 2), T, W4, D);
-            layernorm_backward(NULL, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), s->dband, x,
-                               e->emb_mean + row, e->emb_rstd + row, P(n, W, op, 4 * k), T, W4);
+            layernorm_backward(NULL, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), s->dband, x, e->emb_mean + row,
+                               e->emb_rstd + row, P(n, W, op, 4 * k), T, W4);
         }
     }
     bands_end(e);
@@ -832,11 +833,11 @@ static void mask_backward(tfswa_net_exec *e, const tfswa_op *op, const float *to
                     for (int t = 0; t < T; t++)
                         s->out[(size_t)t * O + S4 * j + ch] = src[t];
                 }
-            linear_backward_set(s->dh, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), s->out,
-                                e->m_h + row * Hm, P(n, W, op, 4 * k + 2), T, Hm, O);
+            linear_backward_set(s->dh, P(n, grad, op, 4 * k + 2), P(n, grad, op, 4 * k + 3), s->out, e->m_h + row * Hm,
+                                P(n, W, op, 4 * k + 2), T, Hm, O);
             gelu_backward_set(s->dh, s->dh, e->m_pre + row * Hm, (int64_t)T * Hm);
-            linear_backward(dtok + row * D, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), s->dh,
-                            tok + row * D, P(n, W, op, 4 * k), T, D, Hm);
+            linear_backward(dtok + row * D, P(n, grad, op, 4 * k), P(n, grad, op, 4 * k + 1), s->dh, tok + row * D,
+                            P(n, W, op, 4 * k), T, D, Hm);
         }
     }
     bands_end(e);
@@ -859,8 +860,8 @@ static void convbn_forward(tfswa_net_exec *e, int i, const float *x, float *y, i
         conv2d_forward(z, x, cw, cb, &d, e->conv_work);
     float *g = P(&e->net, W, op, 2), *b = P(&e->net, W, op, 3), *rm = P(&e->net, W, op, 4), *rv = P(&e->net, W, op, 5);
     if (e->train)
-        batchnorm_forward_train(y, e->mean[i], e->rstd[i], update ? rm : NULL, update ? rv : NULL, z, g, b, e->B,
-                                op->C, hw, TFSWA_BN_MOMENTUM, TFSWA_BN_EPS);
+        batchnorm_forward_train(y, e->mean[i], e->rstd[i], update ? rm : NULL, update ? rv : NULL, z, g, b, e->B, op->C,
+                                hw, TFSWA_BN_MOMENTUM, TFSWA_BN_EPS);
     else if (!e->fold)
         batchnorm_forward_eval(y, z, g, b, rm, rv, e->B, op->C, hw, TFSWA_BN_EPS);
     gelu_forward(y, y, n);
@@ -897,8 +898,7 @@ static void convbn_backward(tfswa_net_exec *e, int i, const float *x, const floa
         conv2d_backward(dx, P(n, grad, op, 0), P(n, grad, op, 1), dz, x, P(n, W, op, 0), &d, e->conv_work);
 }
 
-const float *tfswa_net_forward(tfswa_net_exec *e, const float *const *X, int64_t Ttot, int64_t t0, int T,
-                               int update)
+const float *tfswa_net_forward(tfswa_net_exec *e, const float *const *X, int64_t Ttot, int64_t t0, int T, int update)
 {
     const tfswa_net *n = &e->net;
     float *W = e->m->data;
@@ -934,8 +934,8 @@ const float *tfswa_net_forward(tfswa_net_exec *e, const float *const *X, int64_t
             break;
         }
         case TFSWA_OP_NORM:
-            layernorm_forward(y, e->n_mean, e->n_rstd, x, P(n, W, op, 0), P(n, W, op, 1),
-                              (int64_t)B * s[1] * s[2], n->D, NN_LAYERNORM_EPS);
+            layernorm_forward(y, e->n_mean, e->n_rstd, x, P(n, W, op, 0), P(n, W, op, 1), (int64_t)B * s[1] * s[2],
+                              n->D, NN_LAYERNORM_EPS);
             break;
         case TFSWA_OP_MASK: mask_forward(e, op, x, y, T); break;
         case TFSWA_OP_CONVBN: convbn_forward(e, i, x, y, update); break;
@@ -995,8 +995,8 @@ void tfswa_net_backward(tfswa_net_exec *e, const float *dmasks, float *grad)
                     for (int j = 0; j < 4; j++) {
                         const tfswa_op *o = &n->ops[i - 3 + j];
                         tlayer_params p = tparams(n, W, o);
-                        tlayer_forward(e->rx[j], j ? e->rx[j - 1] : e->y[i - 4], &p, &o->tc, B, s[1], s[2],
-                                       e->ract[j], e->tl_scratch);
+                        tlayer_forward(e->rx[j], j ? e->rx[j - 1] : e->y[i - 4], &p, &o->tc, B, s[1], s[2], e->ract[j],
+                                       e->tl_scratch);
                     }
                 act = e->ract[op->j];
                 if (op->j)
@@ -1007,8 +1007,8 @@ void tfswa_net_backward(tfswa_net_exec *e, const float *dmasks, float *grad)
             break;
         }
         case TFSWA_OP_NORM:
-            layernorm_backward(dx, P(n, grad, op, 0), P(n, grad, op, 1), dy, x, e->n_mean, e->n_rstd,
-                               P(n, W, op, 0), (int64_t)B * s[1] * s[2], n->D);
+            layernorm_backward(dx, P(n, grad, op, 0), P(n, grad, op, 1), dy, x, e->n_mean, e->n_rstd, P(n, W, op, 0),
+                               (int64_t)B * s[1] * s[2], n->D);
             break;
         case TFSWA_OP_MASK: mask_backward(e, op, x, dy, dx, grad); break;
         case TFSWA_OP_CONVBN: convbn_backward(e, i, x, dy, dx, grad); break;

@@ -69,15 +69,15 @@ typedef enum {
 
 typedef struct {
     tfswa_op_kind kind;
-    tlayer_config tc;      /* TLAYER */
-    int j;                 /* TLAYER: its place in the block, 0..3 */
-    int C;                 /* CONVBN, CONV: output channels */
-    int k, stride, pad;    /* CONVBN, CONV: square kernel */
-    int transposed;        /* CONVBN: a transposed conv */
-    int ref;               /* SKIPADD: the op whose output is added */
-    int module;            /* index into tfswa_net.modules */
-    int part;              /* FLOP slot of tfswa_flops (0..4) */
-    int t0, nt;            /* its tensors: layout indices [t0, t0 + nt) */
+    tlayer_config tc;   /* TLAYER */
+    int j;              /* TLAYER: its place in the block, 0..3 */
+    int C;              /* CONVBN, CONV: output channels */
+    int k, stride, pad; /* CONVBN, CONV: square kernel */
+    int transposed;     /* CONVBN: a transposed conv */
+    int ref;            /* SKIPADD: the op whose output is added */
+    int module;         /* index into tfswa_net.modules */
+    int part;           /* FLOP slot of tfswa_flops (0..4) */
+    int t0, nt;         /* its tensors: layout indices [t0, t0 + nt) */
 } tfswa_op;
 
 typedef struct {
@@ -90,7 +90,7 @@ typedef struct {
     int n_ops;
     tfswa_op *ops;
     int n_modules;
-    const char *const *modules;    /* --info's module names, in display order */
+    const char *const *modules; /* --info's module names, in display order */
     tfswa_layout layout;
 } tfswa_net;
 
@@ -122,8 +122,8 @@ int tfswa_net_module(const tfswa_config *c, int i, const char **name, size_t *pa
  * chunks are extended with silent frames and the masks cropped back). */
 typedef struct tfswa_net_exec tfswa_net_exec;
 tfswa_net_exec *tfswa_net_exec_new(const tfswa_model *m, int B, int T, int train, int recompute, int fold_bn);
-void            tfswa_net_exec_free(tfswa_net_exec *e);
-size_t          tfswa_net_exec_bytes(const tfswa_net_exec *e);
+void tfswa_net_exec_free(tfswa_net_exec *e);
+size_t tfswa_net_exec_bytes(const tfswa_net_exec *e);
 
 /* Forward: example b is frames [t0, t0 + T) of X[b] (2, F, Ttot) c64,
  * 1 <= T <= the exec's T (training: T equal to it). update_running

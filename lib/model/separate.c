@@ -140,7 +140,7 @@ static int check_attr(const ts_record *rec, const char *key, int want, const cha
         return tf_fail(err, len, "%s: attribute '%s' is malformed: '%s'", where, key, ts_attr_get(rec, key));
     if (rc == 0 && v != want)
         return tf_fail(err, len, "%s: the spectrogram has %s=%lld but the model was made for %s=%d", where, key,
-                    (long long)v, key, want);
+                       (long long)v, key, want);
     return 0;
 }
 
@@ -159,12 +159,12 @@ int tfswa_separate_record(tfswa_separator *s, ts_record *rec, const char *where,
         if (o < sizeof shp)
             snprintf(shp + o, sizeof shp - o, ")");
         return tf_fail(err, len,
-                    "%s: tensor 'mixture': %s %s, but the model needs a stereo spectrogram c64 (2, %d, frames) "
-                    "(run stft --n-fft %d --hop %d first)",
-                    where, ts_dtype_name(mx->dtype), shp, F, c->n_fft, c->hop);
+                       "%s: tensor 'mixture': %s %s, but the model needs a stereo spectrogram c64 (2, %d, frames) "
+                       "(run stft --n-fft %d --hop %d first)",
+                       where, ts_dtype_name(mx->dtype), shp, F, c->n_fft, c->hop);
     }
-    if (check_attr(rec, "n_fft", c->n_fft, where, err, len) < 0 || check_attr(rec, "hop", c->hop, where, err, len) < 0 ||
-        check_attr(rec, "rate", c->rate, where, err, len) < 0)
+    if (check_attr(rec, "n_fft", c->n_fft, where, err, len) < 0 ||
+        check_attr(rec, "hop", c->hop, where, err, len) < 0 || check_attr(rec, "rate", c->rate, where, err, len) < 0)
         return -1;
     const int64_t T = mx->shape[2];
     if (T > INT32_MAX)

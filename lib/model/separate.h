@@ -19,7 +19,7 @@
 #include "model/forward.h"
 
 /* Returns the number of chunks; fills starts (may be NULL) and *len. */
-int   tfswa_chunk_plan(int64_t T, int L, int O, int64_t *starts, int *len);
+int tfswa_chunk_plan(int64_t T, int L, int O, int64_t *starts, int *len);
 /* Blend weight of frame j of chunk k of n (chunk length len, ramp R). */
 float tfswa_chunk_weight(int k, int n, int len, int R, int j);
 static inline int tfswa_chunk_ramp(int L, int O) { return O < L / 2 ? O : L / 2; }

@@ -52,8 +52,8 @@
 #else
 #define VL 4 /* SSE2, NEON, or scalar code from the compiler */
 #endif
-#define BR 4   /* query rows per block */
-#define BK 1024 /* most keys per block in the forward pass (multiple of VL); blocks split Lp evenly */
+#define BR 4      /* query rows per block */
+#define BK 1024   /* most keys per block in the forward pass (multiple of VL); blocks split Lp evenly */
 #define NCHUNK 16 /* fixed chunks of sequences for the deterministic bias-gradient reduction */
 
 typedef float vf __attribute__((vector_size(VL * 4)));
@@ -68,7 +68,8 @@ static inline vf vsplat(float x) { return (vf)_mm256_set1_ps(x); }
 static inline vf vsplat(float x)
 {
     vf v = {0};
-    for (int i = 0; i < VL; i++) v[i] = x;
+    for (int i = 0; i < VL; i++)
+        v[i] = x;
     return v;
 }
 #endif
@@ -92,14 +93,16 @@ static inline float hsum(vf a)
 static inline float hsum(vf a)
 {
     float s = 0;
-    for (int i = 0; i < VL; i++) s += a[i];
+    for (int i = 0; i < VL; i++)
+        s += a[i];
     return s;
 }
 #endif
 static inline float hmax(vf a)
 {
     float s = a[0];
-    for (int i = 1; i < VL; i++) s = a[i] > s ? a[i] : s;
+    for (int i = 1; i < VL; i++)
+        s = a[i] > s ? a[i] : s;
     return s;
 }
 
@@ -132,7 +135,6 @@ static inline vf vexp(vf x)
     vf xc = vmax(vsel(x < 88.0f, x, vsplat(88.0f)), vsplat(-87.0f));
     return (vf)((vi)vexp_core(xc) & keep);
 }
-
 
 /* The kernels work in base 2: scores are scaled by log2(e) (folded into the
  * broadcast q and the bias), so a softmax weight is 2^x with x = s - m <= 0,
@@ -169,9 +171,11 @@ void attn_exp(float *y, const float *x, size_t n)
     }
     if (i < n) {
         vf a = vsplat(0);
-        for (size_t j = i; j < n; j++) a[j - i] = x[j];
+        for (size_t j = i; j < n; j++)
+            a[j - i] = x[j];
         a = vexp(a);
-        for (size_t j = i; j < n; j++) y[j] = a[j - i];
+        for (size_t j = i; j < n; j++)
+            y[j] = a[j - i];
     }
 }
 
@@ -191,32 +195,35 @@ int attn_key_stride(int L) { return (int)rup((size_t)(L > 0 ? L : 0), VL); }
 void attn_exp2(float *y, const float *x, size_t n)
 {
     size_t i = 0;
-    for (; i + VL <= n; i += VL) st(y + i, vexp2_s(ld(x + i)));
+    for (; i + VL <= n; i += VL)
+        st(y + i, vexp2_s(ld(x + i)));
     if (i < n) {
         vf a = vsplat(0);
-        for (size_t j = i; j < n; j++) a[j - i] = x[j];
+        for (size_t j = i; j < n; j++)
+            a[j - i] = x[j];
         a = vexp2_s(a);
-        for (size_t j = i; j < n; j++) y[j] = a[j - i];
+        for (size_t j = i; j < n; j++)
+            y[j] = a[j - i];
     }
 }
 
 /* ---- per-thread workspace (one allocation: ws_layout) ---- */
 typedef struct {
     int L, D, Lk, Lr;
-    float *rowv;        /* (Lr): Di */
-    float *rowl;        /* (Lr): lse */
-    int *kg, *qg;       /* (Lk), (Lr) */
-    const int *kg_of;   /* the group row kg/qg were made from (forward cache) */
+    float *rowv;      /* (Lr): Di */
+    float *rowl;      /* (Lr): lse */
+    int *kg, *qg;     /* (Lk), (Lr) */
+    const int *kg_of; /* the group row kg/qg were made from (forward cache) */
     int kg_valid;
-    float *S;           /* (BR, BK) */
-    float *acc;         /* (BR, D, VL) vector accumulators */
-    vf *qb, *q2, *ob;   /* (BR, D) broadcast q (scaled; q2 also by log2 e) and dout of one block of rows */
-    float *dkT, *dvT;   /* (D, Lk) aligned gradient accumulators of the backward */
-    float *dS;          /* (BR, Lk) score gradients of one block of rows (backward) */
-    float *bp;          /* (Lr, Lk) padded bias of one head */
-    float *dB;          /* (Lr, Lk) bias gradient of one head */
-    int uniform;        /* all tokens of the sequence in one group */
-    void *mem;          /* the arrays above */
+    float *S;         /* (BR, BK) */
+    float *acc;       /* (BR, D, VL) vector accumulators */
+    vf *qb, *q2, *ob; /* (BR, D) broadcast q (scaled; q2 also by log2 e) and dout of one block of rows */
+    float *dkT, *dvT; /* (D, Lk) aligned gradient accumulators of the backward */
+    float *dS;        /* (BR, Lk) score gradients of one block of rows (backward) */
+    float *bp;        /* (Lr, Lk) padded bias of one head */
+    float *dB;        /* (Lr, Lk) bias gradient of one head */
+    int uniform;      /* all tokens of the sequence in one group */
+    void *mem;        /* the arrays above */
 } ws_t;
 
 /* The workspace's arrays, each 64-byte aligned (lib/nn/carve.h). */
@@ -260,13 +267,17 @@ static void ws_free(ws_t *w) { free(w->mem); }
  * (never equal a key's). The forward reuses them while the row is the same. */
 static void set_groups(ws_t *w, const int *grp, int cache)
 {
-    if (cache && w->kg_valid && w->kg_of == grp) return;
+    if (cache && w->kg_valid && w->kg_of == grp)
+        return;
     const int L = w->L, Lk = w->Lk, Lr = w->Lr;
-    for (int j = 0; j < Lk; j++) w->kg[j] = j < L ? (grp ? (grp[j] < 0 ? -1 : grp[j]) : 0) : -1;
-    for (int i = 0; i < Lr; i++) w->qg[i] = i < L ? (grp ? (grp[i] < 0 ? -2 : grp[i]) : 0) : -2;
+    for (int j = 0; j < Lk; j++)
+        w->kg[j] = j < L ? (grp ? (grp[j] < 0 ? -1 : grp[j]) : 0) : -1;
+    for (int i = 0; i < Lr; i++)
+        w->qg[i] = i < L ? (grp ? (grp[i] < 0 ? -2 : grp[i]) : 0) : -2;
     w->uniform = 1;
     if (grp)
-        for (int i = 0; i < L; i++) w->uniform &= grp[i] >= 0 && grp[i] == grp[0];
+        for (int i = 0; i < L; i++)
+            w->uniform &= grp[i] >= 0 && grp[i] == grp[0];
     w->kg_of = grp;
     w->kg_valid = cache;
 }
@@ -275,7 +286,8 @@ static void prep_bias(ws_t *w, const float *bias)
 {
     int L = w->L, Lk = w->Lk;
     for (int i = 0; i < w->Lr; i++)
-        for (int j = 0; j < Lk; j++) w->bp[(size_t)i * Lk + j] = (i < L && j < L) ? bias[(size_t)i * L + j] : 0;
+        for (int j = 0; j < Lk; j++)
+            w->bp[(size_t)i * Lk + j] = (i < L && j < L) ? bias[(size_t)i * L + j] : 0;
 }
 
 #define KINLINE static inline __attribute__((always_inline))
@@ -284,12 +296,14 @@ static void prep_bias(ws_t *w, const float *bias)
 KINLINE void scores(vf s[BR], const vf *qb, const float *kT, int Lk, int j, const int D)
 {
 #pragma GCC unroll 4
-    for (int r = 0; r < BR; r++) s[r] = vsplat(0);
+    for (int r = 0; r < BR; r++)
+        s[r] = vsplat(0);
 #pragma GCC unroll 16
     for (int d = 0; d < D; d++) {
         vf kv = ld(kT + (size_t)d * Lk + j);
 #pragma GCC unroll 4
-        for (int r = 0; r < BR; r++) s[r] += qb[r * D + d] * kv;
+        for (int r = 0; r < BR; r++)
+            s[r] += qb[r * D + d] * kv;
     }
 }
 
@@ -299,11 +313,13 @@ KINLINE void broadcast_rows(vf *qb, const float *x, int i0, int L, float scale, 
     const float *xr = x + (size_t)i0 * D;
     if (i0 + BR <= L) {
 #pragma GCC unroll 16
-        for (int e = 0; e < BR * D; e++) qb[e] = vsplat(xr[e] * scale);
+        for (int e = 0; e < BR * D; e++)
+            qb[e] = vsplat(xr[e] * scale);
         return;
     }
     for (int r = 0; r < BR; r++)
-        for (int d = 0; d < D; d++) qb[r * D + d] = vsplat(i0 + r < L ? xr[r * D + d] * scale : 0.0f);
+        for (int d = 0; d < D; d++)
+            qb[r * D + d] = vsplat(i0 + r < L ? xr[r * D + d] * scale : 0.0f);
 }
 
 /* Bias, groups and the keys past L. Sequences whose tokens are all in one
@@ -313,13 +329,15 @@ KINLINE void mask_bias(vf s[BR], const ws_t *w, int i0, int j, const float *bp, 
 {
     if (bp) {
 #pragma GCC unroll 4
-        for (int r = 0; r < BR; r++) s[r] = ld(bp + (size_t)(i0 + r) * w->Lk + j) * (float)LOG2E + s[r];
+        for (int r = 0; r < BR; r++)
+            s[r] = ld(bp + (size_t)(i0 + r) * w->Lk + j) * (float)LOG2E + s[r];
     }
     if (masked) {
         vi kg = *(const vi *)(w->kg + j);
         const vf ninf = vsplat(-INFINITY);
 #pragma GCC unroll 4
-        for (int r = 0; r < BR; r++) s[r] = vsel(kg == w->qg[i0 + r], s[r], ninf);
+        for (int r = 0; r < BR; r++)
+            s[r] = vsel(kg == w->qg[i0 + r], s[r], ninf);
     }
 }
 
@@ -332,7 +350,8 @@ KINLINE void mask_bias(vf s[BR], const ws_t *w, int i0, int j, const float *bp, 
 KINLINE void block_scores(vf mx[BR], float *S, const vf *qb, const float *kT, const ws_t *w, int i0, int j0, int nk,
                           const float *bp, int all_masked, const int D)
 {
-    for (int r = 0; r < BR; r++) mx[r] = vsplat(-INFINITY);
+    for (int r = 0; r < BR; r++)
+        mx[r] = vsplat(-INFINITY);
     for (int jj = 0; jj < nk; jj += VL) {
         vf s[BR];
         scores(s, qb, kT, w->Lk, j0 + jj, D);
@@ -351,7 +370,8 @@ KINLINE void block_scores(vf mx[BR], float *S, const vf *qb, const float *kT, co
 KINLINE float new_max(float *m, vf mx, float *msub)
 {
     float mn = hmax(mx);
-    if (*m > mn) mn = *m;
+    if (*m > mn)
+        mn = *m;
     *msub = mn == -INFINITY ? 0.0f : mn;
     float alpha = *m == -INFINITY ? 0.0f : *m == *msub ? 1.0f : exp2f(*m - *msub);
     *m = mn;
@@ -367,7 +387,8 @@ KINLINE void softmax_pv_fused(float *m, float *lsum, float *acc, const float *S,
         float msub, alpha = new_max(&m[r], mx[r], &msub);
         vf ls = vsplat(0), av[8];
 #pragma GCC unroll 8
-        for (int d = 0; d < 8; d++) av[d] = vsplat(0);
+        for (int d = 0; d < 8; d++)
+            av[d] = vsplat(0);
         const float *vT = vT_ + j0;
         const vf mv = vsplat(msub);
         int jj = 0;
@@ -376,18 +397,21 @@ KINLINE void softmax_pv_fused(float *m, float *lsum, float *acc, const float *S,
             vf p = vexp2_s(*(const vf *)(S + r * BK + jj) - mv);
             ls += p;
 #pragma GCC unroll 8
-            for (int d = 0; d < D; d++) av[d] += p * ld(vT + (size_t)d * Lk + jj);
+            for (int d = 0; d < D; d++)
+                av[d] += p * ld(vT + (size_t)d * Lk + jj);
         }
         for (; jj < nk; jj += VL) {
             vf sv = *(const vf *)(S + r * BK + jj);
             vf p = vexp2_m(sv - mv, sv);
             ls += p;
 #pragma GCC unroll 8
-            for (int d = 0; d < D; d++) av[d] += p * ld(vT + (size_t)d * Lk + jj);
+            for (int d = 0; d < D; d++)
+                av[d] += p * ld(vT + (size_t)d * Lk + jj);
         }
         lsum[r] = lsum[r] * alpha + hsum(ls);
 #pragma GCC unroll 8
-        for (int d = 0; d < D; d++) acc[r * D + d] = acc[r * D + d] * alpha + hsum(av[d]);
+        for (int d = 0; d < D; d++)
+            acc[r * D + d] = acc[r * D + d] * alpha + hsum(av[d]);
     }
 }
 
@@ -416,7 +440,8 @@ KINLINE void accumulate_pv(float *acc, const float alpha[BR], const float *S, co
     int d = 0;
     for (; d + 2 <= D; d += 2) {
         vf a0[BR], a1[BR];
-        for (int r = 0; r < BR; r++) a0[r] = a1[r] = vsplat(0);
+        for (int r = 0; r < BR; r++)
+            a0[r] = a1[r] = vsplat(0);
         const float *v0 = vT_ + (size_t)d * Lk + j0, *v1 = v0 + Lk;
         for (int jj = 0; jj < nk; jj += VL) {
             vf x0 = ld(v0 + jj), x1 = ld(v1 + jj);
@@ -434,14 +459,17 @@ KINLINE void accumulate_pv(float *acc, const float alpha[BR], const float *S, co
     }
     for (; d < D; d++) {
         vf a0[BR];
-        for (int r = 0; r < BR; r++) a0[r] = vsplat(0);
+        for (int r = 0; r < BR; r++)
+            a0[r] = vsplat(0);
         const float *v0 = vT_ + (size_t)d * Lk + j0;
         for (int jj = 0; jj < nk; jj += VL) {
             vf x0 = ld(v0 + jj);
 #pragma GCC unroll 4
-            for (int r = 0; r < BR; r++) a0[r] += *(const vf *)(S + r * BK + jj) * x0;
+            for (int r = 0; r < BR; r++)
+                a0[r] += *(const vf *)(S + r * BK + jj) * x0;
         }
-        for (int r = 0; r < BR; r++) acc[r * D + d] = acc[r * D + d] * alpha[r] + hsum(a0[r]);
+        for (int r = 0; r < BR; r++)
+            acc[r * D + d] = acc[r * D + d] * alpha[r] + hsum(a0[r]);
     }
 }
 
@@ -455,19 +483,23 @@ KINLINE void store_rows(float *o, float *lse, const float *acc, const float *m, 
         float *orow = o + (size_t)(i0 + r) * D;
         if (l > 0) {
             float inv = 1.0f / l;
-            for (int d = 0; d < D; d++) orow[d] = acc[r * D + d] * inv;
-            if (lse) lse[i0 + r] = (float)((double)m[r] * LN2 + log((double)l));
+            for (int d = 0; d < D; d++)
+                orow[d] = acc[r * D + d] * inv;
+            if (lse)
+                lse[i0 + r] = (float)((double)m[r] * LN2 + log((double)l));
         } else {
-            for (int d = 0; d < D; d++) orow[d] = 0;
-            if (lse) lse[i0 + r] = INFINITY;
+            for (int d = 0; d < D; d++)
+                orow[d] = 0;
+            if (lse)
+                lse[i0 + r] = INFINITY;
         }
     }
 }
 
 /* Forward of one (sequence, head): each block of BR rows over the key
  * blocks (at most BK keys each, the keys split evenly). */
-KINLINE void fwd_body(float *o, float *lse, const float *q, const float *kT, const float *vT_, ws_t *w,
-                      const float *bp, float scale, float *acc, const int D)
+KINLINE void fwd_body(float *o, float *lse, const float *q, const float *kT, const float *vT_, ws_t *w, const float *bp,
+                      float scale, float *acc, const int D)
 {
     const int L = w->L, Lk = w->Lk, Lr = w->Lr;
     const int nblk = (Lk + BK - 1) / BK, bk = (int)rup((size_t)((Lk + nblk - 1) / nblk), VL);
@@ -478,9 +510,11 @@ KINLINE void fwd_body(float *o, float *lse, const float *q, const float *kT, con
             m[r] = -INFINITY;
             lsum[r] = 0;
         }
-        for (int x = 0; x < BR * D; x++) acc[x] = 0;
+        for (int x = 0; x < BR * D; x++)
+            acc[x] = 0;
         int empty = 1;
-        for (int r = 0; r < BR; r++) empty &= w->qg[i0 + r] < -1;
+        for (int r = 0; r < BR; r++)
+            empty &= w->qg[i0 + r] < -1;
         if (!empty) {
             const int all_masked = !w->uniform;
             broadcast_rows(w->qb, q, i0, L, (float)(scale * LOG2E), D);
@@ -527,7 +561,8 @@ KINLINE void bwd_keys(ws_t *w, const float *kT, const float *vT, int i0, const f
         for (int d = 0; d < D; d++) {
             vf vv = ld(vT + (size_t)d * Lk + j);
 #pragma GCC unroll 4
-            for (int r = 0; r < BR; r++) t[r] += ob[r * D + d] * vv;
+            for (int r = 0; r < BR; r++)
+                t[r] += ob[r * D + d] * vv;
         }
         vf ds[BR];
 #pragma GCC unroll 4
@@ -549,7 +584,8 @@ KINLINE void bwd_keys(ws_t *w, const float *kT, const float *vT, int i0, const f
         }
         if (w->dB) {
 #pragma GCC unroll 4
-            for (int r = 0; r < BR; r++) *(vf *)(w->dB + (size_t)(i0 + r) * Lk + j) += ds[r];
+            for (int r = 0; r < BR; r++)
+                *(vf *)(w->dB + (size_t)(i0 + r) * Lk + j) += ds[r];
         }
     }
 }
@@ -564,7 +600,8 @@ KINLINE void bwd_dq(float *dq, const ws_t *w, const float *kT, int i0, float sca
     for (; d + 2 <= D; d += 2) {
         vf a0[BR], a1[BR];
 #pragma GCC unroll 4
-        for (int r = 0; r < BR; r++) a0[r] = a1[r] = vsplat(0);
+        for (int r = 0; r < BR; r++)
+            a0[r] = a1[r] = vsplat(0);
         const float *k0 = kT + (size_t)d * Lk, *k1 = k0 + Lk;
         for (int j = 0; j < Lk; j += VL) {
             vf x0 = ld(k0 + j), x1 = ld(k1 + j);
@@ -582,14 +619,17 @@ KINLINE void bwd_dq(float *dq, const ws_t *w, const float *kT, int i0, float sca
     }
     for (; d < D; d++) {
         vf a0[BR];
-        for (int r = 0; r < BR; r++) a0[r] = vsplat(0);
+        for (int r = 0; r < BR; r++)
+            a0[r] = vsplat(0);
         const float *k0 = kT + (size_t)d * Lk;
         for (int j = 0; j < Lk; j += VL) {
             vf x0 = ld(k0 + j);
 #pragma GCC unroll 4
-            for (int r = 0; r < BR; r++) a0[r] += *(const vf *)(dS + (size_t)r * Lk + j) * x0;
+            for (int r = 0; r < BR; r++)
+                a0[r] += *(const vf *)(dS + (size_t)r * Lk + j) * x0;
         }
-        for (int r = 0; r < BR && i0 + r < L; r++) dq[(size_t)(i0 + r) * D + d] = hsum(a0[r]) * scale;
+        for (int r = 0; r < BR && i0 + r < L; r++)
+            dq[(size_t)(i0 + r) * D + d] = hsum(a0[r]) * scale;
     }
 }
 
@@ -605,17 +645,20 @@ KINLINE void bwd_body(float *dq, float *dkT_out, float *dvT_out, const float *q,
         ls[i] = i < L ? lse[i] : INFINITY;
         if (!(ls[i] < INFINITY)) {
             w->qg[i] = -2; /* attended nothing: no gradient */
-            if (i < L) w->uniform = 0;
+            if (i < L)
+                w->uniform = 0;
         }
     }
     memset(w->dkT, 0, sizeof(float) * (size_t)D * Lk);
     memset(w->dvT, 0, sizeof(float) * (size_t)D * Lk);
     for (int i0 = 0; i0 < Lr; i0 += BR) {
         int empty = 1;
-        for (int r = 0; r < BR; r++) empty &= w->qg[i0 + r] < -1;
+        for (int r = 0; r < BR; r++)
+            empty &= w->qg[i0 + r] < -1;
         if (empty) {
             for (int r = 0; r < BR && i0 + r < L; r++)
-                for (int d = 0; d < D; d++) dq[(size_t)(i0 + r) * D + d] = 0;
+                for (int d = 0; d < D; d++)
+                    dq[(size_t)(i0 + r) * D + d] = 0;
             continue;
         }
         float lr[BR], dr[BR];
@@ -635,18 +678,18 @@ KINLINE void bwd_body(float *dq, float *dkT_out, float *dvT_out, const float *q,
 
 /* Head dimensions the presets use get kernels with D a compile-time constant
  * (loops unrolled, accumulators in registers); others the generic one. */
-#define SPECIALISE(DD)                                                                                         \
-    static void fwd_##DD(float *o, float *lse, const float *q, const float *kT, const float *vT, ws_t *w,       \
-                         const float *bp, float scale)                                                         \
-    {                                                                                                          \
-        float acc[BR * DD];                                                                                    \
-        fwd_body(o, lse, q, kT, vT, w, bp, scale, acc, DD);                                                    \
-    }                                                                                                          \
-    static void bwd_##DD(float *dq, float *dkT, float *dvT, const float *q, const float *kT, const float *vT,  \
-                         const float *dout, const float *delta, const float *lse, ws_t *w, const float *bp,    \
-                         float scale)                                                                          \
-    {                                                                                                          \
-        bwd_body(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale, DD);                                 \
+#define SPECIALISE(DD)                                                                                                 \
+    static void fwd_##DD(float *o, float *lse, const float *q, const float *kT, const float *vT, ws_t *w,              \
+                         const float *bp, float scale)                                                                 \
+    {                                                                                                                  \
+        float acc[BR * DD];                                                                                            \
+        fwd_body(o, lse, q, kT, vT, w, bp, scale, acc, DD);                                                            \
+    }                                                                                                                  \
+    static void bwd_##DD(float *dq, float *dkT, float *dvT, const float *q, const float *kT, const float *vT,          \
+                         const float *dout, const float *delta, const float *lse, ws_t *w, const float *bp,            \
+                         float scale)                                                                                  \
+    {                                                                                                                  \
+        bwd_body(dq, dkT, dvT, q, kT, vT, dout, delta, lse, w, bp, scale, DD);                                         \
     }
 SPECIALISE(4)
 SPECIALISE(8)
@@ -654,8 +697,8 @@ SPECIALISE(16)
 SPECIALISE(32)
 SPECIALISE(64)
 
-static void fwd_one(float *o, float *lse, const float *q, const float *kT, const float *vT, ws_t *w,
-                    const float *bp, float scale)
+static void fwd_one(float *o, float *lse, const float *q, const float *kT, const float *vT, ws_t *w, const float *bp,
+                    float scale)
 {
     switch (w->D) {
     case 4: fwd_4(o, lse, q, kT, vT, w, bp, scale); break;
@@ -716,8 +759,8 @@ void attn_forward_t(float *o, float *lse, const float *q, const float *kt, const
     }
 }
 
-void attn_backward_t(float *dq, float *dkt, float *dvt, float *dbias, const float *q, const float *kt,
-                     const float *vt, const float *dout, const float *delta, const float *lse, const attn_problem *p)
+void attn_backward_t(float *dq, float *dkt, float *dvt, float *dbias, const float *q, const float *kt, const float *vt,
+                     const float *dout, const float *delta, const float *lse, const attn_problem *p)
 {
     const int n = p->n, H = p->heads, L = p->L, D = p->D, Lk = attn_key_stride(L);
     const int want_db = dbias != NULL && p->bias != NULL;
@@ -742,18 +785,19 @@ void attn_backward_t(float *dq, float *dkt, float *dvt, float *dbias, const floa
                 prep_bias(&w, p->bias + (size_t)h * L * L);
                 last_h = h;
             }
-            if (w.dB) memset(w.dB, 0, sizeof(float) * (size_t)w.Lr * w.Lk);
+            if (w.dB)
+                memset(w.dB, 0, sizeof(float) * (size_t)w.Lr * w.Lk);
             for (int s = s0; s < s1; s++) {
                 size_t sh = (size_t)s * H + h, off = sh * L;
                 set_groups(&w, p->group ? p->group + (size_t)s * L : NULL, 0);
                 bwd_one(dq + off * D, dkt + sh * D * Lk, dvt + sh * D * Lk, q + off * D, kt + sh * D * Lk,
-                        vt + sh * D * Lk, dout + off * D, delta + off, lse + off, &w, p->bias ? w.bp : NULL,
-                        p->scale);
+                        vt + sh * D * Lk, dout + off * D, delta + off, lse + off, &w, p->bias ? w.bp : NULL, p->scale);
             }
             if (w.dB) {
                 float *dst = part + ((size_t)c * H + h) * L * L;
                 for (int i = 0; i < L; i++)
-                    for (int j = 0; j < L; j++) dst[(size_t)i * L + j] = w.dB[(size_t)i * w.Lk + j];
+                    for (int j = 0; j < L; j++)
+                        dst[(size_t)i * L + j] = w.dB[(size_t)i * w.Lk + j];
             }
         }
         ws_free(&w);
@@ -761,7 +805,8 @@ void attn_backward_t(float *dq, float *dkt, float *dvt, float *dbias, const floa
     if (want_db) {
         size_t hl = (size_t)H * L * L;
         for (int c = 0; c < nch; c++)
-            for (size_t x = 0; x < hl; x++) dbias[x] += part[(size_t)c * hl + x];
+            for (size_t x = 0; x < hl; x++)
+                dbias[x] += part[(size_t)c * hl + x];
         free(part);
     }
 }
@@ -779,8 +824,10 @@ static float *to_keys_t(const float *k, const attn_problem *p)
         for (int d = 0; d < D; d++) {
             float *row = kt + ((size_t)sh * D + d) * Lk;
             const float *src = k + (size_t)sh * L * D + d;
-            for (int j = 0; j < L; j++) row[j] = src[(size_t)j * D];
-            for (int j = L; j < Lk; j++) row[j] = 0;
+            for (int j = 0; j < L; j++)
+                row[j] = src[(size_t)j * D];
+            for (int j = L; j < Lk; j++)
+                row[j] = 0;
         }
     return kt;
 }
@@ -792,7 +839,8 @@ static void from_keys_t(float *k, const float *kt, const attn_problem *p)
 #pragma omp parallel for schedule(static)
     for (long sh = 0; sh < nh; sh++)
         for (int j = 0; j < L; j++)
-            for (int d = 0; d < D; d++) k[((size_t)sh * L + j) * D + d] = kt[((size_t)sh * D + d) * Lk + j];
+            for (int d = 0; d < D; d++)
+                k[((size_t)sh * L + j) * D + d] = kt[((size_t)sh * D + d) * Lk + j];
 }
 
 void attn_forward(float *o, float *lse, const float *q, const float *k, const float *v, const attn_problem *p)
@@ -812,18 +860,23 @@ void attn_backward(float *dq, float *dk, float *dv, float *dbias, const float *q
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < rows; i++) {
         float s = 0;
-        for (int d = 0; d < D; d++) s += dout[(size_t)i * D + d] * o[(size_t)i * D + d];
+        for (int d = 0; d < D; d++)
+            s += dout[(size_t)i * D + d] * o[(size_t)i * D + d];
         delta[i] = s;
     }
     float *kt = to_keys_t(k, p), *vt = to_keys_t(v, p);
     size_t nt = (size_t)p->n * p->heads * D * attn_key_stride(p->L) + 1;
-    float *dkt = tf_malloc(sizeof(float) * nt, "attention gradients"), *dvt = tf_malloc(sizeof(float) * nt, "attention gradients");
+    float *dkt = tf_malloc(sizeof(float) * nt, "attention gradients"),
+          *dvt = tf_malloc(sizeof(float) * nt, "attention gradients");
     attn_backward_t(dq, dkt, dvt, dbias, q, kt, vt, dout, delta, lse, p);
     from_keys_t(dk, dkt, p);
     from_keys_t(dv, dvt, p);
-    free(kt); free(vt); free(dkt); free(dvt); free(delta);
+    free(kt);
+    free(vt);
+    free(dkt);
+    free(dvt);
+    free(delta);
 }
-
 
 void attn_forward_naive(float *o, float *lse, const float *q, const float *k, const float *v, const attn_problem *p)
 {
@@ -835,24 +888,31 @@ void attn_forward_naive(float *o, float *lse, const float *q, const float *k, co
         int s = (int)(t / H), h = (int)(t % H);
         size_t off = ((size_t)s * H + h) * L;
         const int *g = p->group ? p->group + (size_t)s * L : NULL;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, D, p->scale, q + off * D, D, k + off * D, D, 0.0f,
-                    S, L);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, D, p->scale, q + off * D, D, k + off * D, D, 0.0f, S,
+                    L);
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < L; i++) {
             float *row = S + (size_t)i * L, mx = -INFINITY, sum = 0;
             for (int j = 0; j < L; j++) {
-                if (p->bias) row[j] += p->bias[((size_t)h * L + i) * L + j];
-                if (g && (g[j] < 0 || g[j] != g[i])) row[j] = -INFINITY;
-                if (row[j] > mx) mx = row[j];
+                if (p->bias)
+                    row[j] += p->bias[((size_t)h * L + i) * L + j];
+                if (g && (g[j] < 0 || g[j] != g[i]))
+                    row[j] = -INFINITY;
+                if (row[j] > mx)
+                    mx = row[j];
             }
             if (mx == -INFINITY) {
                 memset(row, 0, sizeof(float) * L);
-                if (lse) lse[off + i] = INFINITY;
+                if (lse)
+                    lse[off + i] = INFINITY;
                 continue;
             }
-            for (int j = 0; j < L; j++) sum += row[j] = expf(row[j] - mx);
-            for (int j = 0; j < L; j++) row[j] /= sum;
-            if (lse) lse[off + i] = mx + logf(sum);
+            for (int j = 0; j < L; j++)
+                sum += row[j] = expf(row[j] - mx);
+            for (int j = 0; j < L; j++)
+                row[j] /= sum;
+            if (lse)
+                lse[off + i] = mx + logf(sum);
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, D, L, 1.0f, S, L, v + off * D, D, 0.0f, o + off * D,
                     D);

@@ -27,9 +27,9 @@
 
 typedef struct {
     int n, heads, L, D;
-    float scale;        /* usually 1 / sqrt(D) */
-    const float *bias;  /* (heads, L, L) additive score bias shared by all sequences, or NULL */
-    const int *group;   /* (n, L) token groups, or NULL */
+    float scale;       /* usually 1 / sqrt(D) */
+    const float *bias; /* (heads, L, L) additive score bias shared by all sequences, or NULL */
+    const int *group;  /* (n, L) token groups, or NULL */
 } attn_problem;
 
 /* o (n, heads, L, D) and lse (n, heads, L; may be NULL for inference). */
@@ -59,8 +59,8 @@ void attn_backward(float *dq, float *dk, float *dv, float *dbias, const float *q
  * for the backward, delta computed from o): the same results, bit for bit. */
 int attn_key_stride(int L);
 void attn_forward_t(float *o, float *lse, const float *q, const float *kt, const float *vt, const attn_problem *p);
-void attn_backward_t(float *dq, float *dkt, float *dvt, float *dbias, const float *q, const float *kt,
-                     const float *vt, const float *dout, const float *delta, const float *lse, const attn_problem *p);
+void attn_backward_t(float *dq, float *dkt, float *dvt, float *dbias, const float *q, const float *kt, const float *vt,
+                     const float *dout, const float *delta, const float *lse, const attn_problem *p);
 
 /* Reference: the same attention as a framework computes it, materialising
  * each (L x L) score matrix, Q K^T and P V by OpenBLAS GEMMs; for benchmarks

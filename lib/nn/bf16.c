@@ -60,8 +60,8 @@ static inline float bf16_to_f32(uint16_t h)
 }
 
 uint16_t nn_f32_to_bf16(float f) { return f32_to_bf16(f); }
-float    nn_bf16_to_f32(uint16_t h) { return bf16_to_f32(h); }
-float    nn_bf16_round(float f) { return bf16_to_f32(f32_to_bf16(f)); }
+float nn_bf16_to_f32(uint16_t h) { return bf16_to_f32(h); }
+float nn_bf16_round(float f) { return bf16_to_f32(f32_to_bf16(f)); }
 
 void nn_bf16_round_array(float *y, const float *x, int64_t n)
 {
@@ -91,12 +91,12 @@ typedef struct {
     const uint32_t *A;
     int64_t ars, aps; /* A pair (r, p) at A[r ars + p aps] */
     const uint32_t *B;
-    int64_t bps;      /* B pair (p, c) at B[p bps + c] */
-    int64_t P;        /* pairs summed */
+    int64_t bps; /* B pair (p, c) at B[p bps + c] */
+    int64_t P;   /* pairs summed */
     float *C;
-    int64_t crs;      /* C[r, c] = C[r crs + c]; res the same */
-    int nc;           /* columns of this tile, 1..32 */
-    int ep;           /* HEP_* */
+    int64_t crs;       /* C[r, c] = C[r crs + c]; res the same */
+    int nc;            /* columns of this tile, 1..32 */
+    int ep;            /* HEP_* */
     const float *bias; /* nc floats or NULL (HEP_SET, HEP_RES) */
     const float *res;  /* HEP_RES */
 } htile;
@@ -155,6 +155,8 @@ static inline __attribute__((always_inline)) BF16_TARGET void htile_kernel(const
         }
 }
 
+/* The kernels for each (rows, vectors), generated and tabulated (by hand: not clang-format). */
+/* clang-format off */
 #define HTK(R, V) static BF16_TARGET void htk_##R##_##V(const htile *t) { htile_kernel(R, V, t); }
 #define HTKR(R) HTK(R, 1) HTK(R, 2)
 HTKR(1) HTKR(2) HTKR(3) HTKR(4) HTKR(5) HTKR(6) HTKR(7) HTKR(8)
@@ -167,6 +169,7 @@ static const htk_fn htk_table[HMR][2] = {
     HTKR(1), HTKR(2), HTKR(3), HTKR(4), HTKR(5), HTKR(6), HTKR(7), HTKR(8)
 #undef HTKR
 };
+/* clang-format on */
 
 static inline void run_htile(int R, const htile *t) { htk_table[R - 1][t->nc > 16](t); }
 
@@ -192,8 +195,8 @@ static BF16_TARGET void pack_rows(uint16_t *dst, int64_t dld, const float *src, 
 /* dst[c] = pair(r0[c], r1[c]) for c < K; r1 NULL: the hi halves 0. */
 static BF16_TARGET void pack_pairs(uint32_t *dst, const float *r0, const float *r1, int K)
 {
-    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                         21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21,
+                                         5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     for (int k = 0; k < K; k += 16) {
         const __mmask16 m = (__mmask16)(K - k >= 16 ? 0xffffu : (1u << (K - k)) - 1u);
         __m512 lo = _mm512_maskz_loadu_ps(m, r0 + k);
@@ -244,15 +247,15 @@ static AMX_TARGET void amx_block(float *out, int64_t out_rs, const float *init, 
      * packing's stores must be done before the loads below */
     __asm__ volatile("" : : : "memory");
 /* op (a tile load or store) on the block's tiles 0-3: tile (i, j) at p + 16 (i rs + j) */
-#define C_TILES(op, p, rs, bytes)                                                                                   \
-    do {                                                                                                            \
-        op(0, (p), (bytes));                                                                                        \
-        if (two_c)                                                                                                  \
-            op(1, (p) + 16, (bytes));                                                                               \
-        if (two_r)                                                                                                  \
-            op(2, (p) + 16 * (rs), (bytes));                                                                        \
-        if (two_r && two_c)                                                                                         \
-            op(3, (p) + 16 * (rs) + 16, (bytes));                                                                   \
+#define C_TILES(op, p, rs, bytes)                                                                                      \
+    do {                                                                                                               \
+        op(0, (p), (bytes));                                                                                           \
+        if (two_c)                                                                                                     \
+            op(1, (p) + 16, (bytes));                                                                                  \
+        if (two_r)                                                                                                     \
+            op(2, (p) + 16 * (rs), (bytes));                                                                           \
+        if (two_r && two_c)                                                                                            \
+            op(3, (p) + 16 * (rs) + 16, (bytes));                                                                      \
     } while (0)
     if (init) {
         C_TILES(_tile_loadd, init, init_rs, is);
@@ -299,9 +302,9 @@ static AMX_TARGET void amx_epilogue(float *C, int64_t crs, const float *s, int R
  * straight from and to C (the sums start from C, res or the bias; with
  * post_bias the bias of HEP_RES is left to the caller), partial ones through
  * the scratch s (1024 floats). */
-static AMX_TARGET void amx_gemm_block(float *C, int64_t crs, int R, int nc, int ep, const float *bias,
-                                      const float *res, int post_bias, const uint16_t *A, int64_t lda,
-                                      const uint32_t *B, int64_t bps, int64_t KT, float *s)
+static AMX_TARGET void amx_gemm_block(float *C, int64_t crs, int R, int nc, int ep, const float *bias, const float *res,
+                                      int post_bias, const uint16_t *A, int64_t lda, const uint32_t *B, int64_t bps,
+                                      int64_t KT, float *s)
 {
     const int two_r = R > 16, two_c = nc > 16;
     if (R % 16 || nc % 16) {
@@ -328,9 +331,8 @@ static int64_t round_up(int64_t v, int m) { return (v + m - 1) / m * m; }
  * vectors; with amx (K + 1) / 2 rounded up to 16 pairs, the pad 0), through
  * epilogue ep; unless gy is NULL, then gy = GELU(C) per item of rows while
  * they are in cache (crs = ncols). */
-static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, int K, const uint32_t *Bp,
-                           int64_t bps, int64_t n, int ncols, int ep, const float *bias, const float *res, int amx,
-                           float *gy)
+static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, int K, const uint32_t *Bp, int64_t bps,
+                           int64_t n, int ncols, int ep, const float *bias, const float *res, int amx, float *gy)
 {
     const int P = (K + 1) / 2, Kp = amx ? (int)round_up(K, 32) : 2 * P, post_bias = ep == HEP_RES && bias;
     const int64_t items = (n + HROWS_PER_ITEM - 1) / HROWS_PER_ITEM;
@@ -351,8 +353,8 @@ static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, i
                     for (int64_t r = r0; r < r1; r += 32) {
                         const int R = r1 - r < 32 ? (int)(r1 - r) : 32, nc = ncols - c0 < 32 ? ncols - c0 : 32;
                         amx_gemm_block(C + r * crs + c0, crs, R, nc, ep, bias ? bias + c0 : NULL,
-                                       res ? res + r * crs + c0 : NULL, post_bias, ab + (r - r0) * Kp, Kp, Bp + c0,
-                                       bps, Kp / 32, s);
+                                       res ? res + r * crs + c0 : NULL, post_bias, ab + (r - r0) * Kp, Kp, Bp + c0, bps,
+                                       Kp / 32, s);
                     }
                 if (post_bias) /* C = (res + S) + bias */
                     for (int64_t r = r0; r < r1; r++) {
@@ -365,9 +367,18 @@ static void rows_gemm_bf16(float *C, int64_t crs, const float *A, int64_t lda, i
                 for (int c0 = 0; c0 < ncols; c0 += HNC)
                     for (int64_t r = r0; r < r1; r += HMR) {
                         int R = r1 - r < HMR ? (int)(r1 - r) : HMR;
-                        htile t = {.A = ab32 + (r - r0) * P, .ars = P, .aps = 1, .B = Bp + c0, .bps = bps,
-                                   .P = P, .C = C + r * crs + c0, .crs = crs, .nc = ncols - c0 < HNC ? ncols - c0 : HNC,
-                                   .ep = ep, .bias = bias ? bias + c0 : NULL, .res = res ? res + r * crs + c0 : NULL};
+                        htile t = {.A = ab32 + (r - r0) * P,
+                                   .ars = P,
+                                   .aps = 1,
+                                   .B = Bp + c0,
+                                   .bps = bps,
+                                   .P = P,
+                                   .C = C + r * crs + c0,
+                                   .crs = crs,
+                                   .nc = ncols - c0 < HNC ? ncols - c0 : HNC,
+                                   .ep = ep,
+                                   .bias = bias ? bias + c0 : NULL,
+                                   .res = res ? res + r * crs + c0 : NULL};
                         run_htile(R, &t);
                     }
             }
@@ -424,7 +435,8 @@ void nn_bf16_linear_dx(float *dx, int set, const float *dy, const float *w, int6
 #define AMX_DW_GROUPS 4
 static void amx_dw(float *dw, const float *dy, const float *x, int64_t n, int in, int out)
 {
-    const int64_t CHUNK = 1024, nchunks = (n + CHUNK - 1) / CHUNK, G = nchunks < AMX_DW_GROUPS ? nchunks : AMX_DW_GROUPS;
+    const int64_t CHUNK = 1024, nchunks = (n + CHUNK - 1) / CHUNK,
+                  G = nchunks < AMX_DW_GROUPS ? nchunks : AMX_DW_GROUPS;
     const int64_t PC = (n < CHUNK ? round_up(n, 32) : CHUNK) / 2, outp = round_up(out, 16), inp = round_up(in, 16);
     const int64_t nw = (int64_t)out * in;
     float *part = G > 1 ? tf_calloc((size_t)(G * nw), sizeof(float), "dW partial sums") : NULL;
@@ -509,8 +521,15 @@ void nn_bf16_linear_dw(float *dw, const float *dy, const float *x, int64_t n, in
 #pragma omp for schedule(static)
         for (int ti = 0; ti < ntiles; ti++) {
             const int o0 = ti / ncb * HMR, i0 = ti % ncb * HNC;
-            htile t = {.A = dp + o0, .ars = 1, .aps = out, .B = xp + i0, .bps = in, .P = P,
-                       .C = dw + (int64_t)o0 * in + i0, .crs = in, .nc = in - i0 < HNC ? in - i0 : HNC,
+            htile t = {.A = dp + o0,
+                       .ars = 1,
+                       .aps = out,
+                       .B = xp + i0,
+                       .bps = in,
+                       .P = P,
+                       .C = dw + (int64_t)o0 * in + i0,
+                       .crs = in,
+                       .nc = in - i0 < HNC ? in - i0 : HNC,
                        .ep = HEP_ACC};
             run_htile(out - o0 < HMR ? out - o0 : HMR, &t);
         }
@@ -537,7 +556,10 @@ void nn_bf16_linear_fwd(float *y, float *gy, const float *res, const float *x, c
 {
     no_hardware();
 }
-void nn_bf16_linear_dx(float *dx, int set, const float *dy, const float *w, int64_t n, int in, int out) { no_hardware(); }
+void nn_bf16_linear_dx(float *dx, int set, const float *dy, const float *w, int64_t n, int in, int out)
+{
+    no_hardware();
+}
 void nn_bf16_linear_dw(float *dw, const float *dy, const float *x, int64_t n, int in, int out) { no_hardware(); }
 void nn_bf16_pack_test(uint16_t *rows, uint32_t *pairs, const float *x, const float *x2, int n) { no_hardware(); }
 

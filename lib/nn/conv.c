@@ -195,8 +195,8 @@ void conv2d_forward(float *y, const float *x, const float *w, const float *b, co
         const float *xb = x + (int64_t)bi * d->Cin * HWi;
         float *yb = y + (int64_t)bi * d->Cout * P;
         if (is_pointwise(d)) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->Cout, (int)P, K, 1.0f, w, K, xb, (int)P,
-                        beta, yb, (int)P);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->Cout, (int)P, K, 1.0f, w, K, xb, (int)P, beta, yb,
+                        (int)P);
             continue;
         }
         for (int r0 = 0; r0 < Ho; r0 += R) {
@@ -222,11 +222,11 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dy, const flo
         float *dxb = dx ? dx + (int64_t)bi * d->Cin * HWi : NULL;
         if (is_pointwise(d)) {
             if (dw) /* dw (Cout, Cin) += dy (Cout, P) x^T (P, Cin) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->Cout, K, (int)P, 1.0f, dyb, (int)P, xb,
-                            (int)P, 1.0f, dw, K);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->Cout, K, (int)P, 1.0f, dyb, (int)P, xb, (int)P,
+                            1.0f, dw, K);
             if (dxb) /* dx (Cin, P) += w^T (Cin, Cout) dy (Cout, P) */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)P, d->Cout, 1.0f, w, K, dyb, (int)P,
-                            1.0f, dxb, (int)P);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, (int)P, d->Cout, 1.0f, w, K, dyb, (int)P, 1.0f,
+                            dxb, (int)P);
             continue;
         }
         for (int r0 = 0; r0 < Ho; r0 += R) {
@@ -234,8 +234,8 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dy, const flo
             const float *dyt = dyb + (int64_t)r0 * Wo;
             if (dw) {
                 im2col(work, xb, &g, r0, r1);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->Cout, K, nt, 1.0f, dyt, (int)P, work, nt,
-                            1.0f, dw, K);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->Cout, K, nt, 1.0f, dyt, (int)P, work, nt, 1.0f,
+                            dw, K);
             }
             if (dxb) {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, nt, d->Cout, 1.0f, w, K, dyt, (int)P, 0.0f,
@@ -271,8 +271,8 @@ void convt2d_forward(float *y, const float *x, const float *w, const float *b, c
         const float *xb = x + (int64_t)bi * d->Cin * HW;
         float *yb = y + (int64_t)bi * d->Cout * P;
         if (is_pointwise(d)) { /* y (Cout, P) += w^T (Cout, Cin) x (Cin, P) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->Cout, (int)HW, d->Cin, 1.0f, w, K, xb,
-                        (int)HW, 1.0f, yb, (int)HW);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d->Cout, (int)HW, d->Cin, 1.0f, w, K, xb, (int)HW,
+                        1.0f, yb, (int)HW);
             continue;
         }
         for (int r0 = 0; r0 < H; r0 += R) {
@@ -315,8 +315,8 @@ void convt2d_backward(float *dx, float *dw, float *db, const float *dy, const fl
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->Cin, nt, K, 1.0f, w, K, work, nt, 1.0f,
                             dxb + (int64_t)r0 * W, (int)HW);
             if (dw) /* dw (Cin, K) += x_tile (Cin, nt) col^T (nt, K) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->Cin, K, nt, 1.0f, xb + (int64_t)r0 * W,
-                            (int)HW, work, nt, 1.0f, dw, K);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->Cin, K, nt, 1.0f, xb + (int64_t)r0 * W, (int)HW,
+                            work, nt, 1.0f, dw, K);
         }
     }
 }

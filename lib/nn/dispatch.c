@@ -31,9 +31,9 @@ typedef void (*nn_fnptr)(void);
 #include "nn_syms.h"
 #undef NN_FN
 
-#define NN_FN(f)                                                                \
-    __asm__(".text\n\t.globl " #f "\n\t.type " #f ", @function\n\t.p2align 4\n" \
-            #f ":\n\tjmp *nn_ptr_" #f "(%rip)\n\t.size " #f ", .-" #f "\n");
+#define NN_FN(f)                                                                                                       \
+    __asm__(".text\n\t.globl " #f "\n\t.type " #f ", @function\n\t.p2align 4\n" #f ":\n\tjmp *nn_ptr_" #f              \
+            "(%rip)\n\t.size " #f ", .-" #f "\n");
 #include "nn_syms.h"
 #undef NN_FN
 
@@ -53,7 +53,8 @@ static int cpu_runs(int lv)
 static int best(void)
 {
     for (int lv = LV_N - 1; lv > LV_PORTABLE; lv--)
-        if (cpu_runs(lv)) return lv;
+        if (cpu_runs(lv))
+            return lv;
     return LV_PORTABLE;
 }
 
@@ -67,10 +68,13 @@ static void use(int lv)
 
 static int lookup(const char *name)
 {
-    if (!name) return -1;
-    if (!strcmp(name, "auto")) return best();
+    if (!name)
+        return -1;
+    if (!strcmp(name, "auto"))
+        return best();
     for (int lv = 0; lv < LV_N; lv++)
-        if (!strcmp(name, level_name[lv])) return lv;
+        if (!strcmp(name, level_name[lv]))
+            return lv;
     return -1;
 }
 
@@ -85,7 +89,8 @@ int nn_kernels_supported(const char *name)
 
 int nn_kernels_select(const char *name)
 {
-    if (!nn_kernels_supported(name)) return -1;
+    if (!nn_kernels_supported(name))
+        return -1;
     use(lookup(name));
     return 0;
 }
@@ -116,12 +121,11 @@ const char *nn_kernels_available(void) { return "native"; }
 __attribute__((constructor)) static void nn_kernels_init(void)
 {
     const char *env = getenv("TFSWA_KERNELS");
-    if (!env || !*env) env = "auto";
+    if (!env || !*env)
+        env = "auto";
     if (nn_kernels_select(env) < 0) {
         fprintf(stderr, "tfswa: TFSWA_KERNELS=%s: %s (this CPU runs: %s)\n", env,
-                lookup(env) < 0 ? "unknown kernel level" : "this CPU cannot run it",
-                nn_kernels_available());
+                lookup(env) < 0 ? "unknown kernel level" : "this CPU cannot run it", nn_kernels_available());
         exit(2);
     }
 }
-

@@ -28,8 +28,8 @@
 
 /* ---- Linear: y[n, o] = sum_i x[n, i] w[o, i] + b[o] (b may be NULL) ---- */
 void linear_forward(float *y, const float *x, const float *w, const float *b, int64_t n, int in, int out);
-void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                     int64_t n, int in, int out);
+void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int64_t n,
+                     int in, int out);
 /* Fused forms (one pass over the output instead of two or three; for the
  * transformer layer's MLP and residuals):
  * linear_forward_res: y = res + x w^T + b; res may be y itself (y += ...).
@@ -38,20 +38,20 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
  * linear_backward_set: as linear_backward, but dx is overwritten (dx = dy w;
  *   no zeroed buffer needed); dw and db still accumulate.
  * Results equal the unfused sequences up to float rounding (tested). */
-void linear_forward_res(float *y, const float *res, const float *x, const float *w, const float *b, int64_t n,
-                        int in, int out);
+void linear_forward_res(float *y, const float *res, const float *x, const float *w, const float *b, int64_t n, int in,
+                        int out);
 void linear_gelu_forward(float *y, float *pre, const float *x, const float *w, const float *b, int64_t n, int in,
                          int out);
-void linear_backward_set(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                         int64_t n, int in, int out);
+void linear_backward_set(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int64_t n,
+                         int in, int out);
 
 /* ---- LayerNorm over the last dimension C ----
  * mean, rstd: n floats saved for the backward pass, which needs them (may be
  * NULL in the forward when no backward follows). g and b may be NULL (no
  * affine part). */
 #define NN_LAYERNORM_EPS 1e-5f /* PyTorch's default: every LayerNorm of the models */
-void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b,
-                       int64_t n, int c, float eps);
+void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b, int64_t n,
+                       int c, float eps);
 void layernorm_backward(float *dx, float *dg, float *db, const float *dy, const float *x, const float *mean,
                         const float *rstd, const float *g, int64_t n, int c);
 
@@ -75,8 +75,8 @@ typedef struct {
     int Cout, kh, kw;   /* kernel */
     int sh, sw, ph, pw; /* stride, zero padding */
 } conv2d_dims;
-int    conv2d_out_h(const conv2d_dims *d); /* (H + 2 ph - kh) / sh + 1 */
-int    conv2d_out_w(const conv2d_dims *d);
+int conv2d_out_h(const conv2d_dims *d); /* (H + 2 ph - kh) / sh + 1 */
+int conv2d_out_w(const conv2d_dims *d);
 /* Scratch (floats) for forward and backward: an im2col buffer for a tile of
  * whole output rows of one image, K = Cin kh kw rows by R Wo columns with
  * R = clamp(2^19 / (K Wo), 1, Ho): at most max(2^19, K Wo) floats, i.e.
@@ -91,8 +91,8 @@ void conv2d_backward(float *dx, float *dw, float *db, const float *dy, const flo
 
 /* ---- Transposed 2-D convolution (PyTorch ConvTranspose2d, output_padding 0) ----
  * Same dims struct: Cin -> Cout, output H' = (H - 1) sh - 2 ph + kh. */
-int    convt2d_out_h(const conv2d_dims *d);
-int    convt2d_out_w(const conv2d_dims *d);
+int convt2d_out_h(const conv2d_dims *d);
+int convt2d_out_w(const conv2d_dims *d);
 /* As conv2d_workspace with K = Cout kh kw and the tile over rows of the
  * input (H, W): at most max(2^19, Cout kh kw W) floats. */
 size_t convt2d_workspace(const conv2d_dims *d);
@@ -105,8 +105,8 @@ void convt2d_backward(float *dx, float *dw, float *db, const float *dy, const fl
  * and rstd (C each) and updates running_mean / running_var (unbiased
  * variance) when they are not NULL. Eval: uses the running statistics. */
 void batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_mean, float *running_var,
-                             const float *x, const float *g, const float *b, int B, int C, int64_t HW,
-                             float momentum, float eps);
+                             const float *x, const float *g, const float *b, int B, int C, int64_t HW, float momentum,
+                             float eps);
 void batchnorm_forward_eval(float *y, const float *x, const float *g, const float *b, const float *running_mean,
                             const float *running_var, int B, int C, int64_t HW, float eps);
 /* From the mean and rstd that batchnorm_forward_train saved. */

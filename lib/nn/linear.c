@@ -40,7 +40,6 @@
 #define HAVE_OWN 0
 #endif
 
-
 /* BLAS takes int dimensions: split the rows so every call stays far below
  * INT_MAX elements in each operand. */
 static int64_t row_block(int cols)
@@ -67,12 +66,12 @@ typedef struct {
     const float *A;
     int64_t ars, aks; /* A[r, k] = A[r ars + k aks] */
     const float *B;
-    int64_t bks;      /* B[k, c] = B[k bks + c] */
+    int64_t bks; /* B[k, c] = B[k bks + c] */
     int64_t K;
     float *C;
-    int64_t crs;      /* C[r, c] = C[r crs + c] */
-    int nc;           /* columns in this tile, 1..16 */
-    int ep;           /* EP_* */
+    int64_t crs;       /* C[r, c] = C[r crs + c] */
+    int nc;            /* columns in this tile, 1..16 */
+    int ep;            /* EP_* */
     const float *bias; /* nc floats added to every row, or NULL (EP_SET, EP_RES, EP_GELU) */
     const float *res;  /* EP_RES */
     float *pre;        /* EP_GELU, may be NULL */
@@ -126,7 +125,8 @@ static inline __attribute__((always_inline)) void tile_kernel(const int R, const
                 x = _mm256_add_ps(x, full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, m));
             } else {
                 if (t->bias)
-                    x = _mm256_add_ps(x, full ? _mm256_loadu_ps(t->bias + 8 * v) : _mm256_maskload_ps(t->bias + 8 * v, m));
+                    x = _mm256_add_ps(x,
+                                      full ? _mm256_loadu_ps(t->bias + 8 * v) : _mm256_maskload_ps(t->bias + 8 * v, m));
                 if (t->ep == EP_RES) {
                     const float *q = t->res + off;
                     x = _mm256_add_ps(full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, m), x);
@@ -147,6 +147,8 @@ static inline __attribute__((always_inline)) void tile_kernel(const int R, const
         }
 }
 
+/* The kernels for each (rows, vectors), generated and tabulated (by hand: not clang-format). */
+/* clang-format off */
 #define TK(R, V, BM)                                                                                                \
     static void tk_##R##_##V##_##BM(const tile_t *t) { tile_kernel(R, V, BM, t); }
 #define TKR(R) TK(R, 1, 0) TK(R, 2, 0) TK(R, 1, 1) TK(R, 2, 1)
@@ -160,12 +162,10 @@ static const tk_fn tk_table[MR][2][2] = {
     TKR(1), TKR(2), TKR(3), TKR(4), TKR(5), TKR(6)
 #undef TKR
 };
+/* clang-format on */
 
 /* One tile of R <= 6 rows and t->nc <= 16 columns. */
-static inline void run_tile(int R, int bmask, const tile_t *t)
-{
-    tk_table[R - 1][t->nc > 8][bmask](t);
-}
+static inline void run_tile(int R, int bmask, const tile_t *t) { tk_table[R - 1][t->nc > 8][bmask](t); }
 
 /* Rows handled per parallel work item in the forward and dx passes. */
 #define ROWS_PER_ITEM (MR * 16)
@@ -182,9 +182,18 @@ static void rows_gemm(float *C, int64_t crs, const float *A, int64_t ars, const 
         for (int64_t r = r0; r < r1; r += MR) {
             int R = r1 - r < MR ? (int)(r1 - r) : MR;
             for (int c0 = 0; c0 < ncols; c0 += NC) {
-                tile_t t = {.A = A + r * ars, .ars = ars, .aks = 1, .B = B + c0, .bks = bks, .K = K,
-                            .C = C + r * crs + c0, .crs = crs, .nc = ncols - c0 < NC ? ncols - c0 : NC, .ep = ep,
-                            .bias = bias ? bias + c0 : NULL, .res = res ? res + r * crs + c0 : NULL,
+                tile_t t = {.A = A + r * ars,
+                            .ars = ars,
+                            .aks = 1,
+                            .B = B + c0,
+                            .bks = bks,
+                            .K = K,
+                            .C = C + r * crs + c0,
+                            .crs = crs,
+                            .nc = ncols - c0 < NC ? ncols - c0 : NC,
+                            .ep = ep,
+                            .bias = bias ? bias + c0 : NULL,
+                            .res = res ? res + r * crs + c0 : NULL,
                             .pre = pre ? pre + r * crs + c0 : NULL};
                 run_tile(R, bmask && c0 + NC >= ncols, &t);
             }
@@ -192,8 +201,8 @@ static void rows_gemm(float *C, int64_t crs, const float *A, int64_t ars, const 
     }
 }
 
-static void own_forward(float *y, const float *res, float *pre, int ep, const float *x, const float *w,
-                        const float *b, int64_t n, int in, int out)
+static void own_forward(float *y, const float *res, float *pre, int ep, const float *x, const float *w, const float *b,
+                        int64_t n, int in, int out)
 {
     /* W^T packed (in x outp), zero-padded to whole vectors so B loads need no mask. */
     int outp = (out + 7) & ~7;
@@ -228,8 +237,15 @@ static void own_dw(float *dw, float *db, const float *dy, const float *x, int64_
             int o0 = rb * MR, R = out - o0 < MR ? out - o0 : MR;
             const float *a = dy + t0 * out + o0;
             int i0 = cb * NC;
-            tile_t t = {.A = a, .ars = 1, .aks = out, .B = x + t0 * in + i0, .bks = in, .K = K,
-                        .C = dw + (int64_t)o0 * in + i0, .crs = in, .nc = in - i0 < NC ? in - i0 : NC,
+            tile_t t = {.A = a,
+                        .ars = 1,
+                        .aks = out,
+                        .B = x + t0 * in + i0,
+                        .bks = in,
+                        .K = K,
+                        .C = dw + (int64_t)o0 * in + i0,
+                        .crs = in,
+                        .nc = in - i0 < NC ? in - i0 : NC,
                         .ep = EP_ACC};
             run_tile(R, i0 + NC >= in && (in & 7), &t);
             if (db && cb == 0) { /* the chunk's column sums of these R columns of dy, in cache now */
@@ -260,8 +276,16 @@ static void own_colsum(float *part, const float *m, int64_t n, int c)
     for (int64_t k = 0; k < nchunk; k++) {
         int64_t i0 = k * NN_ROW_CHUNK, i1 = i0 + NN_ROW_CHUNK < n ? i0 + NN_ROW_CHUNK : n;
         for (int c0 = 0; c0 < c; c0 += NC) {
-            tile_t t = {.A = &one, .ars = 0, .aks = 0, .B = m + i0 * c + c0, .bks = c, .K = i1 - i0,
-                        .C = part + k * c + c0, .crs = 0, .nc = c - c0 < NC ? c - c0 : NC, .ep = EP_SET};
+            tile_t t = {.A = &one,
+                        .ars = 0,
+                        .aks = 0,
+                        .B = m + i0 * c + c0,
+                        .bks = c,
+                        .K = i1 - i0,
+                        .C = part + k * c + c0,
+                        .crs = 0,
+                        .nc = c - c0 < NC ? c - c0 : NC,
+                        .ep = EP_SET};
             run_tile(1, c0 + NC >= c && (c & 7), &t);
         }
     }
@@ -288,7 +312,7 @@ static int use_own(int op, int in, int out)
 
 /* y = [res +] x W^T + b, or GELU of it (pre: the pre-activation), in fp32. */
 static void linear_fwd32(float *y, const float *res, float *pre, int gelu, const float *x, const float *w,
-                       const float *b, int64_t n, int in, int out)
+                         const float *b, int64_t n, int in, int out)
 {
     if (n <= 0 || out <= 0)
         return;
@@ -327,8 +351,8 @@ static void linear_fwd32(float *y, const float *res, float *pre, int gelu, const
             memset(yy, 0, (size_t)(nr * out) * sizeof(float));
         }
         if (in > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, out, in, 1.0f, x + r0 * in, in, w, in,
-                        beta, yy, out);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, out, in, 1.0f, x + r0 * in, in, w, in, beta,
+                        yy, out);
     }
     if (gelu)
         gelu_forward(y, z, n * out);
@@ -347,8 +371,8 @@ static float *bf16_copy(const float *x, int64_t n)
 /* The fp32 products, or in NN_BF16 mode the products of the operands rounded
  * to bf16 (nn/precision.h): AVX512_BF16 kernels where the CPU has them,
  * else the fp32 kernels on rounded copies. */
-static void linear_fwd(float *y, const float *res, float *pre, int gelu, const float *x, const float *w,
-                       const float *b, int64_t n, int in, int out)
+static void linear_fwd(float *y, const float *res, float *pre, int gelu, const float *x, const float *w, const float *b,
+                       int64_t n, int in, int out)
 {
     if (nn_matmul_precision() != NN_BF16 || n <= 0 || out <= 0 || in <= 0) {
         linear_fwd32(y, res, pre, gelu, x, w, b, n, in, out);
@@ -372,8 +396,8 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
     linear_fwd(y, NULL, NULL, 0, x, w, b, n, in, out);
 }
 
-void linear_forward_res(float *y, const float *res, const float *x, const float *w, const float *b, int64_t n,
-                        int in, int out)
+void linear_forward_res(float *y, const float *res, const float *x, const float *w, const float *b, int64_t n, int in,
+                        int out)
 {
     linear_fwd(y, res, NULL, 0, x, w, b, n, in, out);
 }
@@ -385,7 +409,7 @@ void linear_gelu_forward(float *y, float *pre, const float *x, const float *w, c
 }
 
 static void linear_bwd32(float *dx, int set, float *dw, float *db, const float *dy, const float *x, const float *w,
-                       int64_t n, int in, int out)
+                         int64_t n, int in, int out)
 {
     if (n <= 0 || out <= 0)
         return;
@@ -410,8 +434,8 @@ static void linear_bwd32(float *dx, int set, float *dw, float *db, const float *
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, in, out, 1.0f, dyy, out, w, in,
                         set ? 0.0f : 1.0f, dx + r0 * in, in);
         if (dw) /* dw (out, in) += dy^T (out, nr) x (nr, in) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)nr, 1.0f, dyy, out, x + r0 * in,
-                        in, 1.0f, dw, in);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, (int)nr, 1.0f, dyy, out, x + r0 * in, in,
+                        1.0f, dw, in);
     }
     if (db)
         nn_colsum_acc(db, dy, n, out);
@@ -441,14 +465,14 @@ static void linear_bwd(float *dx, int set, float *dw, float *db, const float *dy
         nn_colsum_acc(db, dy, n, out);
 }
 
-void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                     int64_t n, int in, int out)
+void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int64_t n,
+                     int in, int out)
 {
     linear_bwd(dx, 0, dw, db, dy, x, w, n, in, out);
 }
 
-void linear_backward_set(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
-                         int64_t n, int in, int out)
+void linear_backward_set(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int64_t n,
+                         int in, int out)
 {
     linear_bwd(dx, 1, dw, db, dy, x, w, n, in, out);
 }

@@ -42,8 +42,8 @@ static inline void row_stats(const float *r, int c, float eps, float *mean_out, 
     *rstd_out = 1.0f / sqrtf(v + eps);
 }
 
-void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b,
-                       int64_t n, int c, float eps)
+void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *g, const float *b, int64_t n,
+                       int c, float eps)
 {
 #pragma omp parallel for schedule(static) if (n * c > 65536)
     for (int64_t i = 0; i < n; i++) {
@@ -180,8 +180,8 @@ static void bn_apply(float *y, const float *x, int B, int C, int64_t HW, int ch,
 }
 
 void batchnorm_forward_train(float *y, float *mean, float *rstd, float *running_mean, float *running_var,
-                             const float *x, const float *g, const float *b, int B, int C, int64_t HW,
-                             float momentum, float eps)
+                             const float *x, const float *g, const float *b, int B, int C, int64_t HW, float momentum,
+                             float eps)
 {
     double cnt = (double)B * (double)HW;
 #pragma omp parallel for schedule(dynamic, 1) if ((int64_t)B * C * HW > 65536)

@@ -50,5 +50,6 @@ const char *nn_bf16_path(void)
 {
     return nn_bf16_amx()        ? "bf16 products on this CPU's AMX-BF16 tiles (AVX512_BF16 packing)"
            : nn_bf16_hardware() ? "bf16 products on this CPU's AVX512_BF16 instructions"
-                                : "portable bf16 path (no AVX512_BF16 on this CPU, or a kernel level below avx512): bf16 results, float32 speed or less";
+                                : "portable bf16 path (no AVX512_BF16 on this CPU, or a kernel level below avx512): "
+                                  "bf16 results, float32 speed or less";
 }

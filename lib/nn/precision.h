@@ -30,7 +30,7 @@
 
 typedef enum { NN_FP32 = 0, NN_BF16 = 1 } nn_precision;
 
-void         nn_set_matmul_precision(nn_precision p);
+void nn_set_matmul_precision(nn_precision p);
 nn_precision nn_matmul_precision(void);
 
 /* 1 when NN_BF16 runs the AVX512_BF16 kernels (the CPU has AVX512_BF16,
@@ -49,10 +49,10 @@ extern int nn_bf16_portable, nn_bf16_no_amx;
  * stays a NaN (made quiet, sign kept); finite values above the largest
  * bf16 round to inf as IEEE rounding does. bf16 -> fp32 is exact. */
 uint16_t nn_f32_to_bf16(float f);
-float    nn_bf16_to_f32(uint16_t h);
+float nn_bf16_to_f32(uint16_t h);
 /* f rounded to the nearest bf16, as a float: nn_bf16_to_f32(nn_f32_to_bf16(f)). */
-float    nn_bf16_round(float f);
+float nn_bf16_round(float f);
 /* y[i] = nn_bf16_round(x[i]) for n floats; y may be x. */
-void     nn_bf16_round_array(float *y, const float *x, int64_t n);
+void nn_bf16_round_array(float *y, const float *x, int64_t n);
 
 #endif

@@ -183,7 +183,9 @@ static inline void cpyf(float *dst, const float *src, int n)
     case 8: memcpy(dst, src, 32); break;
     case 16: memcpy(dst, src, 64); break;
     case 32: memcpy(dst, src, 128); break;
-    default: for (int i = 0; i < n; i++) dst[i] = src[i];
+    default:
+        for (int i = 0; i < n; i++)
+            dst[i] = src[i];
     }
 }
 
@@ -215,12 +217,14 @@ static inline void tok_block(const geom *g, tlayer_kind kind, int s, int i0, int
 {
     const int L = g->L;
     if (kind == TL_TIME) {
-        for (int x = 0; x < PB; x++) t[x] = i0 + x < L ? (int64_t)s * g->T + i0 + x : -1;
+        for (int x = 0; x < PB; x++)
+            t[x] = i0 + x < L ? (int64_t)s * g->T + i0 + x : -1;
         return;
     }
     if (kind == TL_FREQ) {
         const int64_t base = (int64_t)(s / g->T) * g->F * g->T + s % g->T;
-        for (int x = 0; x < PB; x++) t[x] = i0 + x < L ? base + (int64_t)(i0 + x) * g->T : -1;
+        for (int x = 0; x < PB; x++)
+            t[x] = i0 + x < L ? base + (int64_t)(i0 + x) * g->T : -1;
         return;
     }
     const int w = g->w, wt = s % g->nWt, r = s / g->nWt, wf = r % g->nWf, b = r / g->nWf;
@@ -229,9 +233,12 @@ static inline void tok_block(const geom *g, tlayer_kind kind, int s, int i0, int
         t[x] = -1;
         if (i0 + x < L) {
             int f = wf * w + a + g->sh, tt = wt * w + c + g->sh;
-            if (f >= g->Fp) f -= g->Fp;
-            if (tt >= g->Tp) tt -= g->Tp;
-            if (f < g->F && tt < g->T) t[x] = ((int64_t)b * g->F + f) * g->T + tt;
+            if (f >= g->Fp)
+                f -= g->Fp;
+            if (tt >= g->Tp)
+                tt -= g->Tp;
+            if (f < g->F && tt < g->T)
+                t[x] = ((int64_t)b * g->F + f) * g->T + tt;
         }
         if (++c == w) {
             c = 0;
@@ -249,13 +256,16 @@ static inline void keys_pack(float *kt, int Lk, int C, int sl, int i0, const flo
         const v8 z = {0};
         for (; c + 8 <= C; c += 8) {
             v8 r[8];
-            for (int x = 0; x < 8; x++) r[x] = tok[x] ? ld8(tok[x] + off + c) : z;
+            for (int x = 0; x < 8; x++)
+                r[x] = tok[x] ? ld8(tok[x] + off + c) : z;
             transpose8(r);
-            for (int x = 0; x < 8; x++) st8(base + (size_t)(c + x) * Lk, r[x]);
+            for (int x = 0; x < 8; x++)
+                st8(base + (size_t)(c + x) * Lk, r[x]);
         }
     }
     for (; c < C; c++)
-        for (int x = 0; x < PB && i0 + x < Lk; x++) base[(size_t)c * Lk + x] = tok[x] ? tok[x][off + c] : 0.0f;
+        for (int x = 0; x < PB && i0 + x < Lk; x++)
+            base[(size_t)c * Lk + x] = tok[x] ? tok[x][off + c] : 0.0f;
 }
 
 static inline void keys_unpack(const float *kt, int Lk, int C, int sl, int i0, float *const tok[PB], int off)
@@ -265,15 +275,18 @@ static inline void keys_unpack(const float *kt, int Lk, int C, int sl, int i0, f
     if (i0 + PB <= Lk) {
         for (; c + 8 <= C; c += 8) {
             v8 r[8];
-            for (int x = 0; x < 8; x++) r[x] = ld8(base + (size_t)(c + x) * Lk);
+            for (int x = 0; x < 8; x++)
+                r[x] = ld8(base + (size_t)(c + x) * Lk);
             transpose8(r);
             for (int x = 0; x < 8; x++)
-                if (tok[x]) st8(tok[x] + off + c, r[x]);
+                if (tok[x])
+                    st8(tok[x] + off + c, r[x]);
         }
     }
     for (; c < C; c++)
         for (int x = 0; x < PB; x++)
-            if (tok[x]) tok[x][off + c] = base[(size_t)c * Lk + x];
+            if (tok[x])
+                tok[x][off + c] = base[(size_t)c * Lk + x];
 }
 
 /* One block: positions i0 .. i0 + PB - 1 of sequence s. dir 0 packs
@@ -285,16 +298,19 @@ static void pk_block(const pk_args *a, int dir, const geom *g, tlayer_kind kind,
     tok_block(g, kind, s, i0, t);
     if (dir) {
         float *tok[PB];
-        for (int x = 0; x < PB; x++) tok[x] = t[x] < 0 ? NULL : a->dqkv + t[x] * 3 * C;
+        for (int x = 0; x < PB; x++)
+            tok[x] = t[x] < 0 ? NULL : a->dqkv + t[x] * 3 * C;
         for (int x = 0; x < PB; x++)
             if (tok[x])
-                for (int h = 0; h < H; h++) cpyf(tok[x] + h * D, a->q + row_at(g, sl, h, i0 + x), D);
+                for (int h = 0; h < H; h++)
+                    cpyf(tok[x] + h * D, a->q + row_at(g, sl, h, i0 + x), D);
         keys_unpack(a->k, a->Lk, C, sl, i0, tok, C);
         keys_unpack(a->v, a->Lk, C, sl, i0, tok, 2 * C);
         return;
     }
     const float *tok[PB];
-    for (int x = 0; x < PB; x++) tok[x] = t[x] < 0 ? NULL : a->qkv + t[x] * 3 * C;
+    for (int x = 0; x < PB; x++)
+        tok[x] = t[x] < 0 ? NULL : a->qkv + t[x] * 3 * C;
     for (int x = 0; x < PB && i0 + x < L; x++)
         for (int h = 0; h < H; h++) {
             float *dst = a->q + row_at(g, sl, h, i0 + x);
@@ -325,11 +341,13 @@ static void pk_run(const pk_args *a, int dir, const geom *g, tlayer_kind kind, i
     if (kind == TL_FREQ) {
 #pragma omp parallel for schedule(static)
         for (int b = 0; b < nb; b++)
-            for (int s = s0; s < s1; s++) pk_block(a, dir, g, kind, s0, s, b * PB);
+            for (int s = s0; s < s1; s++)
+                pk_block(a, dir, g, kind, s0, s, b * PB);
     } else {
 #pragma omp parallel for schedule(static)
         for (int s = s0; s < s1; s++)
-            for (int b = 0; b < nb; b++) pk_block(a, dir, g, kind, s0, s, b * PB);
+            for (int b = 0; b < nb; b++)
+                pk_block(a, dir, g, kind, s0, s, b * PB);
     }
 }
 
@@ -337,33 +355,37 @@ static void pk_run(const pk_args *a, int dir, const geom *g, tlayer_kind kind, i
 static void unpack_rows(float *dst, const float *src, const geom *g, tlayer_kind kind, int s0, int s1)
 {
     const int L = g->L, H = g->H, D = g->D, C = g->C, nb = (L + PB - 1) / PB;
-#define UNPACK_BLOCK(s, b)                                                                         \
-    do {                                                                                           \
-        int64_t t_[PB];                                                                            \
-        tok_block(g, kind, s, (b) * PB, t_);                                                       \
-        for (int x = 0; x < PB; x++)                                                               \
-            if (t_[x] >= 0)                                                                        \
-                for (int h = 0; h < H; h++)                                                        \
-                    cpyf(dst + t_[x] * C + h * D, src + row_at(g, (s) - s0, h, (b) * PB + x), D); \
+#define UNPACK_BLOCK(s, b)                                                                                             \
+    do {                                                                                                               \
+        int64_t t_[PB];                                                                                                \
+        tok_block(g, kind, s, (b)*PB, t_);                                                                             \
+        for (int x = 0; x < PB; x++)                                                                                   \
+            if (t_[x] >= 0)                                                                                            \
+                for (int h = 0; h < H; h++)                                                                            \
+                    cpyf(dst + t_[x] * C + h * D, src + row_at(g, (s)-s0, h, (b)*PB + x), D);                          \
     } while (0)
     if (kind == TL_FREQ) {
 #pragma omp parallel for schedule(static)
         for (int b = 0; b < nb; b++)
-            for (int s = s0; s < s1; s++) UNPACK_BLOCK(s, b);
+            for (int s = s0; s < s1; s++)
+                UNPACK_BLOCK(s, b);
     } else {
 #pragma omp parallel for schedule(static)
         for (int s = s0; s < s1; s++)
-            for (int b = 0; b < nb; b++) UNPACK_BLOCK(s, b);
+            for (int b = 0; b < nb; b++)
+                UNPACK_BLOCK(s, b);
     }
 #undef UNPACK_BLOCK
 }
 
 static int *make_groups(const geom *g, tlayer_kind kind)
 {
-    if (!is_window(kind)) return NULL;
+    if (!is_window(kind))
+        return NULL;
     int *grp = tf_malloc(sizeof(int) * (size_t)g->Np, "attention groups");
     for (int s = 0; s < g->n; s++)
-        for (int i = 0; i < g->L; i++) tok_of(g, kind, s, i, &grp[(size_t)s * g->L + i]);
+        for (int i = 0; i < g->L; i++)
+            tok_of(g, kind, s, i, &grp[(size_t)s * g->L + i]);
     return grp;
 }
 
@@ -380,7 +402,8 @@ static float *make_bias(const float *table, const geom *g)
     float *b = tf_malloc(sizeof(float) * (size_t)H * L * L, "relative position bias");
     for (int h = 0; h < H; h++)
         for (int i = 0; i < L; i++)
-            for (int j = 0; j < L; j++) b[((size_t)h * L + i) * L + j] = table[(size_t)tlayer_rel_index(i, j, g->w) * H + h];
+            for (int j = 0; j < L; j++)
+                b[((size_t)h * L + i) * L + j] = table[(size_t)tlayer_rel_index(i, j, g->w) * H + h];
     return b;
 }
 
@@ -388,7 +411,8 @@ size_t tlayer_num_params(const tlayer_config *c)
 {
     size_t C = (size_t)c->C, Hd = (size_t)c->hidden;
     size_t n = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + Hd * C + Hd + C * Hd + C;
-    if (is_window(c->kind)) n += (size_t)(2 * c->window - 1) * (2 * c->window - 1) * c->heads;
+    if (is_window(c->kind))
+        n += (size_t)(2 * c->window - 1) * (2 * c->window - 1) * c->heads;
     return n;
 }
 
@@ -396,23 +420,34 @@ void tlayer_bind(tlayer_params *p, float *base, const tlayer_config *c)
 {
     size_t C = (size_t)c->C, Hd = (size_t)c->hidden;
     float *x = base;
-    p->ln1_g = x; x += C;
-    p->ln1_b = x; x += C;
-    p->qkv_w = x; x += 3 * C * C;
-    p->qkv_b = x; x += 3 * C;
-    p->proj_w = x; x += C * C;
-    p->proj_b = x; x += C;
+    p->ln1_g = x;
+    x += C;
+    p->ln1_b = x;
+    x += C;
+    p->qkv_w = x;
+    x += 3 * C * C;
+    p->qkv_b = x;
+    x += 3 * C;
+    p->proj_w = x;
+    x += C * C;
+    p->proj_b = x;
+    x += C;
     if (is_window(c->kind)) {
         p->rel_bias = x;
         x += (size_t)(2 * c->window - 1) * (2 * c->window - 1) * c->heads;
     } else {
         p->rel_bias = NULL;
     }
-    p->ln2_g = x; x += C;
-    p->ln2_b = x; x += C;
-    p->fc1_w = x; x += Hd * C;
-    p->fc1_b = x; x += Hd;
-    p->fc2_w = x; x += C * Hd;
+    p->ln2_g = x;
+    x += C;
+    p->ln2_b = x;
+    x += C;
+    p->fc1_w = x;
+    x += Hd * C;
+    p->fc1_b = x;
+    x += Hd;
+    p->fc2_w = x;
+    x += C * Hd;
     p->fc2_b = x;
 }
 
@@ -440,7 +475,8 @@ void tlayer_set_chunks(int att, int mlp)
 
 static int seq_chunk(const geom *g)
 {
-    if (g->L <= 0) return 1;
+    if (g->L <= 0)
+        return 1;
     int c = (nn_tlayer_att_tokens ? nn_tlayer_att_tokens : ATT_TOKENS) / g->L;
     return c < 1 ? 1 : c > g->n ? g->n : c;
 }
@@ -469,8 +505,8 @@ typedef struct {
 } fwd_scratch;
 
 typedef struct {
-    float *d_y1;               /* (N, C) gradient at y1 = x + proj(o), the residual between the halves */
-    float *d_attn_out;         /* (N, C) gradient at o */
+    float *d_y1;                /* (N, C) gradient at y1 = x + proj(o), the residual between the halves */
+    float *d_attn_out;          /* (N, C) gradient at o */
     float *ln1_mean, *ln1_rstd; /* (N) LayerNorm 1 statistics */
     /* one MLP chunk (recomputed from x and o) */
     float *y1;                  /* (Nc, C) x + proj(o) */
@@ -481,12 +517,12 @@ typedef struct {
     float *d_hidden;            /* (Nc, hidden) gradient at the GELU output */
     float *ln2_mean, *ln2_rstd; /* (Nc) LayerNorm 2 statistics */
     /* the attention half (recomputed from x) */
-    float *x_norm;                          /* (N, C) LayerNorm 1 of x */
-    float *qkv;                             /* (N, 3C) q | k | v, then overwritten by their gradients */
-    float *d_x_norm;                        /* (N, C) gradient at x_norm */
-    float *q_rows, *dout_rows, *dq_rows;    /* (Sc, C) packed as rows (ns, H, L, D) */
+    float *x_norm;                              /* (N, C) LayerNorm 1 of x */
+    float *qkv;                                 /* (N, 3C) q | k | v, then overwritten by their gradients */
+    float *d_x_norm;                            /* (N, C) gradient at x_norm */
+    float *q_rows, *dout_rows, *dq_rows;        /* (Sc, C) packed as rows (ns, H, L, D) */
     float *k_cols, *v_cols, *dk_cols, *dv_cols; /* (Sk, C) packed as keys (ns, H, D, Lk) */
-    float *delta_rows;                      /* (Sc, H) rowsum(dout o) per (sequence, head, position) */
+    float *delta_rows;                          /* (Sc, H) rowsum(dout o) per (sequence, head, position) */
 } bwd_scratch;
 
 static void fwd_layout(fwd_scratch *s, carve *c, const geom *g, int hidden)
@@ -554,14 +590,16 @@ size_t tlayer_scratch_size(const tlayer_config *c, int B, int F, int T)
 static void add_to(float *y, const float *x, int64_t n)
 {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) y[i] += x[i];
+    for (int64_t i = 0; i < n; i++)
+        y[i] += x[i];
 }
 
 static void check_config(const tlayer_config *c)
 {
     if (c->C <= 0 || c->heads <= 0 || c->C % c->heads || c->hidden <= 0)
         tf_die("tlayer: bad configuration C=%d heads=%d hidden=%d", c->C, c->heads, c->hidden);
-    if (is_window(c->kind) && c->window < 1) tf_die("tlayer: bad window %d", c->window);
+    if (is_window(c->kind) && c->window < 1)
+        tf_die("tlayer: bad window %d", c->window);
 }
 
 typedef struct {
@@ -628,7 +666,8 @@ void tlayer_forward(float *y, const float *x, const tlayer_params *p, const tlay
 {
     check_config(c);
     geom g = geom_of(c, B, F, T);
-    if (g.N == 0) return;
+    if (g.N == 0)
+        return;
     fwd_scratch s;
     carve cs = carve_begin(scratch);
     fwd_layout(&s, &cs, &g, c->hidden);
@@ -689,8 +728,15 @@ static void attention_backward(float *dx, tlayer_params *gr, const float *x, con
     float *dqkv = s->qkv;
     for (int s0 = 0; s0 < g->n; s0 += seq_chunk(g)) {
         int s1 = s0 + seq_chunk(g) < g->n ? s0 + seq_chunk(g) : g->n;
-        pk_args pa = {.q = s->q_rows, .k = s->k_cols, .v = s->v_cols, .dout = s->dout_rows, .delta = s->delta_rows,
-                      .qkv = s->qkv, .dot = s->d_attn_out, .ot = attn_out, .Lk = attn_key_stride(L)};
+        pk_args pa = {.q = s->q_rows,
+                      .k = s->k_cols,
+                      .v = s->v_cols,
+                      .dout = s->dout_rows,
+                      .delta = s->delta_rows,
+                      .qkv = s->qkv,
+                      .dot = s->d_attn_out,
+                      .ot = attn_out,
+                      .Lk = attn_key_stride(L)};
         pk_run(&pa, 0, g, c->kind, s0, s1);
         attn_problem ap = ctx_problem(&ax, g, s0, s1);
         attn_backward_t(s->dq_rows, s->dk_cols, s->dv_cols, dbias, s->q_rows, s->k_cols, s->v_cols, s->dout_rows,
@@ -698,7 +744,8 @@ static void attention_backward(float *dx, tlayer_params *gr, const float *x, con
         pk_args pu = {.q = s->dq_rows, .k = s->dk_cols, .v = s->dv_cols, .dqkv = dqkv, .Lk = attn_key_stride(L)};
         pk_run(&pu, 1, g, c->kind, s0, s1);
     }
-    if (dbias && gr->rel_bias) rel_bias_backward(gr->rel_bias, dbias, g);
+    if (dbias && gr->rel_bias)
+        rel_bias_backward(gr->rel_bias, dbias, g);
     free(ax.grp);
     free(ax.bias);
     free(dbias);
@@ -711,12 +758,14 @@ void tlayer_backward(float *dx, tlayer_params *gr, const float *dy, const float 
 {
     check_config(c);
     geom g = geom_of(c, B, F, T);
-    if (g.N == 0) return;
+    if (g.N == 0)
+        return;
     bwd_scratch s;
     carve cs = carve_begin(scratch);
     bwd_layout(&s, &cs, &g, c->hidden);
     const float *attn_out = act, *lse = act + g.N * g.C; /* tlayer.h's act */
     mlp_backward(gr, dy, x, attn_out, p, c->hidden, &g, &s);
     attention_backward(dx, gr, x, attn_out, lse, p, c, &g, &s);
-    if (dx) add_to(dx, s.d_y1, g.N * g.C);
+    if (dx)
+        add_to(dx, s.d_y1, g.N * g.C);
 }

@@ -49,7 +49,7 @@ typedef struct {
 /* Number of parameters of a layer, and the offsets of each tensor when the
  * parameters are laid out contiguously in the order of tlayer_params. */
 size_t tlayer_num_params(const tlayer_config *c);
-void   tlayer_bind(tlayer_params *p, float *base, const tlayer_config *c);
+void tlayer_bind(tlayer_params *p, float *base, const tlayer_config *c);
 
 /* Floats of saved activations (for backward) and of scratch, for B x F x T tokens.
  * act holds exactly, with N = B F T tokens:

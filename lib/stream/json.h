@@ -18,7 +18,7 @@ void json_write_number(FILE *f, double v);
 
 typedef struct {
     char *key;
-    char *value;   /* NUL-terminated; the parser refuses values holding NUL */
+    char *value; /* NUL-terminated; the parser refuses values holding NUL */
 } json_pair;
 
 /* Parses a flat JSON object {"k": "v", ...} of text[0..n). Values must be
@@ -26,7 +26,7 @@ typedef struct {
  * text. On success returns the number of pairs (array in *out, free with
  * json_pairs_free); on error returns -1 and writes "line L, column C: what"
  * into err. Duplicate keys are an error. */
-int  json_parse_flat_object(const char *text, size_t n, json_pair **out, char *err, size_t errlen);
+int json_parse_flat_object(const char *text, size_t n, json_pair **out, char *err, size_t errlen);
 void json_pairs_free(json_pair *p, int n);
 
 #endif

@@ -46,14 +46,15 @@ static int descr_dtype(const char *s, char *err, size_t errlen)
     }
     if (s[0] == '>')
         return tf_fail(err, errlen, "big-endian data ('%s') is not supported; save a.astype(a.dtype.newbyteorder('<'))",
-                    s);
+                       s);
     if (strchr(s, 'O'))
         return tf_fail(err, errlen, "object arrays ('%s') are not supported", s);
     if (strstr(s, "b1") || strcmp(s, "?") == 0)
         return tf_fail(err, errlen, "boolean arrays ('%s') are not supported; save a.astype(np.uint8)", s);
     return tf_fail(err, errlen,
-                "dtype '%s' is not supported (supported: <f4 <f8 <c8 <c16 <i2 <i4 <i8 |u1, "
-                "i.e. float32 float64 complex64 complex128 int16 int32 int64 uint8)", s);
+                   "dtype '%s' is not supported (supported: <f4 <f8 <c8 <c16 <i2 <i4 <i8 |u1, "
+                   "i.e. float32 float64 complex64 complex128 int16 int32 int64 uint8)",
+                   s);
 }
 
 /* ---- header dictionary parser ---- */
@@ -157,14 +158,14 @@ static int data_size(npy_info *h, uint64_t max_bytes, char *err, size_t errlen)
         else if (!zero) {
             if (nb > max_bytes / x)
                 return tf_fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
-                            (unsigned long long)max_bytes);
+                               (unsigned long long)max_bytes);
             nb *= x;
         }
     }
     h->nbytes = zero ? 0 : nb;
     if (h->nbytes > max_bytes)
         return tf_fail(err, errlen, "larger than the tensor size limit of %llu bytes (TFSWA_MAX_TENSOR_BYTES)",
-                    (unsigned long long)max_bytes);
+                       (unsigned long long)max_bytes);
     return 0;
 }
 
@@ -213,7 +214,10 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
     if (l.i != l.n)
         return tf_fail(err, errlen, "bad header: text after the dictionary");
     if (!have_descr || !have_fortran || !have_shape)
-        return tf_fail(err, errlen, "bad header: missing '%s'", !have_descr ? "descr" : !have_fortran ? "fortran_order" : "shape");
+        return tf_fail(err, errlen, "bad header: missing '%s'",
+                       !have_descr     ? "descr"
+                       : !have_fortran ? "fortran_order"
+                                       : "shape");
     int d = descr_dtype(descr, err, errlen);
     if (d < 0)
         return -1;
@@ -250,7 +254,7 @@ int npy_read_header(FILE *f, npy_info *h, uint64_t max_bytes, char *err, size_t 
         off = 12;
     } else {
         return tf_fail(err, errlen, "unsupported .npy format version %d.%d (1.0, 2.0 and 3.0 are read)", h->major,
-                    h->minor);
+                       h->minor);
     }
     if (h->minor != 0)
         return tf_fail(err, errlen, "unsupported .npy format version %d.%d", h->major, h->minor);
@@ -314,8 +318,8 @@ int npy_write_header(FILE *f, ts_dtype dtype, int rank, const int64_t *shape)
     size_t total = 10 + (size_t)n + 1; /* + '\n' */
     size_t pad = (64 - total % 64) % 64;
     size_t hlen = (size_t)n + pad + 1;
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
+    unsigned char pre[10] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
     if (fwrite(pre, 1, 10, f) != 10 || fwrite(dict, 1, (size_t)n, f) != (size_t)n)
         return -1;
     for (size_t i = 0; i < pad; i++)

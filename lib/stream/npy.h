@@ -14,10 +14,10 @@ typedef struct {
     ts_dtype dtype;
     int rank;
     int64_t shape[TS_MAX_RANK];
-    uint64_t nbytes;      /* data bytes the header describes */
-    long data_offset;     /* bytes from the start of the file to the data */
-    int major, minor;     /* format version */
-    int fortran;          /* data in Fortran order (first index fastest) and not
+    uint64_t nbytes;  /* data bytes the header describes */
+    long data_offset; /* bytes from the start of the file to the data */
+    int major, minor; /* format version */
+    int fortran;      /* data in Fortran order (first index fastest) and not
                              also in C order (more than one dimension above 1) */
 } npy_info;
 
@@ -36,12 +36,12 @@ int npy_parse_dict(const char *text, size_t n, npy_info *h, uint64_t max_bytes, 
  * consumed in order, a piece at a time, each piece scattered to its place in
  * the destination (which holds the whole tensor). */
 typedef struct {
-    size_t esize;                 /* bytes per element */
+    size_t esize; /* bytes per element */
     int rank;
     int64_t shape[TS_MAX_RANK];
-    int64_t stride[TS_MAX_RANK];  /* C-order strides in elements */
-    int64_t idx[TS_MAX_RANK];     /* index of the next source element */
-    uint64_t off;                 /* its C-order offset in elements */
+    int64_t stride[TS_MAX_RANK]; /* C-order strides in elements */
+    int64_t idx[TS_MAX_RANK];    /* index of the next source element */
+    uint64_t off;                /* its C-order offset in elements */
 } npy_fortran;
 
 void npy_fortran_init(npy_fortran *t, size_t esize, int rank, const int64_t *shape);

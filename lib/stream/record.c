@@ -25,10 +25,7 @@ size_t ts_dtype_size(ts_dtype d)
 
 static const char *const dtype_names[] = {NULL, "f32", "f64", "c64", "c128", "i16", "i32", "i64", "u8"};
 
-const char *ts_dtype_name(ts_dtype d)
-{
-    return (d >= TS_F32 && d <= TS_U8) ? dtype_names[d] : "?";
-}
+const char *ts_dtype_name(ts_dtype d) { return (d >= TS_F32 && d <= TS_U8) ? dtype_names[d] : "?"; }
 
 int ts_dtype_from_name(const char *s)
 {
@@ -48,8 +45,8 @@ int64_t ts_numel(const ts_tensor *t)
 
 static int name_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-' || c == '+';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == '-' || c == '+';
 }
 
 const char *ts_check_name(const char *name, size_t len)
@@ -284,8 +281,7 @@ ts_tensor *ts_tensor_add(ts_record *r, const char *name, ts_dtype dtype, int ran
     return t;
 }
 
-ts_tensor *ts_tensor_adopt(ts_record *r, const char *name, ts_dtype dtype, int rank, const int64_t *shape,
-                           void *data)
+ts_tensor *ts_tensor_adopt(ts_record *r, const char *name, ts_dtype dtype, int rank, const int64_t *shape, void *data)
 {
     size_t nbytes;
     ts_tensor *t = tensor_slot(r, name, dtype, rank, shape, &nbytes);

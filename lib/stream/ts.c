@@ -72,7 +72,7 @@ enum { C_HEADER, C_BETWEEN, C_RECORD, C_TENSOR, C_END };
 
 struct ts_reader {
     char **paths;
-    int n_paths, cur;    /* next path index to open */
+    int n_paths, cur; /* next path index to open */
     FILE *f;
     int own_f;
     char *name;          /* current file name for messages */
@@ -85,13 +85,13 @@ struct ts_reader {
     int state, ctx;
     char err[1024];
     char *iobuf;
-    FILE *buffered;      /* the FILE that uses iobuf */
+    FILE *buffered; /* the FILE that uses iobuf */
     /* record state */
     uLong crc;
     int tensors_left;
-    int in_tensor;       /* a tensor's header was read and its data not yet all consumed */
+    int in_tensor; /* a tensor's header was read and its data not yet all consumed */
     char tname[TS_MAX_NAME + 1];
-    char **seen;         /* names seen in this record (duplicate check) */
+    char **seen; /* names seen in this record (duplicate check) */
     int n_seen, cap_seen;
     int tcompress;
     uint64_t stored_left, raw_left;
@@ -110,19 +110,13 @@ static void set_err(ts_reader *r, const char *fmt, ...)
     va_end(ap);
     const char *nm = r->name ? r->name : "stdin";
     switch (r->ctx) {
-    case C_HEADER:
-        snprintf(r->err, sizeof r->err, "%s: stream header: %s", nm, msg);
-        break;
+    case C_HEADER: snprintf(r->err, sizeof r->err, "%s: stream header: %s", nm, msg); break;
     case C_END:
         snprintf(r->err, sizeof r->err, "%s: end marker after %ld record%s: %s", nm, r->file_records,
                  r->file_records == 1 ? "" : "s", msg);
         break;
-    case C_TENSOR:
-        snprintf(r->err, sizeof r->err, "%s: record %ld: tensor '%s': %s", nm, r->rec, r->tname, msg);
-        break;
-    default:
-        snprintf(r->err, sizeof r->err, "%s: record %ld: %s", nm, r->rec, msg);
-        break;
+    case C_TENSOR: snprintf(r->err, sizeof r->err, "%s: record %ld: tensor '%s': %s", nm, r->rec, r->tname, msg); break;
+    default: snprintf(r->err, sizeof r->err, "%s: record %ld: %s", nm, r->rec, msg); break;
     }
     r->state = R_DONE;
 }
@@ -336,8 +330,8 @@ static int read_end_marker(ts_reader *r)
         return -1;
     }
     if (count != (uint64_t)r->stream_records) {
-        set_err(r, "counts %llu records but the stream holds %ld (stream corrupted)",
-                (unsigned long long)count, r->stream_records);
+        set_err(r, "counts %llu records but the stream holds %ld (stream corrupted)", (unsigned long long)count,
+                r->stream_records);
         return -1;
     }
     r->ctx = C_BETWEEN;
@@ -412,8 +406,8 @@ static int next_record(ts_reader *r)
         r->state = R_IN_RECORD;
         r->in_tensor = 0;
         if (memcmp(tag, TAG_REC, 4) != 0) {
-            set_err(r, "bad record tag %02x %02x %02x %02x (expected \"RECD\" or \"END!\"; stream corrupted)",
-                    tag[0], tag[1], tag[2], tag[3]);
+            set_err(r, "bad record tag %02x %02x %02x %02x (expected \"RECD\" or \"END!\"; stream corrupted)", tag[0],
+                    tag[1], tag[2], tag[3]);
             return -1;
         }
         return 1;
@@ -568,8 +562,7 @@ static int read_tensor_kind(ts_reader *r, int *dtype, int *comp, int *rank)
 /* Reads the tensor's shape into t->shape and its stored payload size into
  * *stored; *nbytes gets the data's size, checked against the reader's
  * tensor size limit. Returns 0 or -1. */
-static int read_tensor_shape(ts_reader *r, ts_dtype dtype, int rank, ts_tensor *t, uint64_t *nbytes,
-                             uint64_t *stored)
+static int read_tensor_shape(ts_reader *r, ts_dtype dtype, int rank, ts_tensor *t, uint64_t *nbytes, uint64_t *stored)
 {
     unsigned char b[8 * TS_MAX_RANK + 8];
     if (read_exact(r, b, 8 * (size_t)rank + 8, "a tensor shape") < 0)
@@ -611,14 +604,14 @@ static int read_tensor_shape(ts_reader *r, ts_dtype dtype, int rank, ts_tensor *
 static int check_stored(ts_reader *r, int comp, uint64_t stored, uint64_t nbytes)
 {
     if (comp == TS_RAW && stored != nbytes) {
-        set_err(r, "payload size %llu does not match its shape and dtype (%llu bytes)",
-                (unsigned long long)stored, (unsigned long long)nbytes);
+        set_err(r, "payload size %llu does not match its shape and dtype (%llu bytes)", (unsigned long long)stored,
+                (unsigned long long)nbytes);
         return -1;
     }
     if (comp == TS_ZLIB &&
         (stored > compressBound((uLong)nbytes) || (nbytes > 0 && stored < 8) || (nbytes == 0 && stored != 0))) {
-        set_err(r, "compressed payload size %llu is impossible for %llu bytes of data",
-                (unsigned long long)stored, (unsigned long long)nbytes);
+        set_err(r, "compressed payload size %llu is impossible for %llu bytes of data", (unsigned long long)stored,
+                (unsigned long long)nbytes);
         return -1;
     }
     return 0;
@@ -880,7 +873,7 @@ struct ts_writer {
     uLong crc;
     int in_record, tensors_left;
     uint64_t data_left;
-    char **seen;         /* tensor names of the record being written */
+    char **seen; /* tensor names of the record being written */
     int n_seen, cap_seen;
     char *iobuf;
 };
@@ -1026,8 +1019,10 @@ static int check_tensor(ts_writer *w, const ts_tensor *t, uint64_t *nbytes)
 static int write_tensor_header(ts_writer *w, const ts_tensor *t, int comp, uint64_t stored)
 {
     if (!w->in_record || w->tensors_left <= 0 || w->data_left)
-        return wset_err(w, "tensor '%s': internal error: more tensors than announced, or the previous one "
-                           "incomplete", t->name);
+        return wset_err(w,
+                        "tensor '%s': internal error: more tensors than announced, or the previous one "
+                        "incomplete",
+                        t->name);
     for (int i = 0; i < w->n_seen; i++)
         if (strcmp(w->seen[i], t->name) == 0)
             return wset_err(w, "tensor '%s': appears twice in the record", t->name);
@@ -1095,8 +1090,8 @@ int ts_write(ts_writer *w, const ts_record *rec)
         if (check_tensor(w, t, &n) < 0)
             return -1;
         if (t->nbytes != n || (n && !t->data))
-            return wset_err(w, "tensor '%s': internal error: %zu data bytes for a shape of %llu", t->name,
-                            t->nbytes, (unsigned long long)n);
+            return wset_err(w, "tensor '%s': internal error: %zu data bytes for a shape of %llu", t->name, t->nbytes,
+                            (unsigned long long)n);
     }
     if (ts_write_begin(w, rec, rec->n_tensors) < 0)
         return -1;

@@ -21,10 +21,10 @@
 
 #define TS_VERSION 1
 #define TS_MAX_RANK 8
-#define TS_MAX_NAME 255        /* bytes in a tensor name or attribute key */
-#define TS_MAX_VALUE 65535     /* bytes in an attribute value */
-#define TS_MAX_TENSORS 4096    /* tensors per record */
-#define TS_MAX_ATTRS 4096      /* attributes per record */
+#define TS_MAX_NAME 255     /* bytes in a tensor name or attribute key */
+#define TS_MAX_VALUE 65535  /* bytes in an attribute value */
+#define TS_MAX_TENSORS 4096 /* tensors per record */
+#define TS_MAX_ATTRS 4096   /* attributes per record */
 #define TS_MAX_DIM (1ull << 40)
 #define TS_DEFAULT_MAX_TENSOR_BYTES (8ull << 30) /* env TFSWA_MAX_TENSOR_BYTES overrides */
 
@@ -46,9 +46,9 @@ typedef struct {
     ts_dtype dtype;
     int rank;
     int64_t shape[TS_MAX_RANK];
-    void *data;     /* nbytes, C order; little-endian on disk and in memory (hosts are little-endian) */
+    void *data; /* nbytes, C order; little-endian on disk and in memory (hosts are little-endian) */
     size_t nbytes;
-    int compress;   /* TS_RAW or TS_ZLIB: how it was read, and how it will be written */
+    int compress; /* TS_RAW or TS_ZLIB: how it was read, and how it will be written */
 } ts_tensor;
 
 typedef struct {
@@ -64,36 +64,34 @@ typedef struct {
 } ts_record;
 
 /* ---- dtypes ---- */
-size_t      ts_dtype_size(ts_dtype d);           /* 0 for an unknown dtype */
-const char *ts_dtype_name(ts_dtype d);           /* "f32", "c64", ...; "?" if unknown */
-int         ts_dtype_from_name(const char *s);   /* -1 if unknown */
-int64_t     ts_numel(const ts_tensor *t);
+size_t ts_dtype_size(ts_dtype d);      /* 0 for an unknown dtype */
+const char *ts_dtype_name(ts_dtype d); /* "f32", "c64", ...; "?" if unknown */
+int ts_dtype_from_name(const char *s); /* -1 if unknown */
+int64_t ts_numel(const ts_tensor *t);
 
 /* ---- records ---- */
 void ts_record_init(ts_record *r);
-void ts_record_free(ts_record *r);   /* frees everything; r is empty and reusable after */
-void ts_record_move(ts_record *dst, ts_record *src); /* dst freed, takes src's contents; src emptied */
-int  ts_record_copy(ts_record *dst, const ts_record *src); /* deep copy into an empty dst */
+void ts_record_free(ts_record *r);                        /* frees everything; r is empty and reusable after */
+void ts_record_move(ts_record *dst, ts_record *src);      /* dst freed, takes src's contents; src emptied */
+int ts_record_copy(ts_record *dst, const ts_record *src); /* deep copy into an empty dst */
 
-const char *ts_attr_get(const ts_record *r, const char *key);       /* NULL when absent */
-void        ts_attr_set(ts_record *r, const char *key, const char *value);
-void        ts_attr_setf(ts_record *r, const char *key, const char *fmt, ...)
-                __attribute__((format(printf, 3, 4)));
-void        ts_attr_remove(ts_record *r, const char *key);
+const char *ts_attr_get(const ts_record *r, const char *key); /* NULL when absent */
+void ts_attr_set(ts_record *r, const char *key, const char *value);
+void ts_attr_setf(ts_record *r, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ts_attr_remove(ts_record *r, const char *key);
 /* Parses an integer / real attribute. Returns 0, -1 when absent, -2 when malformed. */
-int         ts_attr_get_i64(const ts_record *r, const char *key, int64_t *out);
-int         ts_attr_get_f64(const ts_record *r, const char *key, double *out);
+int ts_attr_get_i64(const ts_record *r, const char *key, int64_t *out);
+int ts_attr_get_f64(const ts_record *r, const char *key, double *out);
 
-ts_tensor  *ts_tensor_get(const ts_record *r, const char *name);     /* NULL when absent */
+ts_tensor *ts_tensor_get(const ts_record *r, const char *name); /* NULL when absent */
 /* Adds a tensor with zeroed data (replacing one of the same name in place).
  * Dies on invalid name/shape or out of memory. */
-ts_tensor  *ts_tensor_add(ts_record *r, const char *name, ts_dtype dtype, int rank, const int64_t *shape);
+ts_tensor *ts_tensor_add(ts_record *r, const char *name, ts_dtype dtype, int rank, const int64_t *shape);
 /* The same, taking ownership of data (malloc'ed, nbytes matching shape). */
-ts_tensor  *ts_tensor_adopt(ts_record *r, const char *name, ts_dtype dtype, int rank,
-                            const int64_t *shape, void *data);
-void        ts_tensor_remove(ts_record *r, const char *name);
+ts_tensor *ts_tensor_adopt(ts_record *r, const char *name, ts_dtype dtype, int rank, const int64_t *shape, void *data);
+void ts_tensor_remove(ts_record *r, const char *name);
 /* Renames in place; an existing tensor with the new name is removed first. */
-void        ts_tensor_rename(ts_record *r, const char *old_name, const char *new_name);
+void ts_tensor_rename(ts_record *r, const char *old_name, const char *new_name);
 
 /* Name and key rules (also enforced by the reader): 1..255 bytes of
  * [A-Za-z0-9_.+-] separated by single '/', no empty, "." or ".." part.
@@ -106,18 +104,18 @@ typedef struct ts_reader ts_reader;
 /* Reads the concatenation of the named files in order ("-" is stdin); with
  * n == 0, stdin. Files are opened lazily; a missing file is reported by the
  * read that reaches it. */
-ts_reader  *ts_reader_open(int n, char *const *paths);
+ts_reader *ts_reader_open(int n, char *const *paths);
 /* Reads from an already open FILE, named in messages by name. Not closed by us. */
-ts_reader  *ts_reader_open_file(FILE *f, const char *name);
-void        ts_reader_close(ts_reader *r);
+ts_reader *ts_reader_open_file(FILE *f, const char *name);
+void ts_reader_close(ts_reader *r);
 const char *ts_reader_error(const ts_reader *r);
-const char *ts_reader_name(const ts_reader *r);     /* current file name */
-long        ts_reader_record(const ts_reader *r);   /* index in current file of the record last begun */
-long        ts_reader_total(const ts_reader *r);    /* records read completely, all files */
-void        ts_reader_set_max_tensor_bytes(ts_reader *r, uint64_t max);
+const char *ts_reader_name(const ts_reader *r); /* current file name */
+long ts_reader_record(const ts_reader *r);      /* index in current file of the record last begun */
+long ts_reader_total(const ts_reader *r);       /* records read completely, all files */
+void ts_reader_set_max_tensor_bytes(ts_reader *r, uint64_t max);
 /* The tensor size limit: TFSWA_MAX_TENSOR_BYTES if it is a positive decimal
  * number of bytes, otherwise TS_DEFAULT_MAX_TENSOR_BYTES. Readers start with it. */
-uint64_t    ts_max_tensor_bytes(void);
+uint64_t ts_max_tensor_bytes(void);
 
 /* Reads the next record into rec (which is freed first). Returns 1 for a
  * record, 0 at the clean end of all inputs, -1 on error. */
@@ -136,10 +134,10 @@ int ts_read_or_die(ts_reader *r, ts_record *rec);
  * at most 1 GiB per call), 0 once the tensor's data are complete (or max is
  * 0), -1 on error. A tensor's unread data are skipped (and checked) by the
  * next ts_read_tensor_info or ts_read_finish. */
-int     ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors);
-int     ts_read_tensor_info(ts_reader *r, ts_tensor *t);
+int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors);
+int ts_read_tensor_info(ts_reader *r, ts_tensor *t);
 ssize_t ts_read_tensor_data(ts_reader *r, void *buf, size_t max);
-int     ts_read_finish(ts_reader *r);
+int ts_read_finish(ts_reader *r);
 
 /* ---- writing ---- */
 typedef struct ts_writer ts_writer;
@@ -148,17 +146,17 @@ typedef struct ts_writer ts_writer;
  * with the first record or at close. A FILE with a descriptor (a file, a
  * pipe, stdout) gets a 1 MiB buffer while the writer lives and is left
  * flushed and unbuffered by ts_writer_close / ts_writer_free. */
-ts_writer  *ts_writer_open(FILE *f, const char *name);
+ts_writer *ts_writer_open(FILE *f, const char *name);
 /* Writes the end marker and flushes (does not fclose f); frees w. Returns 0 or -1. */
-int         ts_writer_close(ts_writer *w);
-void        ts_writer_free(ts_writer *w); /* frees without writing the end marker */
+int ts_writer_close(ts_writer *w);
+void ts_writer_free(ts_writer *w); /* frees without writing the end marker */
 const char *ts_writer_error(const ts_writer *w);
-long        ts_writer_records(const ts_writer *w); /* records written completely so far */
-void        ts_writer_set_level(ts_writer *w, int zlib_level); /* for TS_ZLIB tensors, default 6 */
+long ts_writer_records(const ts_writer *w);             /* records written completely so far */
+void ts_writer_set_level(ts_writer *w, int zlib_level); /* for TS_ZLIB tensors, default 6 */
 /* Forces compression of every tensor written (1), forbids it (0), or keeps each tensor's own (-1, default). */
-void        ts_writer_set_compress(ts_writer *w, int mode);
+void ts_writer_set_compress(ts_writer *w, int mode);
 
-int  ts_write(ts_writer *w, const ts_record *rec);
+int ts_write(ts_writer *w, const ts_record *rec);
 void ts_write_or_die(ts_writer *w, const ts_record *rec);
 void ts_writer_close_or_die(ts_writer *w);
 /* After a failed write: exits 0 quietly if the downstream pipe was closed,

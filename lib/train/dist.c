@@ -94,7 +94,8 @@ int dist_init(void)
 #else
     if (n > 1)
         tf_die("started by mpirun with %ld ranks, but this tfswa-net was built without MPI: install libopenmpi-dev "
-               "and rebuild (make MPI=yes); tfswa-net --train --help says whether MPI is in", n);
+               "and rebuild (make MPI=yes); tfswa-net --train --help says whether MPI is in",
+               n);
 #endif
     return g_size;
 }

@@ -78,7 +78,7 @@ struct mrstft {
     mrstft_config cfg;
     const stft_plan *plan[MRSTFT_MAX_RES];
     stft_scratch *scratch[MRSTFT_MAX_RES];
-    float *se, *sr;     /* spectrograms of est and ref */
+    float *se, *sr; /* spectrograms of est and ref */
     size_t cap;
 };
 
@@ -236,8 +236,7 @@ double stem_loss(stem_loss_ctx *c, const float *est, const float *ref, const flo
                 tf_die("loss: cannot invert the reference spectrogram");
             if (grad_spec)
                 memset(c->gw, 0, (size_t)len * sizeof(float));
-            mr += mrstft_loss(c->mr, c->we, rw, len, grad_spec ? c->gw : NULL,
-                              scale * cfg->mrstft_weight / channels);
+            mr += mrstft_loss(c->mr, c->we, rw, len, grad_spec ? c->gw : NULL, scale * cfg->mrstft_weight / channels);
             if (grad_spec)
                 stft_inverse_adjoint(c->plan, c->scratch, c->gw, len, grad_spec + ch * per_ch, frames);
         }

@@ -47,7 +47,7 @@ mrstft_config mrstft_default(void);
 /* Per-thread state (plans are shared and cached; scratch is per object). */
 typedef struct mrstft mrstft;
 mrstft *mrstft_new(const mrstft_config *cfg, char *err, size_t errlen);
-void    mrstft_free(mrstft *m);
+void mrstft_free(mrstft *m);
 
 /* The loss of one channel: est and ref are len samples. grad (may be NULL)
  * += scale * d loss / d est. */
@@ -71,7 +71,7 @@ typedef struct {
 
 typedef struct stem_loss_ctx stem_loss_ctx;
 stem_loss_ctx *stem_loss_new(const stem_loss_config *cfg, char *err, size_t errlen);
-void           stem_loss_free(stem_loss_ctx *c);
+void stem_loss_free(stem_loss_ctx *c);
 double stem_loss(stem_loss_ctx *c, const float *est, const float *ref, const float *ref_wave, int channels,
                  int64_t frames, int64_t len, double mix_energy, float *grad_spec, double scale, double *l1_out,
                  double *mr_out);

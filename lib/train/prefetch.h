@@ -15,7 +15,7 @@ typedef struct prefetch prefetch;
 prefetch *prefetch_start(ts_reader *r, int capacity, int64_t skip);
 /* Next record into rec (freed first). Returns 1, 0 at the end of the
  * stream, -1 on error (message in prefetch_error). */
-int  prefetch_next(prefetch *p, ts_record *rec);
+int prefetch_next(prefetch *p, ts_record *rec);
 const char *prefetch_error(const prefetch *p);
 /* Records handed out so far (excluding the skipped ones). */
 int64_t prefetch_count(const prefetch *p);

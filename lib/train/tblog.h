@@ -19,9 +19,9 @@ typedef struct {
 
 /* Creates the directory if needed and a new event file in it. Returns 0, or
  * -1 with errno set. */
-int  tblog_open(tblog *t, const char *dir);
+int tblog_open(tblog *t, const char *dir);
 /* Appends one scalar event and flushes. Returns 0 or -1 (errno). */
-int  tblog_scalar(tblog *t, const char *tag, int64_t step, double value);
+int tblog_scalar(tblog *t, const char *tag, int64_t step, double value);
 int tblog_close(tblog *t); /* 0, or -1 with errno when the final close failed */
 
 /* CRC-32C (Castagnoli), and TFRecord's masking of it. */

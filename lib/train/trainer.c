@@ -75,13 +75,13 @@ typedef struct {
 typedef struct {
     const train_options *o;
     tfswa_model m;
-    const char *src;   /* name of the training input, for messages */
-    int F, S, T;       /* T: frames of every example (from the first) */
-    int64_t len;       /* samples of every example */
+    const char *src; /* name of the training input, for messages */
+    int F, S, T;     /* T: frames of every example (from the first) */
+    int64_t len;     /* samples of every example */
     float *m1, *v1, *grad;
-    float *ema, *swap;  /* --ema: the average of the weights, and room to swap it with them */
+    float *ema, *swap; /* --ema: the average of the weights, and room to swap it with them */
     int64_t step, examples, total, warmup;
-    double best_valid;  /* the best validation score so far, lower is better: the loss, or minus the mean SDR */
+    double best_valid; /* the best validation score so far, lower is better: the loss, or minus the mean SDR */
     int64_t best_step;
     csv_log csv, vcsv; /* LOG_DIR/train.csv, valid.csv (f NULL without --log-dir) */
     tblog tb;
@@ -109,21 +109,21 @@ static int loss_threads(const trainer *t)
 }
 
 /* ---- examples ---- */
-static const float *tensor_or_die(const trainer *t, const ts_record *r, int64_t idx, const char *name, int F,
-                                  int T)
+static const float *tensor_or_die(const trainer *t, const ts_record *r, int64_t idx, const char *name, int F, int T)
 {
     ts_tensor *x = ts_tensor_get(r, name);
     if (!x)
         tf_die("%s: record %lld: no tensor '%s' (training examples need 'mixture' and every stem of the model, "
-               "as spectrograms from stft)", t->src, (long long)idx, name);
+               "as spectrograms from stft)",
+               t->src, (long long)idx, name);
     if (x->dtype != TS_C64 || x->rank != 3 || x->shape[0] != 2 || x->shape[1] != F || (T > 0 && x->shape[2] != T))
         tf_die("%s: record %lld: tensor '%s' is %s of rank %d; needs c64 (2, %d, %s) (stft with n_fft %d, hop %d; "
-               "examples of equal length: musdb-slice --segment)", t->src, (long long)idx, name,
-               ts_dtype_name(x->dtype), x->rank, F, T > 0 ? "the first example's frames" : "frames",
-               t->m.cfg.n_fft, t->m.cfg.hop);
+               "examples of equal length: musdb-slice --segment)",
+               t->src, (long long)idx, name, ts_dtype_name(x->dtype), x->rank, F,
+               T > 0 ? "the first example's frames" : "frames", t->m.cfg.n_fft, t->m.cfg.hop);
     if (T <= 0 && x->shape[2] < TFSWA_MIN_FRAMES)
-        tf_die("%s: record %lld: tensor '%s' has %lld frames; training needs at least %d", t->src, (long long)idx,
-               name, (long long)x->shape[2], TFSWA_MIN_FRAMES);
+        tf_die("%s: record %lld: tensor '%s' has %lld frames; training needs at least %d", t->src, (long long)idx, name,
+               (long long)x->shape[2], TFSWA_MIN_FRAMES);
     return x->data;
 }
 
@@ -292,8 +292,8 @@ static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture
                 tfswa_estimate(est, masks, c, s, mx->data, t->F, T, 0, T);
             else
                 memcpy(est, mx->data, (size_t)4 * t->F * T * sizeof(float));
-            vl[s] = stem_loss(lc, est, ref, NULL, 2, T, len, energy(mx->data, (size_t)4 * t->F * T), NULL, 0, NULL,
-                              NULL);
+            vl[s] =
+                stem_loss(lc, est, ref, NULL, 2, T, len, energy(mx->data, (size_t)4 * t->F * T), NULL, 0, NULL, NULL);
             for (int ch = 0; ch < 2; ch++) {
                 stft_inverse(plan, scr, est + (size_t)ch * t->F * T * 2, T, we + ch * len, len);
                 stft_inverse(plan, scr, ref + (size_t)ch * t->F * T * 2, T, wr + ch * len, len);
@@ -324,7 +324,6 @@ static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture
     return total / vs->n;
 }
 
-
 /* The losses of a batch and their gradients with respect to the masks.
  * The (example, stem) pairs run in parallel, each with its own loss scratch
  * and its own gradient buffer in dest (B S (4 F T) floats); the gradients
@@ -334,8 +333,8 @@ static double validate(trainer *t, const valid_set *vs, double *sdr, int mixture
  * total (the mean over examples and stems). B examples here, of a global
  * batch of Bg over all ranks (dist.h): losses and gradients are scaled by
  * 1 / Bg, so that the ranks' sums are the global batch's means. */
-static double batch_losses(trainer *t, const float *masks, const float *const *X, const ts_record *recs, int B,
-                           int Bg, float *dmasks, float *dest, double *sl)
+static double batch_losses(trainer *t, const float *masks, const float *const *X, const ts_record *recs, int B, int Bg,
+                           float *dmasks, float *dest, double *sl)
 {
     const tfswa_config *c = &t->m.cfg;
     const int S = t->S, n = B * S;
@@ -371,7 +370,6 @@ static double batch_losses(trainer *t, const float *masks, const float *const *X
     return loss;
 }
 
-
 /* ---- where the time goes (reported at the end of a run) ---- */
 enum { PH_DATA, PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_COMM, PH_UPDATE, PH_N };
 
@@ -386,8 +384,7 @@ static void phase_report(const double *ph, int64_t steps)
 {
     if (steps <= 0)
         return;
-    static const char *name[PH_N] = {"waiting for examples", "forward", "losses", "backward", "allreduce",
-                                     "update"};
+    static const char *name[PH_N] = {"waiting for examples", "forward", "losses", "backward", "allreduce", "update"};
     double total = 0;
     for (int i = 0; i < PH_N; i++)
         total += ph[i];
@@ -482,8 +479,7 @@ static void run_validation(trainer *t, const train_options *o, const valid_set *
     }
     double vl = validate(t, vsp, vsdr, 0);
     if (t->vcsv.f) {
-        fprintf(t->vcsv.f, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch,
-                (long long)t->examples, vl);
+        fprintf(t->vcsv.f, "%lld,%lld,%lld,%.9g", (long long)t->step, (long long)epoch, (long long)t->examples, vl);
         for (int s = 0; s < t->S; s++)
             fprintf(t->vcsv.f, ",%.4f", vsdr[s]);
         fprintf(t->vcsv.f, ",%.3f,%.3f\n", tf_now() - t->t_start, cpu_now() - t->cpu_start);
@@ -604,8 +600,10 @@ static void setup_ranks(train_options *o, int nr, int rank)
     snprintf(progname, sizeof progname, "%s (rank %d/%d)", tf_progname, rank, nr);
     tf_progname = progname;
     if (o->batch % nr != 0)
-        tf_die_status(TF_EXIT_USAGE, "--batch-size %d is not a multiple of the %d ranks (it is the global batch; "
-                      "every rank takes batch/ranks examples a step)", o->batch, nr);
+        tf_die_status(TF_EXIT_USAGE,
+                      "--batch-size %d is not a multiple of the %d ranks (it is the global batch; "
+                      "every rank takes batch/ranks examples a step)",
+                      o->batch, nr);
     if (rank > 0) {
         o->quiet = 1;
         o->log_dir = NULL;
@@ -621,7 +619,8 @@ static void resume_state(trainer *t, const ts_record *extra)
     ts_tensor *m1 = ts_tensor_get(extra, "optim/m"), *v1 = ts_tensor_get(extra, "optim/v");
     if (!m1 || !v1 || ts_attr_get(extra, "train_step") == NULL)
         tf_die("%s: --resume: the checkpoint holds no training state (optim/m, optim/v, train_step); "
-               "train without --resume to start from its weights", o->model);
+               "train without --resume to start from its weights",
+               o->model);
     if (m1->dtype != TS_F32 || v1->dtype != TS_F32 || (size_t)ts_numel(m1) != np || (size_t)ts_numel(v1) != np)
         tf_die("%s: tensor 'optim/m' or 'optim/v' is not f32 (%zu)", o->model, np);
     memcpy(t->m1, m1->data, np * sizeof(float));
@@ -636,8 +635,8 @@ static void resume_state(trainer *t, const ts_record *extra)
         t->best_step = attr_i64(extra, "train_best_step", 0);
     } else if (ts_attr_get(extra, other)) {
         tf_warn("--resume: the run chose its best model by validation %s; from now on by %s (%s.best is "
-                "replaced at the next validation)", o->best_by_sdr ? "loss" : "SDR", o->best_by_sdr ? "SDR" : "loss",
-                o->model);
+                "replaced at the next validation)",
+                o->best_by_sdr ? "loss" : "SDR", o->best_by_sdr ? "SDR" : "loss", o->model);
     }
     /* with --ema the model's weights are the average and train/weights the raw weights */
     ts_tensor *raw = ts_tensor_get(extra, "train/weights");
@@ -648,8 +647,7 @@ static void resume_state(trainer *t, const ts_record *extra)
             t->ema = tf_malloc(np * sizeof(float), "weight average");
             memcpy(t->ema, t->m.data, np * sizeof(float));
         } else {
-            tf_warn("--resume: %s holds a weight average (--ema); going on without it, from the raw weights",
-                    o->model);
+            tf_warn("--resume: %s holds a weight average (--ema); going on without it, from the raw weights", o->model);
         }
         memcpy(t->m.data, raw->data, np * sizeof(float));
     }
@@ -687,8 +685,12 @@ static void load_state(trainer *t)
     share_state(t); /* rank 0's, the average included (every rank has one with --ema) */
     t->total = o->steps > 0 ? o->steps : (o->max_epochs * o->epoch_size + o->batch - 1) / o->batch;
     t->warmup = o->warmup >= 0 ? o->warmup : (t->total / 20 < 1000 ? t->total / 20 : 1000);
-    stem_loss_config lc = {.n_fft = c->n_fft, .hop = c->hop, .l1_weight = o->l1_weight, .l2_weight = o->l2_weight,
-                           .mrstft_weight = o->mrstft_weight, .sdr_weight = o->sdr_weight,
+    stem_loss_config lc = {.n_fft = c->n_fft,
+                           .hop = c->hop,
+                           .l1_weight = o->l1_weight,
+                           .l2_weight = o->l2_weight,
+                           .mrstft_weight = o->mrstft_weight,
+                           .sdr_weight = o->sdr_weight,
                            .mr = mrstft_default()};
     t->n_loss = omp_get_max_threads();
     t->loss = tf_calloc((size_t)t->n_loss, sizeof *t->loss, "losses");
@@ -740,12 +742,12 @@ static void catch_signals(trainer *t, int nr, int rank)
  * batch Bg), Bm of them per forward and backward pass. */
 typedef struct {
     int B, Bg, Bm;
-    ts_record *recs;    /* the step's examples (B) */
-    const float **X;    /* their mixtures (B) */
-    tfswa_tnet *net;    /* the network's training state, made at the first batch (its frames) */
-    float *dmasks;      /* gradients of a pass's losses w.r.t. its masks (Bm, S, 4 F T) */
-    float *dest;        /* the gradient of each (example, stem) pair's loss (Bm S, 4 F T) */
-    double *red;        /* several passes or ranks: gradients, buffers, loss, stem losses (n_red), summed in double */
+    ts_record *recs; /* the step's examples (B) */
+    const float **X; /* their mixtures (B) */
+    tfswa_tnet *net; /* the network's training state, made at the first batch (its frames) */
+    float *dmasks;   /* gradients of a pass's losses w.r.t. its masks (Bm, S, 4 F T) */
+    float *dest;     /* the gradient of each (example, stem) pair's loss (Bm S, 4 F T) */
+    double *red;     /* several passes or ranks: gradients, buffers, loss, stem losses (n_red), summed in double */
     size_t n_red;
     double *sl, *sl_mb; /* per-stem losses of the step (S) and of a pass (S) */
 } step_bufs;
@@ -839,7 +841,8 @@ static void make_net(trainer *t, step_bufs *sb, int nr)
         dist_max(T2, 2);
         if (T2[0] != -T2[1])
             tf_die("%s: examples of %d frames; the ranks' examples range from %lld to %lld frames (give every "
-                   "rank the same --segment)", t->src, t->T, -T2[1], T2[0]);
+                   "rank the same --segment)",
+                   t->src, t->T, -T2[1], T2[0]);
     }
     sb->net = tfswa_tnet_new(&t->m, sb->Bm, t->T, t->o->recompute);
     size_t nm = (size_t)sb->Bm * 4 * t->S * t->F * t->T;
@@ -862,8 +865,8 @@ static double step_gradients(trainer *t, step_bufs *sb, int nr, double *ph, doub
     for (int mb = 0; mb < sb->B / Bm; mb++) {
         const float *masks = tfswa_tnet_forward(sb->net, sb->X + mb * Bm, 1);
         phase_lap(ph + PH_FORWARD, tp);
-        double l = batch_losses(t, masks, sb->X + mb * Bm, sb->recs + mb * Bm, Bm, sb->Bg, sb->dmasks, sb->dest,
-                                sb->sl_mb);
+        double l =
+            batch_losses(t, masks, sb->X + mb * Bm, sb->recs + mb * Bm, Bm, sb->Bg, sb->dmasks, sb->dest, sb->sl_mb);
         phase_lap(ph + PH_LOSS, tp);
         if (!isfinite(l))
             tf_die("step %lld: the loss is %g (diverged: lower --lr or raise --clip)", (long long)t->step + 1, l);
@@ -983,17 +986,17 @@ static int trainer_close(trainer *t, int status)
 
 /* What one sitting (one train_run) carries besides the trainer's state. */
 typedef struct {
-    int nr;                /* ranks */
-    valid_set vs;          /* the validation set (empty without --valid) */
-    double *vsdr;          /* its SDR per stem (S) */
-    char best_path[4096];  /* FILE.best */
+    int nr;               /* ranks */
+    valid_set vs;         /* the validation set (empty without --valid) */
+    double *vsdr;         /* its SDR per stem (S) */
+    char best_path[4096]; /* FILE.best */
     step_bufs sb;
-    prefetch *pf;          /* the training stream, read ahead */
+    prefetch *pf; /* the training stream, read ahead */
     log_acc acc;
     tf_progress prog;
-    double ph[PH_N];       /* seconds in each phase of the steps */
-    double t_last, speed;  /* progress: time of the last step, examples per second (smoothed) */
-    int64_t ex_last;       /* examples at the last step */
+    double ph[PH_N];      /* seconds in each phase of the steps */
+    double t_last, speed; /* progress: time of the last step, examples per second (smoothed) */
+    int64_t ex_last;      /* examples at the last step */
 } sitting;
 
 /* The bookkeeping after a step: the log's sums, progress, the CSV and
@@ -1088,7 +1091,8 @@ static void sitting_start(trainer *t, sitting *r, int rank)
      * its own, whatever N was then) */
     if (nr > 1 && t->examples % nr != 0)
         tf_warn("--resume: %lld examples consumed is not a multiple of the %d ranks: skipping %lld of this rank's "
-                "stream", (long long)t->examples, nr, (long long)(t->examples / nr));
+                "stream",
+                (long long)t->examples, nr, (long long)(t->examples / nr));
     ts_reader *rd = ts_open_inputs_or_die(o->n_inputs, o->inputs);
     step_bufs_init(&r->sb, t, nr);
     r->pf = prefetch_start(rd, 2 * r->sb.B, t->examples / nr);

@@ -10,24 +10,24 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *model;      /* checkpoint: read at the start, written every save_every steps and at the end */
-    const char *valid;      /* validation stream, or NULL */
-    const char *log_dir;    /* CSV + TensorBoard, or NULL */
-    char *const *inputs;    /* training streams (NULL/0: standard input) */
+    const char *model;   /* checkpoint: read at the start, written every save_every steps and at the end */
+    const char *valid;   /* validation stream, or NULL */
+    const char *log_dir; /* CSV + TensorBoard, or NULL */
+    char *const *inputs; /* training streams (NULL/0: standard input) */
     int n_inputs;
-    int batch;              /* examples per step (over all ranks: dist.h) */
-    int micro_batch;        /* examples per forward/backward pass (0: 1 without BatchNorm, else the rank's batch) */
-    int64_t steps;          /* total optimiser steps of the run (0: max_epochs * epoch_size / batch) */
-    int64_t epoch_size;     /* examples per epoch */
+    int batch;          /* examples per step (over all ranks: dist.h) */
+    int micro_batch;    /* examples per forward/backward pass (0: 1 without BatchNorm, else the rank's batch) */
+    int64_t steps;      /* total optimiser steps of the run (0: max_epochs * epoch_size / batch) */
+    int64_t epoch_size; /* examples per epoch */
     int64_t max_epochs;
-    int64_t warmup;         /* warm-up steps (-1: 5 % of the steps, at most 1000) */
+    int64_t warmup; /* warm-up steps (-1: 5 % of the steps, at most 1000) */
     double lr, min_lr, weight_decay, clip;
     double ema; /* decay of the weights' exponential moving average; 0 = off */
     double l1_weight, l2_weight, mrstft_weight, sdr_weight;
     int64_t save_every, log_every, valid_every; /* steps, steps, epochs */
-    double time_limit;      /* minutes; 0: none */
+    double time_limit;                          /* minutes; 0: none */
     int resume, recompute, amp, quiet;
-    int best_by_sdr;        /* FILE.best by the mean validation SDR over stems instead of the loss */
+    int best_by_sdr; /* FILE.best by the mean validation SDR over stems instead of the loss */
 } train_options;
 
 void train_options_default(train_options *o);

@@ -7,10 +7,10 @@
 #include <stdio.h>
 
 typedef struct tf_atomic {
-    char *path;              /* final name */
-    char *tmp;               /* temporary name while open */
+    char *path; /* final name */
+    char *tmp;  /* temporary name while open */
     FILE *f;
-    struct tf_atomic *next;  /* registry of open files, for tf_atomic_abort_all */
+    struct tf_atomic *next; /* registry of open files, for tf_atomic_abort_all */
 } tf_atomic;
 
 /* Opens a temporary file beside path for writing ("wb"). Returns NULL and

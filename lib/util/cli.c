@@ -96,8 +96,10 @@ void tf_exit_on_epipe(void)
 void tf_refuse_tty(FILE *f, const char *what)
 {
     if (isatty(fileno(f)))
-        tf_die_status(TF_EXIT_USAGE, "refusing to write a binary %s to a terminal; "
-                      "redirect it to a file or pipe it into another tool", what);
+        tf_die_status(TF_EXIT_USAGE,
+                      "refusing to write a binary %s to a terminal; "
+                      "redirect it to a file or pipe it into another tool",
+                      what);
 }
 
 long tf_parse_long(const char *opt, const char *s, long min, long max)
@@ -181,7 +183,8 @@ void tf_blas_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
 
 void tf_threads_default_all(void)
 {
-    if (!getenv("TFSWA_THREADS")) tf_set_threads(0);
+    if (!getenv("TFSWA_THREADS"))
+        tf_set_threads(0);
 }
 
 void *tf_malloc(size_t n, const char *what)
@@ -208,10 +211,7 @@ void *tf_realloc(void *p, size_t n, const char *what)
     return q;
 }
 
-char *tf_strdup(const char *s)
-{
-    return tf_strndup(s, strlen(s));
-}
+char *tf_strdup(const char *s) { return tf_strndup(s, strlen(s)); }
 
 char *tf_strndup(const char *s, size_t n)
 {

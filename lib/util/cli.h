@@ -38,19 +38,19 @@ void tf_refuse_tty(FILE *f, const char *what);
 
 /* Strict number parsing for option values: whole string must parse and lie
  * in [min, max]; otherwise a usage error naming the option. */
-long   tf_parse_long(const char *opt, const char *s, long min, long max);
+long tf_parse_long(const char *opt, const char *s, long min, long max);
 double tf_parse_double(const char *opt, const char *s, double min, double max);
 uint64_t tf_parse_u64(const char *opt, const char *s);
 
 /* Split "a,b,c" into at most max newly allocated strings; returns count.
  * Empty items are a usage error naming opt. Free with tf_free_list. */
-int  tf_split_list(const char *opt, const char *s, char **out, int max);
+int tf_split_list(const char *opt, const char *s, char **out, int max);
 void tf_free_list(char **items, int n);
 
 /* One knob for all parallelism: OpenBLAS threads and our own (OpenMP).
  * n <= 0 means the number of online CPUs. */
 void tf_set_threads(int n);
-int  tf_threads(void);
+int tf_threads(void);
 /* OpenBLAS alone, for regions whose own threads each call BLAS: set it to 1
  * there (tf_blas_threads(1)) and back to tf_threads() after. */
 void tf_blas_threads(int n);

@@ -42,9 +42,9 @@ struct tf_opt {
     const char *name; /* long name without the dashes */
     char letter;      /* short option, or 0 */
     tf_opt_kind kind;
-    void *var;        /* where the value goes; its type follows kind */
-    const char *arg;  /* the argument's name in help (N, FILE); NULL for options without one */
-    double min, max;  /* INT, LONG, I64, DOUBLE: the range accepted */
+    void *var;       /* where the value goes; its type follows kind */
+    const char *arg; /* the argument's name in help (N, FILE); NULL for options without one */
+    double min, max; /* INT, LONG, I64, DOUBLE: the range accepted */
     /* CALL: handles the option. Other kinds: NULL, or a check run after the
      * value is stored. Errors: tf_usage_error. */
     void (*call)(const tf_opt *o, const char *arg);

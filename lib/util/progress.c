@@ -47,27 +47,29 @@ static void draw(tf_progress *p, double done, const char *extra, int final)
         char bar[32] = "";
         if (p->total > 0) {
             int w = 24, k = (int)(w * (done / p->total));
-            if (k > w) k = w;
-            if (k < 0) k = 0;
+            if (k > w)
+                k = w;
+            if (k < 0)
+                k = 0;
             for (int i = 0; i < w; i++)
                 bar[i] = i < k ? '#' : '.';
             bar[w] = 0;
-            fprintf(stderr, "\r%s [%s] %.0f/%.0f %s %.3g %s/s %s<%s %s\033[K", p->label, bar, done,
-                    p->total, p->unit, rate, p->unit, elapsed, eta, extra ? extra : "");
+            fprintf(stderr, "\r%s [%s] %.0f/%.0f %s %.3g %s/s %s<%s %s\033[K", p->label, bar, done, p->total, p->unit,
+                    rate, p->unit, elapsed, eta, extra ? extra : "");
         } else {
-            fprintf(stderr, "\r%s %.0f %s %.3g %s/s %s %s\033[K", p->label, done, p->unit, rate,
-                    p->unit, elapsed, extra ? extra : "");
+            fprintf(stderr, "\r%s %.0f %s %.3g %s/s %s %s\033[K", p->label, done, p->unit, rate, p->unit, elapsed,
+                    extra ? extra : "");
         }
         if (final)
             fputc('\n', stderr);
     } else {
         if (p->total > 0)
-            fprintf(stderr, "%s: %.0f/%.0f %s (%.0f%%), %.3g %s/s, elapsed %s, eta %s%s%s\n", p->label,
-                    done, p->total, p->unit, 100.0 * done / p->total, rate, p->unit, elapsed, eta,
-                    extra ? ", " : "", extra ? extra : "");
+            fprintf(stderr, "%s: %.0f/%.0f %s (%.0f%%), %.3g %s/s, elapsed %s, eta %s%s%s\n", p->label, done, p->total,
+                    p->unit, 100.0 * done / p->total, rate, p->unit, elapsed, eta, extra ? ", " : "",
+                    extra ? extra : "");
         else
-            fprintf(stderr, "%s: %.0f %s, %.3g %s/s, elapsed %s%s%s\n", p->label, done, p->unit, rate,
-                    p->unit, elapsed, extra ? ", " : "", extra ? extra : "");
+            fprintf(stderr, "%s: %.0f %s, %.3g %s/s, elapsed %s%s%s\n", p->label, done, p->unit, rate, p->unit, elapsed,
+                    extra ? ", " : "", extra ? extra : "");
     }
     p->last_print = now;
     p->printed = 1;

@@ -7,7 +7,7 @@
 typedef struct {
     const char *label;
     const char *unit;
-    double total;      /* 0 = unknown */
+    double total; /* 0 = unknown */
     double start, last_print;
     int tty, enabled, printed;
 } tf_progress;

@@ -20,8 +20,8 @@ void tf_rng_seed(tf_rng *r, uint64_t seed)
 tf_rng tf_rng_fork(const tf_rng *r, uint64_t stream)
 {
     tf_rng f;
-    uint64_t x = r->s[0] ^ (r->s[1] * 0x9E3779B97F4A7C15ull) ^ (r->s[2] << 1) ^ r->s[3]
-                 ^ (stream * 0xD1B54A32D192ED03ull);
+    uint64_t x =
+        r->s[0] ^ (r->s[1] * 0x9E3779B97F4A7C15ull) ^ (r->s[2] << 1) ^ r->s[3] ^ (stream * 0xD1B54A32D192ED03ull);
     for (int i = 0; i < 4; i++)
         f.s[i] = splitmix64(&x);
     return f;

@@ -6,18 +6,20 @@
 
 #include <stdint.h>
 
-typedef struct { uint64_t s[4]; } tf_rng;
+typedef struct {
+    uint64_t s[4];
+} tf_rng;
 
-void     tf_rng_seed(tf_rng *r, uint64_t seed);
+void tf_rng_seed(tf_rng *r, uint64_t seed);
 /* An independent generator derived from r and a stream id (r unchanged). */
-tf_rng   tf_rng_fork(const tf_rng *r, uint64_t stream);
+tf_rng tf_rng_fork(const tf_rng *r, uint64_t stream);
 uint64_t tf_rng_u64(tf_rng *r);
-double   tf_rng_uniform(tf_rng *r);                  /* [0, 1) with 53 bits */
-double   tf_rng_range(tf_rng *r, double lo, double hi); /* [lo, hi) */
-uint64_t tf_rng_below(tf_rng *r, uint64_t n);        /* [0, n), unbiased; n > 0 */
-double   tf_rng_normal(tf_rng *r);                   /* standard normal */
-double   tf_rng_gamma(tf_rng *r, double shape);      /* Gamma(shape, 1), shape > 0 */
-double   tf_rng_beta(tf_rng *r, double a, double b); /* Beta(a, b) */
-int      tf_rng_bernoulli(tf_rng *r, double p);      /* 1 with probability p */
+double tf_rng_uniform(tf_rng *r);                     /* [0, 1) with 53 bits */
+double tf_rng_range(tf_rng *r, double lo, double hi); /* [lo, hi) */
+uint64_t tf_rng_below(tf_rng *r, uint64_t n);         /* [0, n), unbiased; n > 0 */
+double tf_rng_normal(tf_rng *r);                      /* standard normal */
+double tf_rng_gamma(tf_rng *r, double shape);         /* Gamma(shape, 1), shape > 0 */
+double tf_rng_beta(tf_rng *r, double a, double b);    /* Beta(a, b) */
+int tf_rng_bernoulli(tf_rng *r, double p);            /* 1 with probability p */
 
 #endif

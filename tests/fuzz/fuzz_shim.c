@@ -68,4 +68,3 @@ char *tf_strdup(const char *s)
         abort();
     return d;
 }
-

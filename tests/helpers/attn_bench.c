@@ -42,7 +42,8 @@ static void core(const char *name, int n, int H, int L, int D, int windows, int 
         bias = frand((size_t)H * L * L, &s);
         db = tf_calloc((size_t)H * L * L, sizeof(float), "db");
         grp = tf_malloc(sizeof(int) * (size_t)n * L, "grp");
-        for (int i = 0; i < n * L; i++) grp[i] = (i / 4) % 2;
+        for (int i = 0; i < n * L; i++)
+            grp[i] = (i / 4) % 2;
     }
     attn_problem p = {n, H, L, D, (float)(1 / sqrt(D)), bias, grp};
     /* the kernels' own layout (what tlayer packs): K, V transposed, and delta */
@@ -51,7 +52,8 @@ static void core(const char *name, int n, int H, int L, int D, int windows, int 
     float *kt = aligned_alloc(64, sizeof(float) * szt + 64), *vt = aligned_alloc(64, sizeof(float) * szt + 64),
           *dkt = aligned_alloc(64, sizeof(float) * szt + 64), *dvt = aligned_alloc(64, sizeof(float) * szt + 64),
           *delta = tf_malloc(sizeof(float) * (size_t)n * H * L, "delta");
-    if (!kt || !vt || !dkt || !dvt) tf_die("out of memory");
+    if (!kt || !vt || !dkt || !dvt)
+        tf_die("out of memory");
     memset(kt, 0, sizeof(float) * szt);
     memset(vt, 0, sizeof(float) * szt);
     for (size_t sh = 0; sh < (size_t)n * H; sh++)
@@ -67,7 +69,8 @@ static void core(const char *name, int n, int H, int L, int D, int windows, int 
         tf = fmin(tf, now() - t0), cf = fmin(cf, cpu() - c0);
         for (size_t i = 0; i < (size_t)n * H * L; i++) {
             float a = 0;
-            for (int d = 0; d < D; d++) a += dout[i * D + d] * o[i * D + d];
+            for (int d = 0; d < D; d++)
+                a += dout[i * D + d] * o[i * D + d];
             delta[i] = a;
         }
         t0 = now(), c0 = cpu();
@@ -78,12 +81,28 @@ static void core(const char *name, int n, int H, int L, int D, int windows, int 
         tn = fmin(tn, now() - t0), cn = fmin(cn, cpu() - c0);
     }
     printf("core %-6s thr %d n %4d heads %d L %4d D %2d | fwd %6.3f s (cpu %6.3f, %5.1f GFLOP/s/core, %4.2f ns/pair) | "
-           "bwd %6.3f s (cpu %6.3f, %5.1f GFLOP/s/core, %4.2f ns/pair, %.2fx fwd) | naive fwd %6.3f s (cpu %6.3f): tiled %.1fx less cpu\n",
+           "bwd %6.3f s (cpu %6.3f, %5.1f GFLOP/s/core, %4.2f ns/pair, %.2fx fwd) | naive fwd %6.3f s (cpu %6.3f): "
+           "tiled %.1fx less cpu\n",
            name, threads, n, H, L, D, tf, cf, 4 * pairs * D / cf * 1e-9, cf / pairs * 1e9, tb, cb,
            10 * pairs * D / cb * 1e-9, cb / pairs * 1e9, cb / cf, tn, cn, cn / cf);
     fflush(stdout);
-    free(q); free(k); free(v); free(dout); free(o); free(lse); free(dq); free(dk); free(dv); free(bias);
-    free(db); free(grp); free(kt); free(vt); free(dkt); free(dvt); free(delta);
+    free(q);
+    free(k);
+    free(v);
+    free(dout);
+    free(o);
+    free(lse);
+    free(dq);
+    free(dk);
+    free(dv);
+    free(bias);
+    free(db);
+    free(grp);
+    free(kt);
+    free(vt);
+    free(dkt);
+    free(dvt);
+    free(delta);
 }
 
 static void layer(int threads, int C, int heads, int F, int T)
@@ -94,7 +113,8 @@ static void layer(int threads, int C, int heads, int F, int T)
         unsigned s = 3;
         size_t np = tlayer_num_params(&c), N = (size_t)F * T * C;
         float *par = frand(np, &s), *g = tf_calloc(np, sizeof(float), "g");
-        for (size_t i = 0; i < np; i++) par[i] *= 0.2f;
+        for (size_t i = 0; i < np; i++)
+            par[i] *= 0.2f;
         float *x = frand(N, &s), *y = tf_malloc(sizeof(float) * N, "y"), *dx = tf_calloc(N, sizeof(float), "dx");
         size_t na = tlayer_act_size(&c, 1, F, T), ns = tlayer_scratch_size(&c, 1, F, T);
         float *act = tf_malloc(sizeof(float) * na, "act"), *scr = tf_malloc(sizeof(float) * ns, "scratch");
@@ -111,7 +131,13 @@ static void layer(int threads, int C, int heads, int F, int T)
                "act %6.1f MB scratch %6.1f MB\n",
                names[kind], threads, C, heads, F, T, tf, cf, tb, cb, na * 4e-6, ns * 4e-6);
         fflush(stdout);
-        free(par); free(g); free(x); free(y); free(dx); free(act); free(scr);
+        free(par);
+        free(g);
+        free(x);
+        free(y);
+        free(dx);
+        free(act);
+        free(scr);
     }
 }
 

@@ -152,7 +152,7 @@ static void bench_elementwise(int F, int T)
         tokens_to_nchw(y, x, 1, C, F, T);
         tstop(&t[7]);
     }
-    const char *names[8] = {"layernorm fwd", "layernorm bwd", "gelu fwd", "gelu bwd",
+    const char *names[8] = {"layernorm fwd", "layernorm bwd", "gelu fwd",     "gelu bwd",
                             "batchnorm fwd", "batchnorm bwd", "nchw->tokens", "tokens->nchw"};
     for (int k = 0; k < 8; k++)
         printf("%-14s C=%d %dx%d  %8.4f s  %6.2f ns/element (%5.2f cpu-ns)\n", names[k], C, F, T, t[k].wall,

@@ -98,11 +98,11 @@ int main(int argc, char **argv)
     bf16_mode = getenv("LINEAR_BF16") ? atoi(getenv("LINEAR_BF16")) : 0;
     nn_bf16_no_amx = bf16_mode == 2; /* LINEAR_BF16=2: the AVX512_BF16 kernels without AMX */
     if (bf16_mode)
-        printf("GFLOP/s per CPU second, fp32 / bf16 (speed-up of bf16), %d thread(s), %lld tokens; bf16: %s\n",
-               threads, (long long)n, nn_bf16_path());
+        printf("GFLOP/s per CPU second, fp32 / bf16 (speed-up of bf16), %d thread(s), %lld tokens; bf16: %s\n", threads,
+               (long long)n, nn_bf16_path());
     else
-        printf("GFLOP/s per CPU second, own kernels / OpenBLAS (speed-up of own), %d thread(s), %lld tokens\n",
-           threads, (long long)n);
+        printf("GFLOP/s per CPU second, own kernels / OpenBLAS (speed-up of own), %d thread(s), %lld tokens\n", threads,
+               (long long)n);
     for (int i = 0; i < nc; i++) {
         int C = cs[i];
         bench("qkv", n, C, 3 * C);

@@ -36,9 +36,7 @@ static void stem_signal(int stem, int track, float *x, int64_t n, int rate)
             case 1: /* drums: noise bursts, 4 per second */
                 v = 0.3 * exp(-fmod(t, 0.25) * 30) * ((double)(lcg(&seed) >> 8) / (1 << 24) * 2 - 1);
                 break;
-            case 2: /* bass */
-                v = 0.2 * sin(2 * M_PI * (55 + 5 * track) * t + 0.5 * c);
-                break;
+            case 2: /* bass */ v = 0.2 * sin(2 * M_PI * (55 + 5 * track) * t + 0.5 * c); break;
             default: /* other: a chord */
                 v = 0.08 * (sin(2 * M_PI * 523.25 * t) + sin(2 * M_PI * 659.25 * t + c) + sin(2 * M_PI * 784 * t));
             }

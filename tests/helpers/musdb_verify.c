@@ -63,8 +63,7 @@ static const char *track_dir(const char *name)
 
 /* The four stems of one example as the record's attributes describe it:
  * track@offset (or PREFIXremix), then PREFIXgain and PREFIXswap. */
-static void example(const ts_record *rec, const char *prefix, const char *track, int64_t off, int64_t frames,
-                    float **f)
+static void example(const ts_record *rec, const char *prefix, const char *track, int64_t off, int64_t frames, float **f)
 {
     char key[64], tr[4][1024];
     int64_t offs[4];
@@ -162,8 +161,8 @@ int main(int argc, char **argv)
         ts_tensor *mt = ts_tensor_get(&rec, "mixture");
         if (!mt || mt->dtype != TS_F32 || mt->rank != 2 || mt->shape[0] != 2 || mt->shape[1] < len)
             tf_die("record %ld: bad mixture tensor", n);
-        if (ts_attr_get(&rec, "aug_tempo") || ts_attr_get(&rec, "aug_pitch") ||
-            ts_attr_get(&rec, "aug_mixup_tempo") || ts_attr_get(&rec, "aug_mixup_pitch")) {
+        if (ts_attr_get(&rec, "aug_tempo") || ts_attr_get(&rec, "aug_pitch") || ts_attr_get(&rec, "aug_mixup_tempo") ||
+            ts_attr_get(&rec, "aug_mixup_pitch")) {
             unchecked++;
             n++;
             continue;

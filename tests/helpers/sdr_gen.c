@@ -21,7 +21,8 @@
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    if (argc != 2 && argc != 3) tf_usage_error("usage: sdr_gen DIR [SECONDS]");
+    if (argc != 2 && argc != 3)
+        tf_usage_error("usage: sdr_gen DIR [SECONDS]");
     const int N = argc == 3 ? (int)tf_parse_long("SECONDS", argv[2], 1, 3600) * 44100 : 141120;
     static const char *names[NS] = {"vocals", "drums", "bass", "other"};
     static const float fir[8] = {0.5f, -0.3f, 0.25f, 0.1f, -0.2f, 0.05f, 0.15f, -0.1f};
@@ -32,11 +33,13 @@ int main(int argc, char **argv)
     float *w = tf_malloc(sizeof(float) * (N + 8), "noise");
     for (int k = 0; k < NS; k++)
         for (int c = 0; c < 2; c++) {
-            for (int i = 0; i < N + 8; i++) w[i] = (float)(tf_rng_uniform(&r) - 0.5) * 0.4f;
+            for (int i = 0; i < N + 8; i++)
+                w[i] = (float)(tf_rng_uniform(&r) - 0.5) * 0.4f;
             float *x = ref + ((size_t)k * 2 + (size_t)c) * N;
             for (int i = 0; i < N; i++) {
                 float s = 0;
-                for (int t = 0; t < 8; t++) s += fir[(t + k) % 8] * w[i + t];
+                for (int t = 0; t < 8; t++)
+                    s += fir[(t + k) % 8] * w[i + t];
                 x[i] = (k == 0 && i < 44100) ? 0.0f : s;
             }
         }
@@ -46,17 +49,21 @@ int main(int argc, char **argv)
             for (int i = 0; i < N; i++) {
                 float s = ref[((size_t)k * 2 + (size_t)c) * N + (size_t)i];
                 for (int j = 0; j < NS; j++)
-                    if (j != k) s += 0.1f * ref[((size_t)j * 2 + (size_t)c) * N + (size_t)i];
+                    if (j != k)
+                        s += 0.1f * ref[((size_t)j * 2 + (size_t)c) * N + (size_t)i];
                 e[i] = s;
             }
             if (c == 0)
-                for (int i = N - 1; i >= 2; i--) e[i] = 0.9f * e[i] + 0.2f * e[i - 1] - 0.1f * e[i - 2];
-            for (int i = 0; i < N; i++) e[i] += (float)(tf_rng_uniform(&r) - 0.5) * 0.02f;
+                for (int i = N - 1; i >= 2; i--)
+                    e[i] = 0.9f * e[i] + 0.2f * e[i - 1] - 0.1f * e[i - 2];
+            for (int i = 0; i < N; i++)
+                e[i] += (float)(tf_rng_uniform(&r) - 0.5) * 0.02f;
         }
     char path[4096], err[512];
     for (int pass = 0; pass < 2; pass++) {
         snprintf(path, sizeof path, "%s/%s", argv[1], pass ? "estimate" : "reference");
-        if (tf_mkdirs(path)) tf_die("%s: cannot create", path);
+        if (tf_mkdirs(path))
+            tf_die("%s: cannot create", path);
         for (int k = 0; k < NS; k++) {
             snprintf(path, sizeof path, "%s/%s/%s.wav", argv[1], pass ? "estimate" : "reference", names[k]);
             if (audio_write(path, (pass ? est : ref) + (size_t)k * 2 * N, 2, N, 44100, AUDIO_FLOAT, err, sizeof err))

@@ -15,26 +15,32 @@
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    if (argc != 3) tf_usage_error("usage: sdr_q16 SRC DST");
+    if (argc != 3)
+        tf_usage_error("usage: sdr_q16 SRC DST");
     static const char *const sub[2] = {"reference", "estimate"};
     char path[4096], err[512];
     for (int k = 0; k < 2; k++) {
         snprintf(path, sizeof path, "%s/%s", argv[2], sub[k]);
-        if (tf_mkdirs(path)) tf_die("%s: cannot create", path);
+        if (tf_mkdirs(path))
+            tf_die("%s: cannot create", path);
         snprintf(path, sizeof path, "%s/%s", argv[1], sub[k]);
         DIR *d = opendir(path);
-        if (!d) tf_die("%s: cannot open", path);
+        if (!d)
+            tf_die("%s: cannot open", path);
         struct dirent *de;
         while ((de = readdir(d))) {
             size_t l = strlen(de->d_name);
-            if (l <= 4 || strcmp(de->d_name + l - 4, ".wav")) continue;
+            if (l <= 4 || strcmp(de->d_name + l - 4, ".wav"))
+                continue;
             audio_buf b;
             snprintf(path, sizeof path, "%s/%s/%s", argv[1], sub[k], de->d_name);
-            if (audio_read(path, 0, -1, &b, err, sizeof err)) tf_die("%s", err);
+            if (audio_read(path, 0, -1, &b, err, sizeof err))
+                tf_die("%s", err);
             for (size_t i = 0; i < (size_t)b.channels * (size_t)b.frames; i++)
                 b.data[i] = (float)(nearbyint((double)b.data[i] * 32768.0) / 32768.0);
             snprintf(path, sizeof path, "%s/%s/%s", argv[2], sub[k], de->d_name);
-            if (audio_write(path, b.data, b.channels, b.frames, b.rate, AUDIO_FLOAT, err, sizeof err)) tf_die("%s", err);
+            if (audio_write(path, b.data, b.channels, b.frames, b.rate, AUDIO_FLOAT, err, sizeof err))
+                tf_die("%s", err);
             audio_free(&b);
         }
         closedir(d);

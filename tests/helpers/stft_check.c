@@ -146,8 +146,7 @@ static void dft(const char *waves, const char *specs)
             }
             double rel = den > 0 ? sqrt(num / den) : sqrt(num);
             if (!(rel < 1e-5)) {
-                fprintf(stderr, "record %ld: tensor %s: relative error %.3g against the direct DFT\n", n, s->name,
-                        rel);
+                fprintf(stderr, "record %ld: tensor %s: relative error %.3g against the direct DFT\n", n, s->name, rel);
                 fail = 1;
             }
             checked++;
@@ -286,8 +285,8 @@ static void stats(const char *file, const char *specs)
         double e = fmax(fabs(st.mean[i] - (double)sum[i]), fabs(st.std[i] - sd)) / scale;
         worst = fmax(worst, e);
     }
-    printf("stats: %lld channels x %lld bins over %.0Lf frames; worst error %.3g of std\n", (long long)C,
-           (long long)F, n, worst);
+    printf("stats: %lld channels x %lld bins over %.0Lf frames; worst error %.3g of std\n", (long long)C, (long long)F,
+           n, worst);
     if (!(worst < 1e-6) || st.frames != (int64_t)n)
         fail = 1;
     free(sum);
@@ -311,6 +310,7 @@ int main(int argc, char **argv)
     else if (argc == 4 && strcmp(argv[1], "stats") == 0)
         stats(argv[2], argv[3]);
     else
-        tf_usage_error("usage: stft_check roundtrip A B TOL | dft WAVES SPECS | sum SPECS | wav FILE STREAM REC TENSOR TOL | stats FILE SPECS");
+        tf_usage_error("usage: stft_check roundtrip A B TOL | dft WAVES SPECS | sum SPECS | wav FILE STREAM REC TENSOR "
+                       "TOL | stats FILE SPECS");
     return fail;
 }

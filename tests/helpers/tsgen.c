@@ -22,13 +22,37 @@ static void fill(ts_tensor *t, unsigned seed)
         s = s * 1664525u + 1013904223u;
         double v = ((double)(s >> 8) / (double)(1u << 24) - 0.5) * 200.0;
         switch (t->dtype) {
-        case TS_F32: { float x = (float)v; memcpy(p + 4 * i, &x, 4); break; }
+        case TS_F32: {
+            float x = (float)v;
+            memcpy(p + 4 * i, &x, 4);
+            break;
+        }
         case TS_F64: memcpy(p + 8 * i, &v, 8); break;
-        case TS_C64: { float z[2] = {(float)v, (float)(-v / 3)}; memcpy(p + 8 * i, z, 8); break; }
-        case TS_C128: { double z[2] = {v, v / 7}; memcpy(p + 16 * i, z, 16); break; }
-        case TS_I16: { int16_t x = (int16_t)(v * 300); memcpy(p + 2 * i, &x, 2); break; }
-        case TS_I32: { int32_t x = (int32_t)(v * 1e7); memcpy(p + 4 * i, &x, 4); break; }
-        case TS_I64: { int64_t x = (int64_t)(v * 1e15); memcpy(p + 8 * i, &x, 8); break; }
+        case TS_C64: {
+            float z[2] = {(float)v, (float)(-v / 3)};
+            memcpy(p + 8 * i, z, 8);
+            break;
+        }
+        case TS_C128: {
+            double z[2] = {v, v / 7};
+            memcpy(p + 16 * i, z, 16);
+            break;
+        }
+        case TS_I16: {
+            int16_t x = (int16_t)(v * 300);
+            memcpy(p + 2 * i, &x, 2);
+            break;
+        }
+        case TS_I32: {
+            int32_t x = (int32_t)(v * 1e7);
+            memcpy(p + 4 * i, &x, 4);
+            break;
+        }
+        case TS_I64: {
+            int64_t x = (int64_t)(v * 1e15);
+            memcpy(p + 8 * i, &x, 8);
+            break;
+        }
         default: p[i] = (unsigned char)(s >> 24); break;
         }
     }
@@ -61,8 +85,10 @@ static void mixed(ts_writer *w)
 int main(int argc, char **argv)
 {
     tf_init(argc, argv);
-    static const struct option opts[] = {{"records", required_argument, 0, 'n'}, {"bytes", required_argument, 0, 'b'},
-                                         {"endless", no_argument, 0, 'e'},       {"mixed", no_argument, 0, 'm'},
+    static const struct option opts[] = {{"records", required_argument, 0, 'n'},
+                                         {"bytes", required_argument, 0, 'b'},
+                                         {"endless", no_argument, 0, 'e'},
+                                         {"mixed", no_argument, 0, 'm'},
                                          {0, 0, 0, 0}};
     long records = 1;
     uint64_t bytes = 4096;

@@ -23,7 +23,8 @@ static double urand(void) /* [-1, 1) */
 static float *frand(size_t n, double amp)
 {
     float *x = malloc(sizeof(float) * (n ? n : 1));
-    for (size_t i = 0; i < n; i++) x[i] = (float)(amp * urand());
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(amp * urand());
     return x;
 }
 
@@ -38,20 +39,26 @@ static void ref_one(double *o, double *lse, double *P, const float *q, const flo
             double s = -INFINITY;
             if (!g || (g[j] >= 0 && g[j] == g[i])) {
                 s = 0;
-                for (int d = 0; d < D; d++) s += (double)q[i * D + d] * k[j * D + d];
+                for (int d = 0; d < D; d++)
+                    s += (double)q[i * D + d] * k[j * D + d];
                 s *= scale;
-                if (bias) s += bias[i * L + j];
+                if (bias)
+                    s += bias[i * L + j];
             }
             P[i * L + j] = s;
-            if (s > mx) mx = s;
+            if (s > mx)
+                mx = s;
         }
         double sum = 0;
-        for (int j = 0; j < L; j++) sum += P[i * L + j] = mx == -INFINITY ? 0 : exp(P[i * L + j] - mx);
-        for (int j = 0; j < L; j++) P[i * L + j] = sum > 0 ? P[i * L + j] / sum : 0;
+        for (int j = 0; j < L; j++)
+            sum += P[i * L + j] = mx == -INFINITY ? 0 : exp(P[i * L + j] - mx);
+        for (int j = 0; j < L; j++)
+            P[i * L + j] = sum > 0 ? P[i * L + j] / sum : 0;
         lse[i] = sum > 0 ? mx + log(sum) : INFINITY;
         for (int d = 0; d < D; d++) {
             double a = 0;
-            for (int j = 0; j < L; j++) a += P[i * L + j] * v[j * D + d];
+            for (int j = 0; j < L; j++)
+                a += P[i * L + j] * v[j * D + d];
             o[i * D + d] = a;
         }
     }
@@ -68,7 +75,8 @@ static void ref_bwd_one(double *dq, double *dk, double *dv, double *dbias, const
         double rs = 0;
         for (int j = 0; j < L; j++) {
             double a = 0;
-            for (int d = 0; d < D; d++) a += (double)dout[i * D + d] * v[j * D + d];
+            for (int d = 0; d < D; d++)
+                a += (double)dout[i * D + d] * v[j * D + d];
             dP[j] = a;
             rs += a * P[i * L + j];
         }
@@ -79,7 +87,8 @@ static void ref_bwd_one(double *dq, double *dk, double *dv, double *dbias, const
                 dq[i * D + d] += scale * ds * k[j * D + d];
                 dk[j * D + d] += scale * ds * q[i * D + d];
             }
-            if (dbias) dbias[i * L + j] += ds;
+            if (dbias)
+                dbias[i * L + j] += ds;
         }
     }
     free(dP);
@@ -106,35 +115,44 @@ static void check_reference_backward(void)
                 ts[t][x] = (float)(keep + (sgn ? -h : h));
                 ref_one(o2, l2, P2, q, k, v, bias, g, L, D, 0.6);
                 double s = 0;
-                for (int i = 0; i < L * D; i++) s += o2[i] * dout[i];
+                for (int i = 0; i < L * D; i++)
+                    s += o2[i] * dout[i];
                 f[sgn] = s;
             }
             double hh = (double)(float)(keep + h) - (double)(float)(keep - h);
             ts[t][x] = keep;
             CHECK_CLOSE(gs[t][x], (f[0] - f[1]) / hh, 2e-4, 2e-3, "reference backward vs finite differences");
         }
-    free(q); free(k); free(v); free(dout); free(bias);
+    free(q);
+    free(k);
+    free(v);
+    free(dout);
+    free(bias);
 }
 
 static void check_exp(void)
 {
     enum { N = 20011 };
     float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
-    for (int i = 0; i < N; i++) x[i] = -87.0f + 175.0f * (float)i / (N - 1);
+    for (int i = 0; i < N; i++)
+        x[i] = -87.0f + 175.0f * (float)i / (N - 1);
     attn_exp(y, x, N);
     double worst = 0;
     for (int i = 0; i < N; i++) {
         double e = exp((double)x[i]), r = fabs(y[i] - e) / e;
-        if (r > worst) worst = r;
+        if (r > worst)
+            worst = r;
     }
     CHECK(worst < 3e-7, "fast exp worst relative error %.3g", worst);
     /* around 0, where softmax lives */
     worst = 0;
-    for (int i = 0; i < N; i++) x[i] = -20.0f + 20.0f * (float)i / (N - 1);
+    for (int i = 0; i < N; i++)
+        x[i] = -20.0f + 20.0f * (float)i / (N - 1);
     attn_exp(y, x, N);
     for (int i = 0; i < N; i++) {
         double e = exp((double)x[i]), r = fabs(y[i] - e) / e;
-        if (r > worst) worst = r;
+        if (r > worst)
+            worst = r;
     }
     CHECK(worst < 3e-7, "fast exp worst relative error on [-20, 0]: %.3g", worst);
     float sp[5] = {-INFINITY, -88.0f, -1000.0f, 0.0f, 1.0f}, r[5];
@@ -152,18 +170,22 @@ static void check_exp2(void)
     enum { N = 40009 };
     float *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N);
     double worst = 0, worst_near = 0;
-    for (int i = 0; i < N; i++) x[i] = -125.0f * (float)i / (N - 1);
+    for (int i = 0; i < N; i++)
+        x[i] = -125.0f * (float)i / (N - 1);
     x[7] = -0.5f, x[8] = -1.5f, x[9] = -0.49999997f, x[10] = -2.5f; /* rounding ties and near-ties */
     attn_exp2(y, x, N);
     for (int i = 0; i < N; i++) {
         double e = exp2((double)x[i]), r = fabs(y[i] - e) / e;
-        if (r > worst) worst = r;
+        if (r > worst)
+            worst = r;
     }
-    for (int i = 0; i < N; i++) x[i] = -4.0f * (float)i / (N - 1);
+    for (int i = 0; i < N; i++)
+        x[i] = -4.0f * (float)i / (N - 1);
     attn_exp2(y, x, N);
     for (int i = 0; i < N; i++) {
         double e = exp2((double)x[i]), r = fabs(y[i] - e) / e;
-        if (r > worst_near) worst_near = r;
+        if (r > worst_near)
+            worst_near = r;
     }
     CHECK(worst < 2.5e-7, "kernel exp2 worst relative error on [-125, 0]: %.3g", worst);
     CHECK(worst_near < 2.5e-7, "kernel exp2 worst relative error on [-4, 0]: %.3g", worst_near);
@@ -210,8 +232,8 @@ static void check_case(int n, int H, int L, int D, int use_bias, int gmode, cons
             size_t off = ((size_t)s * H + h) * L;
             ref_one(ro, rl, P, q + off * D, k + off * D, v + off * D, bias ? bias + (size_t)h * L * L : NULL,
                     g ? g + (size_t)s * L : NULL, L, D, p.scale);
-            ref_bwd_one(rdq, rdk, rdv, rdb ? rdb + (size_t)h * L * L : NULL, P, q + off * D, k + off * D,
-                        v + off * D, dout + off * D, L, D, p.scale);
+            ref_bwd_one(rdq, rdk, rdv, rdb ? rdb + (size_t)h * L * L : NULL, P, q + off * D, k + off * D, v + off * D,
+                        dout + off * D, L, D, p.scale);
             for (int i = 0; i < L * D; i++) {
                 eo = fmax(eo, fabs(o[off * D + i] - ro[i]));
                 eg = fmax(eg, fabs(dq[off * D + i] - rdq[i]));
@@ -242,7 +264,8 @@ static void check_case(int n, int H, int L, int D, int use_bias, int gmode, cons
     float *o2 = malloc(sizeof(float) * sz), *l2 = malloc(sizeof(float) * (size_t)n * H * L);
     attn_forward_naive(o2, l2, q, k, v, &p);
     double en = 0;
-    for (size_t i = 0; i < sz; i++) en = fmax(en, fabs(o2[i] - o[i]));
+    for (size_t i = 0; i < sz; i++)
+        en = fmax(en, fabs(o2[i] - o[i]));
     CHECK(en < 2e-5, "%s: naive (BLAS) forward differs by %.3g", name, en);
 
     /* Identical results for 1 and 2 threads. */
@@ -259,9 +282,33 @@ static void check_case(int n, int H, int L, int D, int use_bias, int gmode, cons
                (!use_bias || !memcmp(db, db3, sizeof(float) * (size_t)H * L * L));
     CHECK(same, "%s: results differ between 1 and 2 threads", name);
 
-    free(q); free(k); free(v); free(dout); free(bias); free(g); free(o); free(lse); free(dq); free(dk); free(dv);
-    free(db); free(ro); free(rl); free(P); free(rdq); free(rdk); free(rdv); free(rdb); free(o2); free(l2);
-    free(o3); free(l3); free(dq3); free(dk3); free(dv3); free(db3);
+    free(q);
+    free(k);
+    free(v);
+    free(dout);
+    free(bias);
+    free(g);
+    free(o);
+    free(lse);
+    free(dq);
+    free(dk);
+    free(dv);
+    free(db);
+    free(ro);
+    free(rl);
+    free(P);
+    free(rdq);
+    free(rdk);
+    free(rdv);
+    free(rdb);
+    free(o2);
+    free(l2);
+    free(o3);
+    free(l3);
+    free(dq3);
+    free(dk3);
+    free(dv3);
+    free(db3);
 }
 
 /* The kernels' own layout (attn_forward_t / attn_backward_t) from
@@ -279,7 +326,8 @@ static void check_transposed(int n, int H, int L, int D, int use_bias, int gmode
     if (gmode != G_NONE) {
         g = malloc(sizeof(int) * (size_t)n * L);
         for (int s = 0; s < n; s++)
-            for (int i = 0; i < L; i++) g[s * L + i] = (i * 5 + s) % 7 == 0 ? -1 : gmode == G_PAD ? 0 : (i / 2 + s) % 3;
+            for (int i = 0; i < L; i++)
+                g[s * L + i] = (i * 5 + s) % 7 == 0 ? -1 : gmode == G_PAD ? 0 : (i / 2 + s) % 3;
     }
     attn_problem p = {n, H, L, D, (float)(1.0 / sqrt(D)), bias, g};
     float *o = malloc(sizeof(float) * sz), *lse = malloc(sizeof(float) * rows), *dq = malloc(sizeof(float) * sz),
@@ -301,13 +349,15 @@ static void check_transposed(int n, int H, int L, int D, int use_bias, int gmode
                 vt[1 + (sh * D + d) * Lk + j] = v[(sh * L + j) * D + d];
             }
     memcpy(q1 + 1, q, sizeof(float) * sz);
-    for (size_t i = 0; i < szt + 1; i++) dkt[i] = dvt[i] = NAN;
+    for (size_t i = 0; i < szt + 1; i++)
+        dkt[i] = dvt[i] = NAN;
     attn_forward_t(o1 + 1, l1 + 1, q1 + 1, kt + 1, vt + 1, &p);
     CHECK(!memcmp(o, o1 + 1, sizeof(float) * sz) && !memcmp(lse, l1 + 1, sizeof(float) * rows),
           "%s: attn_forward_t differs from attn_forward", name);
     for (size_t i = 0; i < rows; i++) {
         float a = 0;
-        for (int d = 0; d < D; d++) a += dout[i * D + d] * o[i * D + d];
+        for (int d = 0; d < D; d++)
+            a += dout[i * D + d] * o[i * D + d];
         dl[1 + i] = a;
     }
     attn_backward_t(dq1 + 1, dkt + 1, dvt + 1, db1, q1 + 1, kt + 1, vt + 1, dout, dl + 1, l1 + 1, &p);
@@ -327,15 +377,37 @@ static void check_transposed(int n, int H, int L, int D, int use_bias, int gmode
     CHECK(e < 1e-5, "%s: attn_backward_t dk/dv differ from attn_backward by %.3g", name, e);
     CHECK(pad0, "%s: dk/dv padding columns are not zero", name);
     double eq = 0;
-    for (size_t i = 0; i < sz; i++) eq = fmax(eq, fabs(dq[i] - dq1[1 + i]));
+    for (size_t i = 0; i < sz; i++)
+        eq = fmax(eq, fabs(dq[i] - dq1[1 + i]));
     CHECK(eq < 1e-5, "%s: attn_backward_t dq differs from attn_backward by %.3g", name, eq);
     if (use_bias) {
         double eb = 0;
-        for (size_t x = 0; x < (size_t)H * L * L; x++) eb = fmax(eb, fabs(db[x] - db1[x]));
+        for (size_t x = 0; x < (size_t)H * L * L; x++)
+            eb = fmax(eb, fabs(db[x] - db1[x]));
         CHECK(eb < 1e-4, "%s: attn_backward_t dbias differs by %.3g", name, eb);
     }
-    free(q); free(k); free(v); free(dout); free(bias); free(g); free(o); free(lse); free(dq); free(dk); free(dv);
-    free(db); free(kt); free(vt); free(dkt); free(dvt); free(q1); free(o1); free(l1); free(dq1); free(dl); free(db1);
+    free(q);
+    free(k);
+    free(v);
+    free(dout);
+    free(bias);
+    free(g);
+    free(o);
+    free(lse);
+    free(dq);
+    free(dk);
+    free(dv);
+    free(db);
+    free(kt);
+    free(vt);
+    free(dkt);
+    free(dvt);
+    free(q1);
+    free(o1);
+    free(l1);
+    free(dq1);
+    free(dl);
+    free(db1);
 }
 
 int main(void)

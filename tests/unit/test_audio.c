@@ -142,8 +142,7 @@ static void test_src(void)
         CHECK(md < 1e-5, "%s: resampled sine within 1e-5 of the exact one (max error %g)", name, md);
         /* A second read comes from the cache and is identical. */
         float *d2 = malloc((size_t)cnt * 2 * sizeof(float));
-        CHECK(audio_src_read(&s, off, cnt, d2, err, sizeof err) == 0 &&
-                  !memcmp(d, d2, (size_t)cnt * 2 * sizeof(float)),
+        CHECK(audio_src_read(&s, off, cnt, d2, err, sizeof err) == 0 && !memcmp(d, d2, (size_t)cnt * 2 * sizeof(float)),
               "%s: repeated read identical", name);
         free(d2);
         free(d);
@@ -188,9 +187,9 @@ static void test_errors(void)
 static void test_formats(void)
 {
     static const char *const names[][2] = {
-        {"wav", "wav"},   {"WAV", "wav"},     {".wav", "wav"},   {"wav16", "wav"}, {"pcm24", "wav24"},
-        {"float", "float"}, {"f32", "float"}, {"flac", "flac"},  {".FLAC", "flac"}, {"vorbis", "ogg"},
-        {"ogg", "ogg"},   {"opus", "opus"},   {".mp3", "mp3"},
+        {"wav", "wav"},     {"WAV", "wav"},   {".wav", "wav"},  {"wav16", "wav"},  {"pcm24", "wav24"},
+        {"float", "float"}, {"f32", "float"}, {"flac", "flac"}, {".FLAC", "flac"}, {"vorbis", "ogg"},
+        {"ogg", "ogg"},     {"opus", "opus"}, {".mp3", "mp3"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const audio_format *f = audio_format_find(names[i][0]);
@@ -238,8 +237,8 @@ static void test_pcm_scale(void)
     const int bits[2] = {16, 24};
     for (int b = 0; b < 2; b++) {
         double full = (double)(1L << (bits[b] - 1));
-        float x[8] = {-1.0f, (float)((full - 1) / full), (float)(1 / full), (float)(-3 / full),
-                      0.0f,  1.0f,                      -2.0f,              (float)(12345.4 / full)};
+        float x[8] = {-1.0f, (float)((full - 1) / full), (float)(1 / full), (float)(-3 / full), 0.0f, 1.0f,
+                      -2.0f, (float)(12345.4 / full)};
         const long want[8] = {-(long)full, (long)full - 1, 1, -3, 0, (long)full - 1, -(long)full, 12345};
         char err[512] = "";
         const char *p = tmp(b ? "scale24.wav" : "scale16.wav");

@@ -157,8 +157,8 @@ static void test_pitch(void)
         double want = 440 * pow(2, semis[k] / 12);
         for (int c = 0; c < 2; c++) {
             double f = peak_freq(out[c], 11025, 16384, 350, 550);
-            CHECK(fabs(f - want) < 0.004 * want, "pitch %+g semitones, channel %d: %.2f Hz, want %.2f", semis[k], c,
-                  f, want);
+            CHECK(fabs(f - want) < 0.004 * want, "pitch %+g semitones, channel %d: %.2f Hz, want %.2f", semis[k], c, f,
+                  want);
         }
         /* Length unchanged: the tone lasts to the end of the segment. */
         double e = 0;
@@ -172,8 +172,7 @@ static void test_pitch(void)
     for (int c = 0; c < 2; c++)
         o2[c] = malloc((size_t)out_n * sizeof(float));
     char err[256] = "";
-    CHECK(augment_stretch_pitch((const float *const *)in, 2, n, 1.1, -1.0, o2, out_n, err, sizeof err) == 0, "%s",
-          err);
+    CHECK(augment_stretch_pitch((const float *const *)in, 2, n, 1.1, -1.0, o2, out_n, err, sizeof err) == 0, "%s", err);
     double f = peak_freq(o2[0], 11025, 16384, 350, 550), want = 440 * pow(2, -1.0 / 12);
     CHECK(fabs(f - want) < 0.004 * want, "stretch 1.1 + pitch -1: %.2f Hz, want %.2f", f, want);
     /* Bad arguments are errors, not crashes. */

@@ -192,19 +192,19 @@ static double cmp_tol(const char *what, const float *got, const double *exact, c
         if (q > worst)
             worst = q;
     }
-    CHECK(bad == 0, "%s: %lld of %lld beyond tolerance (first [%lld]: %.9g vs %.9g, tol %.3g)", what,
-          (long long)bad, (long long)n, (long long)first, first >= 0 ? got[first] : 0.0,
-          first >= 0 ? exact[first] : 0.0, first >= 0 ? tol[first] : 0.0);
+    CHECK(bad == 0, "%s: %lld of %lld beyond tolerance (first [%lld]: %.9g vs %.9g, tol %.3g)", what, (long long)bad,
+          (long long)n, (long long)first, first >= 0 ? got[first] : 0.0, first >= 0 ? exact[first] : 0.0,
+          first >= 0 ? tol[first] : 0.0);
     return worst;
 }
 
 typedef struct {
     int64_t n;
     int in, out;
-    float *x, *w, *b, *res, *dy;  /* operands */
-    float *p_dx, *p_dw, *p_db;    /* prior gradient contents (backward accumulates) */
-    double *y, *ty;               /* y = res + x W^T + b (rounded x, W), tolerance */
-    double *z, *tz;               /* x W^T + b */
+    float *x, *w, *b, *res, *dy;            /* operands */
+    float *p_dx, *p_dw, *p_db;              /* prior gradient contents (backward accumulates) */
+    double *y, *ty;                         /* y = res + x W^T + b (rounded x, W), tolerance */
+    double *z, *tz;                         /* x W^T + b */
     double *dx, *tdx, *dw, *tdw, *db, *tdb; /* gradients plus priors, tolerances */
 } lcase;
 
@@ -405,8 +405,10 @@ static void test_linear_bf16(int64_t n, int in, int out, int hw, int amx)
     double diff = 0;
     for (int64_t i = 0; i < ny; i++)
         diff = fmax(diff, fabs((double)f32.y[i] - c.z[i]) / c.tz[i]);
-    CHECK(n * in < 8 || diff > 1, "%lldx%d->%d: fp32 and the bf16 reference agree within the bf16 tolerance "
-          "(max ratio %.3g): the test does not see the rounding", (long long)n, in, out, diff);
+    CHECK(n * in < 8 || diff > 1,
+          "%lldx%d->%d: fp32 and the bf16 reference agree within the bf16 tolerance "
+          "(max ratio %.3g): the test does not see the rounding",
+          (long long)n, in, out, diff);
     /* and fp32 mode is back: the fp32 result is not the portable bf16 one */
     CHECK(n * in < 8 || !same(f32.y, port.y, ny), "fp32 mode after bf16 gives the bf16 results");
     lout_free(&f32);
@@ -421,13 +423,15 @@ int main(void)
     test_conversion();
     int hw = nn_bf16_hardware(), amx = nn_bf16_amx();
     fprintf(stderr, "test_bf16: this CPU %s AVX512_BF16%s: %s\n", hw ? "has" : "has no",
-            amx ? " and AMX-BF16" : hw ? " (no usable AMX-BF16)" : "",
+            amx  ? " and AMX-BF16"
+            : hw ? " (no usable AMX-BF16)"
+                 : "",
             hw ? "hardware kernels tested against the portable path" : "portable path only");
     if (hw)
         test_pack();
     static const int shapes[][3] = {
-        {1, 1, 1},    {7, 5, 3},     {9, 1, 4},     {13, 17, 9},   {33, 16, 16},  {97, 16, 48},  {101, 23, 37},
-        {250, 40, 8}, {37, 7, 130},  {611, 64, 16}, {3001, 16, 64}, {2048, 64, 256}, {517, 256, 64}, {300, 33, 31},
+        {1, 1, 1},    {7, 5, 3},    {9, 1, 4},     {13, 17, 9},    {33, 16, 16},    {97, 16, 48},   {101, 23, 37},
+        {250, 40, 8}, {37, 7, 130}, {611, 64, 16}, {3001, 16, 64}, {2048, 64, 256}, {517, 256, 64}, {300, 33, 31},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         test_linear_bf16(shapes[i][0], shapes[i][1], shapes[i][2], hw, amx);

@@ -14,7 +14,8 @@ enum { RATE = 8000, NCH = 2 };
 static float *noise(tf_rng *r, int64_t n, double sd)
 {
     float *x = malloc(sizeof(float) * (size_t)n * NCH);
-    for (int64_t i = 0; i < n * NCH; i++) x[i] = (float)(sd * tf_rng_normal(r));
+    for (int64_t i = 0; i < n * NCH; i++)
+        x[i] = (float)(sd * tf_rng_normal(r));
     return x;
 }
 
@@ -123,7 +124,8 @@ int main(void)
         float *z = malloc(sizeof(float) * (size_t)n * NCH);
         memcpy(z, s1, sizeof(float) * (size_t)n * NCH);
         for (int c = 0; c < NCH; c++)
-            for (int64_t i = RATE; i < 2 * RATE; i++) z[c * n + i] = 0;
+            for (int64_t i = RATE; i < 2 * RATE; i++)
+                z[c * n + i] = 0;
         const float *ref2[2] = {s0, z};
         CHECK(bsseval_v4(ref2, est, 2, NCH, n, &p, &res2, err, sizeof err) == 0, "%s", err);
         CHECK(isnan(res2.sdr[1]) && isnan(res2.sir[1]) && isnan(res2.isr[1]) && isnan(res2.sar[1]) &&
@@ -132,7 +134,8 @@ int main(void)
         CHECK(!isnan(res2.sdr[0]) && !isnan(res2.sdr[2]) && !isnan(res2.sdr[3]), "other windows scored");
         bss_result_free(&res2);
         /* channels that cancel count as silent (museval sums the channels) */
-        for (int64_t i = RATE; i < 2 * RATE; i++) z[n + i] = -(z[i] = s1[i]);
+        for (int64_t i = RATE; i < 2 * RATE; i++)
+            z[n + i] = -(z[i] = s1[i]);
         CHECK(bsseval_v4(ref2, est, 2, NCH, n, &p, &res2, err, sizeof err) == 0, "%s", err);
         CHECK(isnan(res2.sdr[1]), "L = -R window is silent for museval");
         bss_result_free(&res2);
@@ -156,7 +159,8 @@ int main(void)
         bss_result res3;
         const float *pr[2] = {s0, s1}, *pe[2] = {e0, e1};
         CHECK(bsseval_v4(pr, pe, 2, NCH, n, &p, &res3, err, sizeof err) == 0, "%s", err);
-        for (int w = 0; w < 3; w++) CHECK_CLOSE(t.t[1].v[MUS_SIR][w], res3.sir[w], 1e-9, 0, "vocals from the pair");
+        for (int w = 0; w < 3; w++)
+            CHECK_CLOSE(t.t[1].v[MUS_SIR][w], res3.sir[w], 1e-9, 0, "vocals from the pair");
         bss_result_free(&res3);
         mus_track_free(&t);
         mus_stem one[1] = {{"bass", s0, e0}};

@@ -194,7 +194,8 @@ int main(void)
     rewrite(path("a.ckpt"), "noformat.ckpt", e_noformat);
     expect_error("noformat.ckpt", "not a tfswa checkpoint");
     rewrite(path("a.ckpt"), "shape.ckpt", e_shape);
-    expect_error("shape.ckpt", "tensor 'enc.0.blocks.0.fsa.attn.qkv.weight' has shape (3, 4); the configuration needs (12, 4)");
+    expect_error("shape.ckpt",
+                 "tensor 'enc.0.blocks.0.fsa.attn.qkv.weight' has shape (3, 4); the configuration needs (12, 4)");
     rewrite(path("a.ckpt"), "missing.ckpt", e_missing);
     expect_error("missing.ckpt", "tensor 'head.out.bias' (16) is missing");
     rewrite(path("a.ckpt"), "unknown.ckpt", e_unknown);

@@ -199,8 +199,7 @@ static void test_record(void)
     CHECK(m && m->dtype == TS_C64 && m->rank == 3 && m->shape[0] == 2 && m->shape[1] == 33 && m->shape[2] == 63,
           "mixture spectrogram shape");
     CHECK(ts_attr_get(&rec, "length") && strcmp(ts_attr_get(&rec, "length"), "1000") == 0, "length set");
-    CHECK(ts_attr_get(&rec, "length/short") && strcmp(ts_attr_get(&rec, "length/short"), "37") == 0,
-          "length/short");
+    CHECK(ts_attr_get(&rec, "length/short") && strcmp(ts_attr_get(&rec, "length/short"), "37") == 0, "length/short");
     CHECK(!ts_attr_get(&rec, "length/vocals"), "no length/vocals");
     CHECK(strcmp(ts_attr_get(&rec, "window"), "hann") == 0 && strcmp(ts_attr_get(&rec, "n_fft"), "64") == 0,
           "attributes");
@@ -232,8 +231,7 @@ static void test_record(void)
           "spectrogram attributes removed");
     for (int i = 0; i < orig.n_tensors; i++) {
         const ts_tensor *a = &orig.tensors[i], *b = ts_tensor_get(&rec, a->name);
-        CHECK(b && b->dtype == a->dtype && b->rank == a->rank && b->nbytes == a->nbytes, "tensor %s back",
-              a->name);
+        CHECK(b && b->dtype == a->dtype && b->rank == a->rank && b->nbytes == a->nbytes, "tensor %s back", a->name);
         if (!b || b->nbytes != a->nbytes)
             continue;
         double err_max = 0;
@@ -250,8 +248,8 @@ static void test_record(void)
     ts_record_init(&bad);
     int64_t sh[3] = {2, 33, 10};
     ts_tensor_add(&bad, "mixture", TS_C64, 3, sh);
-    CHECK(stft_record_inverse(e, &bad, NULL, 0, err, sizeof err) == -1 && strstr(err, "no n_fft"),
-          "no attributes: %s", err);
+    CHECK(stft_record_inverse(e, &bad, NULL, 0, err, sizeof err) == -1 && strstr(err, "no n_fft"), "no attributes: %s",
+          err);
     ts_attr_set(&bad, "n_fft", "64");
     ts_attr_set(&bad, "hop", "64");
     CHECK(stft_record_inverse(e, &bad, NULL, 0, err, sizeof err) == -1 && strstr(err, "cannot be inverted") &&
@@ -269,7 +267,8 @@ static void test_record(void)
     CHECK(stft_record_inverse(e, &bad, NULL, 0, err, sizeof err) == -1 && strstr(err, "bins"), "bins: %s", err);
     ts_attr_set(&bad, "n_fft", "64");
     ts_attr_remove(&bad, "length");
-    CHECK(stft_record_inverse(e, &bad, NULL, 0, err, sizeof err) == 1 && ts_tensor_get(&bad, "mixture")->shape[1] == 144,
+    CHECK(stft_record_inverse(e, &bad, NULL, 0, err, sizeof err) == 1 &&
+              ts_tensor_get(&bad, "mixture")->shape[1] == 144,
           "no length: hop * (frames - 1)");
     ts_record_free(&bad);
 

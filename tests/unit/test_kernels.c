@@ -33,7 +33,8 @@ static float *rnd(size_t n, uint64_t seed)
     float *x = malloc(n * sizeof *x);
     tf_rng r;
     tf_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) x[i] = (float)(2 * tf_rng_uniform(&r) - 1);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(2 * tf_rng_uniform(&r) - 1);
     return x;
 }
 
@@ -41,17 +42,20 @@ static float *rnd(size_t n, uint64_t seed)
 static void same(const float *got, const float *ref, size_t n, const char *level, const char *what)
 {
     double ss = 0, worst = 0;
-    for (size_t i = 0; i < n; i++) ss += (double)ref[i] * ref[i];
+    for (size_t i = 0; i < n; i++)
+        ss += (double)ref[i] * ref[i];
     double scale = n ? sqrt(ss / n) : 0;
     size_t at = 0;
     int nan = 0;
     for (size_t i = 0; i < n; i++) {
-        if (isnan(got[i]) != isnan(ref[i])) nan = 1;
+        if (isnan(got[i]) != isnan(ref[i]))
+            nan = 1;
         double d = fabs((double)got[i] - ref[i]);
-        if (d > worst) worst = d, at = i;
+        if (d > worst)
+            worst = d, at = i;
     }
-    CHECK(!nan && worst <= TOL * scale + 1e-30, "%s: %s: element %zu differs by %.3g (rms %.3g)", level, what, at, worst,
-          scale);
+    CHECK(!nan && worst <= TOL * scale + 1e-30, "%s: %s: element %zu differs by %.3g (rms %.3g)", level, what, at,
+          worst, scale);
 }
 
 /* The outputs of one level, in one array per quantity. */
@@ -77,7 +81,8 @@ static void run_linear(outputs *o)
     static const int shape[2][2] = {{24, 40}, {300, 260}};
     for (int s = 0; s < 2; s++) {
         int n = 37, in = shape[s][0], out = shape[s][1];
-        float *x = rnd((size_t)n * in, 1), *w = rnd((size_t)out * in, 2), *b = rnd(out, 3), *dy = rnd((size_t)n * out, 4);
+        float *x = rnd((size_t)n * in, 1), *w = rnd((size_t)out * in, 2), *b = rnd(out, 3),
+              *dy = rnd((size_t)n * out, 4);
         float *y = calloc((size_t)n * out, 4), *pre = calloc((size_t)n * out, 4);
         float *dx = calloc((size_t)n * in, 4), *dw = calloc((size_t)out * in, 4), *db = calloc(out, 4);
         linear_forward(y, x, w, b, n, in, out);
@@ -100,7 +105,8 @@ static void run_pointwise(outputs *o)
     float *x = rnd((size_t)n * C, 5), *g = rnd(C, 6), *b = rnd(C, 7), *dy = rnd((size_t)n * C, 8);
     float *y = calloc((size_t)n * C, 4), *dx = calloc((size_t)n * C, 4), *dg = calloc(C, 4), *db = calloc(C, 4);
     float *mean = malloc(n * 4), *rstd = malloc(n * 4);
-    for (int i = 0; i < n * C; i++) x[i] *= 4; /* GELU's both tails */
+    for (int i = 0; i < n * C; i++)
+        x[i] *= 4; /* GELU's both tails */
     gelu_forward(y, x, (int64_t)n * C);
     keep(o, "gelu_forward", y, (size_t)n * C);
     gelu_backward(dx, dy, x, (int64_t)n * C);
@@ -122,7 +128,8 @@ static void run_attention(outputs *o)
     float *out = calloc(sz, 4), *lse = calloc((size_t)n * H * L, 4), *dq = calloc(sz, 4), *dk = calloc(sz, 4),
           *dv = calloc(sz, 4), *dbias = calloc((size_t)H * L * L, 4);
     int *grp = malloc((size_t)n * L * sizeof *grp);
-    for (int i = 0; i < n * L; i++) grp[i] = (i % L) / 10; /* four groups per sequence */
+    for (int i = 0; i < n * L; i++)
+        grp[i] = (i % L) / 10; /* four groups per sequence */
     attn_problem p = {.n = n, .heads = H, .L = L, .D = D, .scale = 0.35f, .bias = bias, .group = grp};
     attn_forward(out, lse, q, k, v, &p);
     keep(o, "attn_forward", out, sz);
@@ -168,7 +175,8 @@ static void run_all(outputs *o)
 
 static void free_outputs(outputs *o)
 {
-    for (int i = 0; i < o->k; i++) free(o->q[i]);
+    for (int i = 0; i < o->k; i++)
+        free(o->q[i]);
 }
 
 int main(void)
@@ -201,7 +209,8 @@ int main(void)
         CHECK(nn_kernels_select(LEVELS[l]) == 0, "%s refused", LEVELS[l]);
         CHECK(!strcmp(nn_kernels(), LEVELS[l]), "selected %s, running %s", LEVELS[l], nn_kernels());
         run_all(&got);
-        for (int i = 0; i < ref.k; i++) same(got.q[i], ref.q[i], ref.n[i], LEVELS[l], ref.name[i]);
+        for (int i = 0; i < ref.k; i++)
+            same(got.q[i], ref.q[i], ref.n[i], LEVELS[l], ref.name[i]);
         printf("%s: %d outputs compared with portable\n", LEVELS[l], ref.k);
         free_outputs(&got);
     }

@@ -55,8 +55,8 @@ static void cmp(const char *what, const float *got, const double *ref, int64_t n
             worst = i;
         }
     }
-    CHECK(maxerr <= tol * (1.0 + maxref), "%s: max error %.3g at %lld (got %.9g, want %.9g, max |ref| %.3g)",
-          what, maxerr, (long long)worst, n ? got[worst] : 0.0, n ? ref[worst] : 0.0, maxref);
+    CHECK(maxerr <= tol * (1.0 + maxref), "%s: max error %.3g at %lld (got %.9g, want %.9g, max |ref| %.3g)", what,
+          maxerr, (long long)worst, n ? got[worst] : 0.0, n ? ref[worst] : 0.0, maxref);
 }
 
 /* got - prior compared with ref (gradients accumulate onto prior). */
@@ -76,11 +76,11 @@ enum { K_LINEAR, K_LN, K_GELU, K_CONV, K_CONVT, K_BN_TRAIN, K_BN_EVAL };
 typedef struct {
     int kind;
     int64_t n;
-    int in, out, c;   /* linear: in/out; layernorm: c */
-    conv2d_dims d;    /* conv, convt; batchnorm uses d.B, d.Cin (C), d.H * d.W */
-    double *p[4];     /* inputs: x, w|g, b (b may be NULL) */
+    int in, out, c; /* linear: in/out; layernorm: c */
+    conv2d_dims d;  /* conv, convt; batchnorm uses d.B, d.Cin (C), d.H * d.W */
+    double *p[4];   /* inputs: x, w|g, b (b may be NULL) */
     int64_t np[4];
-    double *rm, *rv;  /* batchnorm eval */
+    double *rm, *rv; /* batchnorm eval */
     double eps;
 } refcase;
 
@@ -540,11 +540,11 @@ static void test_conv(int transposed, conv2d_dims d, int bias, const char *label
     int Ho = transposed ? convt2d_out_h(&d) : conv2d_out_h(&d);
     int Wo = transposed ? convt2d_out_w(&d) : conv2d_out_w(&d);
     if (transposed) {
-        CHECK(Ho == (d.H - 1) * d.sh - 2 * d.ph + d.kh && Wo == (d.W - 1) * d.sw - 2 * d.pw + d.kw,
-              "%s: output size", label);
+        CHECK(Ho == (d.H - 1) * d.sh - 2 * d.ph + d.kh && Wo == (d.W - 1) * d.sw - 2 * d.pw + d.kw, "%s: output size",
+              label);
     } else {
-        CHECK(Ho == (d.H + 2 * d.ph - d.kh) / d.sh + 1 && Wo == (d.W + 2 * d.pw - d.kw) / d.sw + 1,
-              "%s: output size", label);
+        CHECK(Ho == (d.H + 2 * d.ph - d.kh) / d.sh + 1 && Wo == (d.W + 2 * d.pw - d.kw) / d.sw + 1, "%s: output size",
+              label);
     }
     int64_t nx = (int64_t)d.B * d.Cin * d.H * d.W, ny = (int64_t)d.B * d.Cout * Ho * Wo;
     int64_t nw = (int64_t)d.Cout * d.Cin * d.kh * d.kw;
@@ -606,10 +606,10 @@ static conv2d_dims dims(int B, int Cin, int H, int W, int Cout, int kh, int kw, 
 static void conv_suite(const char *tag)
 {
     char l[128];
-#define RUN(T, D, BIAS, NAME)                                       \
-    do {                                                            \
-        snprintf(l, sizeof l, "%s %s %s", (T) ? "convt" : "conv", NAME, tag); \
-        test_conv(T, D, BIAS, l);                                   \
+#define RUN(T, D, BIAS, NAME)                                                                                          \
+    do {                                                                                                               \
+        snprintf(l, sizeof l, "%s %s %s", (T) ? "convt" : "conv", NAME, tag);                                          \
+        test_conv(T, D, BIAS, l);                                                                                      \
     } while (0)
     RUN(0, dims(2, 3, 6, 7, 2, 3, 2, 1, 1, 1, 0), 1, "3x2 pad 1,0");
     RUN(0, dims(1, 2, 7, 9, 3, 3, 4, 2, 3, 2, 1), 0, "3x4 stride 2,3 pad 2,1");
@@ -779,12 +779,11 @@ static void test_threads(void)
         free(m), free(rs), free(bm), free(brs);
     }
     omp_set_num_threads(2);
-    const char *names[8] = {"layernorm y", "layernorm dx", "layernorm dg", "layernorm db", "linear db",
-                            "batchnorm y", "batchnorm dx", "batchnorm dg"};
+    const char *names[8] = {"layernorm y", "layernorm dx", "layernorm dg", "layernorm db",
+                            "linear db",   "batchnorm y",  "batchnorm dx", "batchnorm dg"};
     int64_t sizes[8] = {n * c, n * c, c, c, c, (int64_t)B * C * HW, (int64_t)B * C * HW, C};
     for (int i = 0; i < 8; i++) {
-        CHECK(memcmp(res[0][i], res[1][i], (size_t)sizes[i] * 4) == 0, "%s depends on the thread count",
-              names[i]);
+        CHECK(memcmp(res[0][i], res[1][i], (size_t)sizes[i] * 4) == 0, "%s depends on the thread count", names[i]);
         free(res[0][i]), free(res[1][i]);
     }
     free(x), free(g), free(bb), free(dy), free(bx), free(bdy);

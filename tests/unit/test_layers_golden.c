@@ -75,8 +75,8 @@ static void cmpf(const char *what, const float *got, const float *want, int n, d
             worst = i;
         }
     }
-    CHECK(maxe <= tol * (1.0 + maxw), "%s: max error %.3g at %d (got %.9g, torch %.9g)", what, maxe, worst,
-          got[worst], want[worst]);
+    CHECK(maxe <= tol * (1.0 + maxw), "%s: max error %.3g at %d (got %.9g, torch %.9g)", what, maxe, worst, got[worst],
+          want[worst]);
 }
 
 static float *zeros(int n) { return calloc((size_t)(n ? n : 1), sizeof(float)); }

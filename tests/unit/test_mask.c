@@ -24,7 +24,8 @@ static void naive(double *est, const float *m, const tfswa_config *c, int s, con
             for (int t = 0; t < T; t++) {
                 const float *x = X + 2 * (((size_t)ch * F + f) * Ttot + t0 + t);
                 double complex xv = x[0] + I * (double)x[1], M = 0;
-#define MASK(k) (m[((size_t)(4 * (k) + 2 * ch) * F + f) * T + t] + I * (double)m[((size_t)(4 * (k) + 2 * ch + 1) * F + f) * T + t])
+#define MASK(k)                                                                                                        \
+    (m[((size_t)(4 * (k) + 2 * ch) * F + f) * T + t] + I * (double)m[((size_t)(4 * (k) + 2 * ch + 1) * F + f) * T + t])
                 if (c->residual && s == S - 1) {
                     M = 1;
                     for (int k = 0; k < S - 1; k++)
@@ -51,9 +52,12 @@ static void test_kind(int residual, int S)
     float *m = malloc(sizeof(float) * nm), *X = malloc(sizeof(float) * nx), *e = malloc(sizeof(float) * ne);
     float *de = malloc(sizeof(float) * ne), *jt = malloc(sizeof(float) * nm);
     double *ref = malloc(sizeof(double) * ne);
-    for (size_t i = 0; i < nm; i++) m[i] = (float)tf_rng_normal(&rng);
-    for (size_t i = 0; i < nx; i++) X[i] = (float)tf_rng_normal(&rng);
-    for (size_t i = 0; i < ne; i++) de[i] = (float)tf_rng_normal(&rng);
+    for (size_t i = 0; i < nm; i++)
+        m[i] = (float)tf_rng_normal(&rng);
+    for (size_t i = 0; i < nx; i++)
+        X[i] = (float)tf_rng_normal(&rng);
+    for (size_t i = 0; i < ne; i++)
+        de[i] = (float)tf_rng_normal(&rng);
     double *sum = calloc(ne, sizeof(double));
     for (int s = 0; s < S; s++) {
         tfswa_estimate(e, m, &c, s, X, F, Ttot, t0, T);
@@ -77,16 +81,18 @@ static void test_kind(int residual, int S)
             lhs += (double)de[i] * (e[i] - e0[i]);
             mag += fabs((double)de[i] * e[i]);
         }
-        for (size_t i = 0; i < nm; i++) rhs += (double)jt[i] * m[i];
-        CHECK(fabs(lhs - rhs) <= 1e-5 * mag, "%s S=%d stem %d: adjoint %.9g vs %.9g", residual ? "residual" : "unbounded",
-              S, s, lhs, rhs);
+        for (size_t i = 0; i < nm; i++)
+            rhs += (double)jt[i] * m[i];
+        CHECK(fabs(lhs - rhs) <= 1e-5 * mag, "%s S=%d stem %d: adjoint %.9g vs %.9g",
+              residual ? "residual" : "unbounded", S, s, lhs, rhs);
         /* which stems' masks receive gradient */
         for (int k = 0; k < S; k++) {
             double g = 0;
-            for (size_t i = (size_t)4 * k * F * T; i < (size_t)4 * (k + 1) * F * T; i++) g += fabs(jt[i]);
+            for (size_t i = (size_t)4 * k * F * T; i < (size_t)4 * (k + 1) * F * T; i++)
+                g += fabs(jt[i]);
             int want = residual && s == S - 1 ? k < S - 1 : k == s;
-            CHECK((g > 0) == want, "%s S=%d stem %d: gradient on stem %d's masks %g", residual ? "residual" : "unbounded",
-                  S, s, k, g);
+            CHECK((g > 0) == want, "%s S=%d stem %d: gradient on stem %d's masks %g",
+                  residual ? "residual" : "unbounded", S, s, k, g);
         }
         free(e0);
         free(z);
@@ -102,7 +108,13 @@ static void test_kind(int residual, int S)
                     }
         CHECK(worst < 1e-4, "residual S=%d: estimates sum to the mixture within %g", S, worst);
     }
-    free(m); free(X); free(e); free(de); free(jt); free(ref); free(sum);
+    free(m);
+    free(X);
+    free(e);
+    free(de);
+    free(jt);
+    free(ref);
+    free(sum);
 }
 
 /* Whole-model separation in chunks: residual vs unbounded with the same weights. */
@@ -124,8 +136,10 @@ static void test_separate(void)
     tf_rng_seed(&rng, 5);
     size_t n = (size_t)4 * F * T;
     float *X = malloc(sizeof(float) * n), *eu[2], *er[2];
-    for (size_t i = 0; i < n; i++) X[i] = (float)tf_rng_normal(&rng);
-    for (int s = 0; s < 2; s++) eu[s] = malloc(sizeof(float) * n), er[s] = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++)
+        X[i] = (float)tf_rng_normal(&rng);
+    for (int s = 0; s < 2; s++)
+        eu[s] = malloc(sizeof(float) * n), er[s] = malloc(sizeof(float) * n);
     tfswa_runner *ru = tfswa_runner_new(&mu, L, 1), *rr = tfswa_runner_new(&mr, L, 1);
     tfswa_separate(ru, X, T, eu, L, O, NULL, NULL);
     tfswa_separate(rr, X, T, er, L, O, NULL, NULL);
@@ -140,7 +154,8 @@ static void test_separate(void)
     CHECK(dmix > 1e-3, "unbounded model: estimates do not sum to the mixture (%g), so the check above can fail", dmix);
     tfswa_runner_free(ru);
     tfswa_runner_free(rr);
-    for (int s = 0; s < 2; s++) free(eu[s]), free(er[s]);
+    for (int s = 0; s < 2; s++)
+        free(eu[s]), free(er[s]);
     free(X);
     tfswa_model_free(&mu);
     tfswa_model_free(&mr);

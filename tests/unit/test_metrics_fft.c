@@ -19,10 +19,12 @@ int main(void)
         CHECK(fft64_init(&p, n) == 0, "init %d", n);
         double *x = malloc(sizeof(double) * (size_t)n), *X = malloc(sizeof(double) * (size_t)(n + 2));
         double *y = malloc(sizeof(double) * (size_t)n), *w = malloc(sizeof(double) * (size_t)(n + 2));
-        for (int i = 0; i < n; i++) x[i] = tf_rng_normal(&r);
+        for (int i = 0; i < n; i++)
+            x[i] = tf_rng_normal(&r);
         fft64_forward(&p, x, X);
         double maxerr = 0, norm = 0;
-        for (int i = 0; i < n; i++) norm += x[i] * x[i];
+        for (int i = 0; i < n; i++)
+            norm += x[i] * x[i];
         norm = sqrt(norm);
         for (int k = 0; k <= n / 2; k++) {
             long double re = 0, im = 0;
@@ -32,7 +34,8 @@ int main(void)
                 im += x[i] * sinl(a);
             }
             double e = hypot((double)(X[2 * k] - re), (double)(X[2 * k + 1] - im));
-            if (e > maxerr) maxerr = e;
+            if (e > maxerr)
+                maxerr = e;
         }
         CHECK(maxerr <= 1e-15 * norm * (log2(n) + 1) * 4, "n=%d forward vs DFT: %.3g (norm %.3g)", n, maxerr, norm);
         /* inverse ignores the imaginary parts of bins 0 and n/2 */
@@ -40,7 +43,8 @@ int main(void)
         X[n + 1] = -45;
         fft64_inverse(&p, X, y, w);
         double rt = 0;
-        for (int i = 0; i < n; i++) rt = fmax(rt, fabs(y[i] - x[i]));
+        for (int i = 0; i < n; i++)
+            rt = fmax(rt, fabs(y[i] - x[i]));
         CHECK(rt <= 1e-15 * norm * (log2(n) + 1) * 4, "n=%d round trip: %.3g", n, rt);
         free(x);
         free(X);

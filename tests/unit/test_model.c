@@ -87,11 +87,15 @@ static void test_layout(void)
     CHECK(pos == L.n_total, "total");
     for (int i = 0; i < L.n; i++)
         CHECK(tfswa_layout_find(&L, L.t[i].name) == i, "name %s not unique", L.t[i].name);
-    static const char *const names[] = {"stem.conv.weight", "enc.0.blocks.1.fsa.attn.qkv.weight",
+    static const char *const names[] = {"stem.conv.weight",
+                                        "enc.0.blocks.1.fsa.attn.qkv.weight",
                                         "enc.2.blocks.5.swmsa.attn.relative_position_bias_table",
-                                        "enc.2.down.bn.running_var", "mid.blocks.1.tsa.mlp.fc2.bias",
-                                        "dec.2.up.conv.weight", "dec.0.blocks.1.wmsa.norm2.weight",
-                                        "head.out.weight", "norm.std"};
+                                        "enc.2.down.bn.running_var",
+                                        "mid.blocks.1.tsa.mlp.fc2.bias",
+                                        "dec.2.up.conv.weight",
+                                        "dec.0.blocks.1.wmsa.norm2.weight",
+                                        "head.out.weight",
+                                        "norm.std"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         CHECK(tfswa_layout_find(&L, names[i]) >= 0, "no tensor %s", names[i]);
     int k = tfswa_layout_find(&L, "dec.2.up.conv.weight");
@@ -471,8 +475,11 @@ static void test_modules(void)
                                           {"enc.2.", "encoder 3"}, {"mid.", "bottom"},      {"dec.2.", "decoder 3"},
                                           {"dec.1.", "decoder 2"}, {"dec.0.", "decoder 1"}, {"head.", "head"},
                                           {"norm.", "input norm"}};
-    static const char *const BAND[][2] = {{"band.", "band embed"}, {"blocks.", "blocks"}, {"norm_out.", "final norm"},
-                                          {"mask.", "mask head"},  {"norm.", "input norm"}};
+    static const char *const BAND[][2] = {{"band.", "band embed"},
+                                          {"blocks.", "blocks"},
+                                          {"norm_out.", "final norm"},
+                                          {"mask.", "mask head"},
+                                          {"norm.", "input norm"}};
     static const char *const PRESETS[3] = {"seed", "tiny", "band"};
     for (int pi = 0; pi < 3; pi++) {
         tfswa_config c;

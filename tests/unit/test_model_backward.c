@@ -168,8 +168,8 @@ static void check_model(const tfswa_config *cfg, int frames)
             size_t idx = t->offset + (size_t)tf_rng_below(&rng, t->numel);
             double fd = fd_param(idx, 1e-2);
             double tol = 2e-3 * scale + 2e-2 * fabs(fd);
-            CHECK(fabs(fd - g[idx]) <= tol, "%s[%zu]: analytic %.8g, finite differences %.8g", t->name,
-                  idx - t->offset, g[idx], fd);
+            CHECK(fabs(fd - g[idx]) <= tol, "%s[%zu]: analytic %.8g, finite differences %.8g", t->name, idx - t->offset,
+                  g[idx], fd);
             worst = fmax(worst, fabs(fd - g[idx]) / scale);
             n_checked++;
         }
@@ -194,8 +194,7 @@ static void check_model(const tfswa_config *cfg, int frames)
         CHECK(memcmp(buf0, M.data + np, sizeof(float) * (nt - np)) != 0, "update=1 left the running statistics");
     else
         CHECK(memcmp(buf0, M.data + np, sizeof(float) * (nt - np)) == 0, "band: update=1 changed buffers");
-    CHECK(memcmp(buf0 + (nt - np) - 8 * F, M.data + nt - 8 * F, sizeof(float) * 8 * F) == 0,
-          "update=1 changed norm.*");
+    CHECK(memcmp(buf0 + (nt - np) - 8 * F, M.data + nt - 8 * F, sizeof(float) * 8 * F) == 0, "update=1 changed norm.*");
 
     /* 5. est = M * X (tfswa_estimate) and its adjoint: <dest, J dm> = <J^T dest, dm>
      * in double, for random dm and dest (the map is linear in the masks) */

@@ -76,8 +76,7 @@ static void test_stems(void)
           "other = drums + bass + other when only vocals is named");
     CHECK(musdb_stems_parse(&st, "other,drums", err, sizeof err) == 0 && st.mask[0] == (1 | 4 | 8),
           "other = vocals + bass + other when drums is named");
-    CHECK(musdb_stems_parse(&st, "accompaniment,vocals", err, sizeof err) == 0 && st.mask[0] == 14 &&
-              st.mask[1] == 1,
+    CHECK(musdb_stems_parse(&st, "accompaniment,vocals", err, sizeof err) == 0 && st.mask[0] == 14 && st.mask[1] == 1,
           "accompaniment = all but vocals");
     CHECK(musdb_stems_parse(&st, "vocals,guitar", err, sizeof err) < 0 && strstr(err, "guitar"), "unknown: %s", err);
     CHECK(musdb_stems_parse(&st, "bass,bass", err, sizeof err) < 0 && strstr(err, "twice"), "twice: %s", err);

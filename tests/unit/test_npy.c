@@ -38,8 +38,7 @@ static void test_npy_parse(void)
     CHECK(parse("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", &h, err) == 0 && h.fortran &&
               h.rank == 2 && h.nbytes == 24,
           "Fortran order of a matrix: %s", err);
-    CHECK(parse("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", &h, err) == 0 && !h.fortran,
-          "C order");
+    CHECK(parse("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", &h, err) == 0 && !h.fortran, "C order");
     const struct {
         const char *text, *want;
     } bad[] = {
@@ -184,7 +183,12 @@ static void test_json(void)
     for (int i = 1; i < 256; i++)
         all[i - 1] = (char)i;
     all[255] = 0;
-    const char *samples[] = {all, "plain", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb5", "\xc3", "\xed\xa0\x80", "",
+    const char *samples[] = {all,
+                             "plain",
+                             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb5",
+                             "\xc3",
+                             "\xed\xa0\x80",
+                             "",
                              "quote \" backslash \\ slash / tab \t nl \n cr \r bell \a del \x7f"};
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
         size_t len;
@@ -202,7 +206,8 @@ static void test_json(void)
         free(text);
     }
     /* reading JSON written by others */
-    const char *good = "\xef\xbb\xbf { \"a\" : \"x\\u00e9\\ud83c\\udfb5\\/\" ,\n\"b\":44100, \"c\": -1.5e-3, \"d\": true }\n";
+    const char *good =
+        "\xef\xbb\xbf { \"a\" : \"x\\u00e9\\ud83c\\udfb5\\/\" ,\n\"b\":44100, \"c\": -1.5e-3, \"d\": true }\n";
     json_pair *p;
     char err[256] = "";
     int n = json_parse_flat_object(good, strlen(good), &p, err, sizeof err);

@@ -110,9 +110,28 @@ static int run_child(const tf_opt *opts, const char *const *args, char *out, siz
 static void check_kinds(void)
 {
     reset();
-    const char *a[] = {"-f", "in", "-i", "-3", "--long", "1099511627776", "--i64=7", "-d", "0.5", "--u64",
-                       "18446744073709551615", "-s", "x.ts", "--list", "a,b", "--list", "c,d,e", "--call", "v",
-                       "--call-f", "out", NULL};
+    const char *a[] = {"-f",
+                       "in",
+                       "-i",
+                       "-3",
+                       "--long",
+                       "1099511627776",
+                       "--i64=7",
+                       "-d",
+                       "0.5",
+                       "--u64",
+                       "18446744073709551615",
+                       "-s",
+                       "x.ts",
+                       "--list",
+                       "a,b",
+                       "--list",
+                       "c,d,e",
+                       "--call",
+                       "v",
+                       "--call-f",
+                       "out",
+                       NULL};
     int first = parse(table, a);
     CHECK(flag == 1, "flag %d", flag);
     CHECK(i32 == -3, "int %d", i32);

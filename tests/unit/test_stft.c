@@ -58,8 +58,8 @@ static void ref_stft(const float *x, int64_t len, int N, int hop, double *out)
 static void test_dft(void)
 {
     static const int cases[][3] = {
-        {2, 1, 5},     {4, 2, 1},     {4, 1, 0},    {8, 2, 3},     {8, 3, 17},    {16, 4, 50},
-        {16, 8, 7},    {16, 5, 33},   {32, 8, 2},   {64, 16, 301}, {64, 7, 100},  {128, 32, 1},
+        {2, 1, 5},      {4, 2, 1},      {4, 1, 0},         {8, 2, 3},        {8, 3, 17},   {16, 4, 50},
+        {16, 8, 7},     {16, 5, 33},    {32, 8, 2},        {64, 16, 301},    {64, 7, 100}, {128, 32, 1},
         {256, 64, 999}, {512, 128, 40}, {2048, 512, 2049}, {2048, 512, 700},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -94,8 +94,7 @@ static void test_dft(void)
         } else {
             CHECK(sqrt(num) <= 1e-5 * sqrt(den), "dft %d/%d L=%lld: relative error %.3g", N, h, (long long)L,
                   sqrt(num / den));
-            CHECK(maxd <= 1e-5 * maxr, "dft %d/%d L=%lld: max error %.3g of %.3g", N, h, (long long)L, maxd,
-                  maxr);
+            CHECK(maxd <= 1e-5 * maxr, "dft %d/%d L=%lld: max error %.3g of %.3g", N, h, (long long)L, maxd, maxr);
         }
         free(x);
         free(X);
@@ -152,8 +151,8 @@ static void test_golden(void)
                 maxd = fmax(maxd, fabs((double)X[i] - G[i]));
                 maxg = fmax(maxg, fabs(G[i]));
             }
-            CHECK(sqrt(num) <= 1e-5 * sqrt(den) && maxd <= 1e-5 * maxg,
-                  "golden stft %d/%d L=%lld: rel %.3g max %.3g", N, h, L, sqrt(num / den), maxd / maxg);
+            CHECK(sqrt(num) <= 1e-5 * sqrt(den) && maxd <= 1e-5 * maxg, "golden stft %d/%d L=%lld: rel %.3g max %.3g",
+                  N, h, L, sqrt(num / den), maxd / maxg);
             n_stft++;
             free(x);
             free(G);
@@ -261,15 +260,15 @@ static void round_trip(const stft_plan *p, stft_scratch *s, int64_t L, int kind)
         if (e >= 0.25)
             mx = fmax(mx, d);
         else {
-            CHECK(4 * h > N && i >= L - L % h, "%d/%d L=%lld: envelope %.3g at sample %lld", N, h, (long long)L,
-                  e, (long long)i);
+            CHECK(4 * h > N && i >= L - L % h, "%d/%d L=%lld: envelope %.3g at sample %lld", N, h, (long long)L, e,
+                  (long long)i);
             mtail = fmax(mtail, d);
             ntail++;
         }
     }
     if (kind != 0 && L > 0) {
-        CHECK(mx <= 1e-6 * peak, "round trip %d/%d L=%lld kind %d: error %.3g, peak %.3g", N, h, (long long)L,
-              kind, mx, peak);
+        CHECK(mx <= 1e-6 * peak, "round trip %d/%d L=%lld kind %d: error %.3g, peak %.3g", N, h, (long long)L, kind, mx,
+              peak);
         worst_rt = fmax(worst_rt, mx / peak);
         worst_tail = fmax(worst_tail, mtail / peak);
     }
@@ -300,8 +299,18 @@ static void test_round_trip(void)
             double me;
             CHECK(stft_plan_invertible(p, &me) && me >= 0.375, "%d/%d: interior envelope %.3g", N, h, me);
             stft_scratch *s = stft_scratch_new(p);
-            int64_t lens[] = {0, 1, 2, 3, N / 2, N / 2 + 1, N - 1, N + 1, 3 * (int64_t)h, 3 * (int64_t)h - 1,
-                              3 * (int64_t)h - 2, 2 * (int64_t)N + 7};
+            int64_t lens[] = {0,
+                              1,
+                              2,
+                              3,
+                              N / 2,
+                              N / 2 + 1,
+                              N - 1,
+                              N + 1,
+                              3 * (int64_t)h,
+                              3 * (int64_t)h - 1,
+                              3 * (int64_t)h - 2,
+                              2 * (int64_t)N + 7};
             for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
                 if (lens[li] < 0)
                     continue;
@@ -320,9 +329,8 @@ static void test_round_trip(void)
 /* ---- adjoints ---- */
 static void test_adjoints(void)
 {
-    static const int cases[][3] = {{4, 1, 3},     {8, 2, 3},    {8, 4, 30},   {16, 4, 50},   {16, 5, 21},
-                                   {16, 8, 8},    {64, 16, 257}, {64, 32, 1},  {512, 128, 2000},
-                                   {2048, 512, 3001}};
+    static const int cases[][3] = {{4, 1, 3},  {8, 2, 3},     {8, 4, 30},  {16, 4, 50},      {16, 5, 21},
+                                   {16, 8, 8}, {64, 16, 257}, {64, 32, 1}, {512, 128, 2000}, {2048, 512, 3001}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int N = cases[c][0], h = cases[c][1];
         int64_t L = cases[c][2], T = stft_frames(L, h), F = N / 2 + 1, M = 2 * F * T;
@@ -349,8 +357,7 @@ static void test_adjoints(void)
             r += (double)x[i] * ATy[i];
             sr += fabs((double)x[i] * ATy[i]);
         }
-        CHECK(fabs(l - r) <= 1e-5 * fmax(sl, sr), "stft adjoint %d/%d L=%lld: %.9g vs %.9g", N, h, (long long)L,
-              l, r);
+        CHECK(fabs(l - r) <= 1e-5 * fmax(sl, sr), "stft adjoint %d/%d L=%lld: %.9g vs %.9g", N, h, (long long)L, l, r);
         /* accumulation: a second call adds the same again */
         stft_forward_adjoint(p, s, Y, L, ATy);
         double r2 = 0;
@@ -371,8 +378,7 @@ static void test_adjoints(void)
             r += (double)Y[i] * BTx[i];
             sr += fabs((double)Y[i] * BTx[i]);
         }
-        CHECK(fabs(l - r) <= 1e-5 * fmax(sl, sr), "istft adjoint %d/%d L=%lld: %.9g vs %.9g", N, h,
-              (long long)L, l, r);
+        CHECK(fabs(l - r) <= 1e-5 * fmax(sl, sr), "istft adjoint %d/%d L=%lld: %.9g vs %.9g", N, h, (long long)L, l, r);
         free(x);
         free(Y);
         free(Ax);

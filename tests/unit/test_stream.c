@@ -30,7 +30,8 @@ static void fill_random(ts_tensor *t, int compressible)
 /* A record with every dtype in odd shapes. */
 static void make_record(ts_record *rec, int seed)
 {
-    static const int64_t shapes[][3] = {{0, 0, 0}, {1, 0, 0}, {3, 0, 0}, {0, 5, 0}, {2, 3, 5}, {7, 1, 0}, {1, 1, 1}, {129, 0, 0}};
+    static const int64_t shapes[][3] = {{0, 0, 0}, {1, 0, 0}, {3, 0, 0}, {0, 5, 0},
+                                        {2, 3, 5}, {7, 1, 0}, {1, 1, 1}, {129, 0, 0}};
     static const int ranks[] = {0, 1, 1, 2, 3, 2, 3, 1};
     ts_record_init(rec);
     uint64_t saved = g_state;
@@ -234,7 +235,8 @@ static void test_streaming_write(void)
         const ts_tensor *t = &rec.tensors[i];
         CHECK(ts_write_tensor_info(wb, t) == 0, "info");
         for (size_t off = 0; off < t->nbytes; off += 3)
-            CHECK(ts_write_tensor_data(wb, (char *)t->data + off, t->nbytes - off < 3 ? t->nbytes - off : 3) == 0, "data");
+            CHECK(ts_write_tensor_data(wb, (char *)t->data + off, t->nbytes - off < 3 ? t->nbytes - off : 3) == 0,
+                  "data");
     }
     CHECK(ts_write_finish(wb) == 0, "finish");
     CHECK(ts_writer_records(wb) == 1, "count");
@@ -295,10 +297,7 @@ static void rec_begin(raw *r, uint32_t na, uint32_t nt)
     put_u(r, na, 4);
     put_u(r, nt, 4);
 }
-static void rec_end(raw *r)
-{
-    put_u(r, crc32(0, r->b + r->rec_start, (uInt)(r->n - r->rec_start)), 4);
-}
+static void rec_end(raw *r) { put_u(r, crc32(0, r->b + r->rec_start, (uInt)(r->n - r->rec_start)), 4); }
 static void attr(raw *r, const char *k, const char *v)
 {
     put_u(r, strlen(k), 2);

@@ -34,8 +34,7 @@ static void swin_rel_index(int *idx, int w)
 }
 
 typedef struct {
-    const double *ln1_g, *ln1_b, *qkv_w, *qkv_b, *proj_w, *proj_b, *rel, *ln2_g, *ln2_b, *fc1_w, *fc1_b, *fc2_w,
-        *fc2_b;
+    const double *ln1_g, *ln1_b, *qkv_w, *qkv_b, *proj_w, *proj_b, *rel, *ln2_g, *ln2_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
 } dparams;
 
 static dparams dbind(const double *base, const tlayer_config *c, float *fbase)
@@ -44,7 +43,7 @@ static dparams dbind(const double *base, const tlayer_config *c, float *fbase)
     tlayer_bind(&p, fbase, c);
 #define OFF(f) (p.f ? base + (p.f - fbase) : NULL)
     dparams d = {OFF(ln1_g), OFF(ln1_b), OFF(qkv_w), OFF(qkv_b), OFF(proj_w), OFF(proj_b), OFF(rel_bias),
-                 OFF(ln2_g), OFF(ln2_b), OFF(fc1_w), OFF(fc1_b), OFF(fc2_w), OFF(fc2_b)};
+                 OFF(ln2_g), OFF(ln2_b), OFF(fc1_w), OFF(fc1_b), OFF(fc2_w),  OFF(fc2_b)};
 #undef OFF
     return d;
 }
@@ -53,12 +52,15 @@ static void ref_ln(double *y, const double *x, const double *g, const double *b,
 {
     for (int n = 0; n < N; n++) {
         double m = 0, v = 0;
-        for (int c = 0; c < C; c++) m += x[n * C + c];
+        for (int c = 0; c < C; c++)
+            m += x[n * C + c];
         m /= C;
-        for (int c = 0; c < C; c++) v += (x[n * C + c] - m) * (x[n * C + c] - m);
+        for (int c = 0; c < C; c++)
+            v += (x[n * C + c] - m) * (x[n * C + c] - m);
         v /= C;
         double r = 1 / sqrt(v + 1e-5);
-        for (int c = 0; c < C; c++) y[n * C + c] = (x[n * C + c] - m) * r * g[c] + b[c];
+        for (int c = 0; c < C; c++)
+            y[n * C + c] = (x[n * C + c] - m) * r * g[c] + b[c];
     }
 }
 
@@ -67,14 +69,15 @@ static void ref_linear(double *y, const double *x, const double *w, const double
     for (int n = 0; n < N; n++)
         for (int o = 0; o < out; o++) {
             double s = b[o];
-            for (int i = 0; i < in; i++) s += x[n * in + i] * w[o * in + i];
+            for (int i = 0; i < in; i++)
+                s += x[n * in + i] * w[o * in + i];
             y[n * out + o] = s;
         }
 }
 
 /* The whole layer in double. x, y (B, F, T, C). */
-static void ref_layer(double *y, const double *x, const double *P, float *fbase, const tlayer_config *c, int B,
-                      int F, int T)
+static void ref_layer(double *y, const double *x, const double *P, float *fbase, const tlayer_config *c, int B, int F,
+                      int T)
 {
     dparams p = dbind(P, c, fbase);
     const int C = c->C, H = c->heads, D = C / H, Hd = c->hidden, N = B * F * T;
@@ -91,7 +94,8 @@ static void ref_layer(double *y, const double *x, const double *P, float *fbase,
         for (int a = 0; a < 3; a++)
             for (int b2 = 0; b2 < 3; b2++, cnt++)
                 for (int i = fs[a]; i < fs[a + 1]; i++)
-                    for (int j = ts[b2]; j < ts[b2 + 1]; j++) img[i * Tp + j] = cnt;
+                    for (int j = ts[b2]; j < ts[b2 + 1]; j++)
+                        img[i * Tp + j] = cnt;
     }
     if (w) {
         ridx = malloc(sizeof(int) * w * w * w * w);
@@ -109,36 +113,54 @@ static void ref_layer(double *y, const double *x, const double *P, float *fbase,
                     for (int f2 = 0; f2 < F; f2++)
                         for (int t2 = 0; t2 < T; t2++) {
                             double bias = 0;
-                            if (c->kind == TL_TIME && f2 != f) continue;
-                            if (c->kind == TL_FREQ && t2 != tt) continue;
+                            if (c->kind == TL_TIME && f2 != f)
+                                continue;
+                            if (c->kind == TL_FREQ && t2 != tt)
+                                continue;
                             if (w) {
                                 int ki = ((f2 - s) % Fp + Fp) % Fp, kj = ((t2 - s) % Tp + Tp) % Tp;
-                                if (ki / w != qi / w || kj / w != qj / w) continue;
-                                if (img[ki * Tp + kj] != img[qi * Tp + qj]) continue;
+                                if (ki / w != qi / w || kj / w != qj / w)
+                                    continue;
+                                if (img[ki * Tp + kj] != img[qi * Tp + qj])
+                                    continue;
                                 int li = (qi % w) * w + qj % w, lj = (ki % w) * w + kj % w;
                                 bias = p.rel[ridx[li * w * w + lj] * H + hh];
                             }
                             int k = (b * F + f2) * T + t2;
                             double d = 0;
-                            for (int e = 0; e < D; e++) d += qkv[q * 3 * C + hh * D + e] * qkv[k * 3 * C + C + hh * D + e];
+                            for (int e = 0; e < D; e++)
+                                d += qkv[q * 3 * C + hh * D + e] * qkv[k * 3 * C + C + hh * D + e];
                             sc[nk] = d * scale + bias;
                             kt[nk++] = k;
                         }
                     double mx = -INFINITY, sum = 0;
-                    for (int j = 0; j < nk; j++) mx = fmax(mx, sc[j]);
-                    for (int j = 0; j < nk; j++) sum += sc[j] = exp(sc[j] - mx);
+                    for (int j = 0; j < nk; j++)
+                        mx = fmax(mx, sc[j]);
+                    for (int j = 0; j < nk; j++)
+                        sum += sc[j] = exp(sc[j] - mx);
                     for (int j = 0; j < nk; j++)
                         for (int e = 0; e < D; e++)
                             o[q * C + hh * D + e] += sc[j] / sum * qkv[kt[j] * 3 * C + 2 * C + hh * D + e];
                 }
     ref_linear(t, o, p.proj_w, p.proj_b, N, C, C);
-    for (int i = 0; i < N * C; i++) y[i] = x[i] + t[i];
+    for (int i = 0; i < N * C; i++)
+        y[i] = x[i] + t[i];
     ref_ln(xn, y, p.ln2_g, p.ln2_b, N, C);
     ref_linear(h, xn, p.fc1_w, p.fc1_b, N, C, Hd);
-    for (int i = 0; i < N * Hd; i++) h[i] = 0.5 * h[i] * (1 + erf(h[i] / sqrt(2.0)));
+    for (int i = 0; i < N * Hd; i++)
+        h[i] = 0.5 * h[i] * (1 + erf(h[i] / sqrt(2.0)));
     ref_linear(t, h, p.fc2_w, p.fc2_b, N, Hd, C);
-    for (int i = 0; i < N * C; i++) y[i] += t[i];
-    free(xn); free(qkv); free(o); free(t); free(h); free(img); free(ridx); free(sc); free(kt);
+    for (int i = 0; i < N * C; i++)
+        y[i] += t[i];
+    free(xn);
+    free(qkv);
+    free(o);
+    free(t);
+    free(h);
+    free(img);
+    free(ridx);
+    free(sc);
+    free(kt);
 }
 
 static void init_params(float *par, const tlayer_config *c)
@@ -146,13 +168,14 @@ static void init_params(float *par, const tlayer_config *c)
     tlayer_params p;
     tlayer_bind(&p, par, c);
     size_t np = tlayer_num_params(c);
-    for (size_t i = 0; i < np; i++) par[i] = (float)(0.3 * urand());
+    for (size_t i = 0; i < np; i++)
+        par[i] = (float)(0.3 * urand());
     float *w[4] = {p.qkv_w, p.proj_w, p.fc1_w, p.fc2_w};
-    size_t wn[4] = {3 * (size_t)c->C * c->C, (size_t)c->C * c->C, (size_t)c->hidden * c->C,
-                    (size_t)c->hidden * c->C};
+    size_t wn[4] = {3 * (size_t)c->C * c->C, (size_t)c->C * c->C, (size_t)c->hidden * c->C, (size_t)c->hidden * c->C};
     double amp[4] = {1.2 / sqrt(c->C), 1.0 / sqrt(c->C), 1.0 / sqrt(c->C), 1.0 / sqrt(c->hidden)};
     for (int k = 0; k < 4; k++)
-        for (size_t i = 0; i < wn[k]; i++) w[k][i] = (float)(amp[k] * urand());
+        for (size_t i = 0; i < wn[k]; i++)
+            w[k][i] = (float)(amp[k] * urand());
     for (int i = 0; i < c->C; i++) {
         p.ln1_g[i] = (float)(1 + 0.3 * urand());
         p.ln2_g[i] = (float)(1 + 0.3 * urand());
@@ -172,7 +195,8 @@ static void check_forward(tlayer_kind kind, int C, int heads, int window, int B,
     float *par = malloc(sizeof(float) * np), *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N),
           *y2 = malloc(sizeof(float) * N);
     init_params(par, &c);
-    for (size_t i = 0; i < N; i++) x[i] = (float)urand();
+    for (size_t i = 0; i < N; i++)
+        x[i] = (float)urand();
     float *act = malloc(sizeof(float) * tlayer_act_size(&c, B, F, T)),
           *act2 = malloc(sizeof(float) * tlayer_act_size(&c, B, F, T)),
           *scr = malloc(sizeof(float) * tlayer_scratch_size(&c, B, F, T));
@@ -182,12 +206,13 @@ static void check_forward(tlayer_kind kind, int C, int heads, int window, int B,
     tlayer_forward(y2, x, &p, &c, B, F, T, NULL, scr);
     CHECK(!memcmp(y, y2, sizeof(float) * N), "%s: forward with and without act differ", kind_name[kind]);
     tlayer_forward(y2, x, &p, &c, B, F, T, act2, scr);
-    CHECK(!memcmp(y, y2, sizeof(float) * N) &&
-              !memcmp(act, act2, sizeof(float) * tlayer_act_size(&c, B, F, T)),
+    CHECK(!memcmp(y, y2, sizeof(float) * N) && !memcmp(act, act2, sizeof(float) * tlayer_act_size(&c, B, F, T)),
           "%s: forward is not deterministic", kind_name[kind]);
     double *dp = calloc(np, sizeof(double)), *dx = calloc(N, sizeof(double)), *dy = calloc(N, sizeof(double));
-    for (size_t i = 0; i < np; i++) dp[i] = par[i];
-    for (size_t i = 0; i < N; i++) dx[i] = x[i];
+    for (size_t i = 0; i < np; i++)
+        dp[i] = par[i];
+    for (size_t i = 0; i < N; i++)
+        dx[i] = x[i];
     ref_layer(dy, dx, dp, par, &c, B, F, T);
     double e = 0, m = 0;
     for (size_t i = 0; i < N; i++) {
@@ -196,7 +221,16 @@ static void check_forward(tlayer_kind kind, int C, int heads, int window, int B,
     }
     CHECK(e < 1e-5 * (1 + m), "%s C=%d heads=%d w=%d B=%d F=%d T=%d: forward max error %.3g (max |y| %.3g)",
           kind_name[kind], C, heads, window, B, F, T, e, m);
-    free(par); free(x); free(y); free(y2); free(act); free(act2); free(scr); free(dp); free(dx); free(dy);
+    free(par);
+    free(x);
+    free(y);
+    free(y2);
+    free(act);
+    free(act2);
+    free(scr);
+    free(dp);
+    free(dx);
+    free(dy);
 }
 
 /* Backward vs central finite differences of the double reference of
@@ -208,7 +242,8 @@ static void check_backward(tlayer_kind kind, int C, int heads, int window, int B
     float *par = malloc(sizeof(float) * np), *x = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * N),
           *r = malloc(sizeof(float) * N), *dxf = calloc(N, sizeof(float)), *gpar = calloc(np, sizeof(float));
     init_params(par, &c);
-    for (size_t i = 0; i < N; i++) x[i] = (float)urand(), r[i] = (float)urand();
+    for (size_t i = 0; i < N; i++)
+        x[i] = (float)urand(), r[i] = (float)urand();
     size_t na = tlayer_act_size(&c, B, F, T);
     float *act = malloc(sizeof(float) * na), *scr = malloc(sizeof(float) * tlayer_scratch_size(&c, B, F, T));
     tlayer_params p, g;
@@ -218,8 +253,10 @@ static void check_backward(tlayer_kind kind, int C, int heads, int window, int B
     tlayer_backward(dxf, &g, r, x, &p, &c, B, F, T, act, scr);
 
     double *dp = calloc(np, sizeof(double)), *dx = calloc(N, sizeof(double)), *yd = calloc(N, sizeof(double));
-    for (size_t i = 0; i < np; i++) dp[i] = par[i];
-    for (size_t i = 0; i < N; i++) dx[i] = x[i];
+    for (size_t i = 0; i < np; i++)
+        dp[i] = par[i];
+    for (size_t i = 0; i < N; i++)
+        dx[i] = x[i];
     const double h = 1e-5;
     double worst = 0;
     int bad = 0;
@@ -233,15 +270,17 @@ static void check_backward(tlayer_kind kind, int C, int heads, int window, int B
                 v[i] = keep + (sg ? -h : h);
                 ref_layer(yd, dx, dp, par, &c, B, F, T);
                 double s = 0;
-                for (size_t k = 0; k < N; k++) s += yd[k] * r[k];
+                for (size_t k = 0; k < N; k++)
+                    s += yd[k] * r[k];
                 f[sg] = s;
             }
             v[i] = keep;
             double fd = (f[0] - f[1]) / (2 * h), err = fabs(an[i] - fd) / (1e-3 + fabs(fd));
-            if (err > worst) worst = err;
+            if (err > worst)
+                worst = err;
             if (err > 2e-3 && bad++ < 5)
-                fprintf(stderr, "%s %s[%zu]: analytic %.7g fd %.7g\n", kind_name[kind], pass ? "param" : "x", i,
-                        an[i], fd);
+                fprintf(stderr, "%s %s[%zu]: analytic %.7g fd %.7g\n", kind_name[kind], pass ? "param" : "x", i, an[i],
+                        fd);
         }
     }
     CHECK(bad == 0, "%s: %d gradients differ from finite differences (worst relative %.3g)", kind_name[kind], bad,
@@ -249,7 +288,8 @@ static void check_backward(tlayer_kind kind, int C, int heads, int window, int B
     /* the rel_bias gradient is not trivially zero */
     if (g.rel_bias) {
         double s = 0;
-        for (int i = 0; i < (2 * window - 1) * (2 * window - 1) * heads; i++) s += fabs(g.rel_bias[i]);
+        for (int i = 0; i < (2 * window - 1) * (2 * window - 1) * heads; i++)
+            s += fabs(g.rel_bias[i]);
         CHECK(s > 1e-3, "%s: rel_bias gradient is zero", kind_name[kind]);
     }
 
@@ -265,8 +305,21 @@ static void check_backward(tlayer_kind kind, int C, int heads, int window, int B
     CHECK(!memcmp(y, y2, sizeof(float) * N) && !memcmp(act, act2, sizeof(float) * na) &&
               !memcmp(dxf, dx2, sizeof(float) * N) && !memcmp(gpar, g2, sizeof(float) * np),
           "%s: 1 and 2 threads differ", kind_name[kind]);
-    free(par); free(x); free(y); free(r); free(dxf); free(gpar); free(act); free(scr); free(dp); free(dx);
-    free(yd); free(y2); free(dx2); free(g2); free(act2);
+    free(par);
+    free(x);
+    free(y);
+    free(r);
+    free(dxf);
+    free(gpar);
+    free(act);
+    free(scr);
+    free(dp);
+    free(dx);
+    free(yd);
+    free(y2);
+    free(dx2);
+    free(g2);
+    free(act2);
 }
 
 int main(void)
@@ -276,7 +329,8 @@ int main(void)
         int *idx = malloc(sizeof(int) * w * w * w * w), ok = 1;
         swin_rel_index(idx, w);
         for (int i = 0; i < w * w; i++)
-            for (int j = 0; j < w * w; j++) ok &= tlayer_rel_index(i, j, w) == idx[i * w * w + j];
+            for (int j = 0; j < w * w; j++)
+                ok &= tlayer_rel_index(i, j, w) == idx[i * w * w + j];
         CHECK(ok, "relative position index differs from Swin's for window %d", w);
         free(idx);
     }

@@ -22,39 +22,48 @@ static void gj_inverse(int C, const double complex *m, double complex *inv)
 {
     double complex a[4][8];
     for (int r = 0; r < C; r++)
-        for (int k = 0; k < 2 * C; k++) a[r][k] = k < C ? m[r * C + k] : (k - C == r);
+        for (int k = 0; k < 2 * C; k++)
+            a[r][k] = k < C ? m[r * C + k] : (k - C == r);
     for (int col = 0; col < C; col++) {
         int piv = col;
         for (int r = col + 1; r < C; r++)
-            if (cabs(a[r][col]) > cabs(a[piv][col])) piv = r;
+            if (cabs(a[r][col]) > cabs(a[piv][col]))
+                piv = r;
         for (int k = 0; k < 2 * C; k++) {
             double complex tmp = a[col][k];
             a[col][k] = a[piv][k];
             a[piv][k] = tmp;
         }
         double complex d = a[col][col];
-        for (int k = 0; k < 2 * C; k++) a[col][k] /= d;
+        for (int k = 0; k < 2 * C; k++)
+            a[col][k] /= d;
         for (int r = 0; r < C; r++) {
-            if (r == col) continue;
+            if (r == col)
+                continue;
             double complex fct = a[r][col];
-            for (int k = 0; k < 2 * C; k++) a[r][k] -= fct * a[col][k];
+            for (int k = 0; k < 2 * C; k++)
+                a[r][k] -= fct * a[col][k];
         }
     }
     for (int r = 0; r < C; r++)
-        for (int k = 0; k < C; k++) inv[r * C + k] = a[r][C + k];
+        for (int k = 0; k < C; k++)
+            inv[r * C + k] = a[r][C + k];
 }
 
 /* Reference EM on one window: y[t][f][c][j] and x[t][f][c] (T frames). */
-#define Y(t, f, c, j) y[(((size_t)(t) * F + (f)) * C + (c)) * J + (j)]
-#define X(t, f, c) x[((size_t)(t) * F + (f)) * C + (c)]
+#define Y(t, f, c, j) y[(((size_t)(t)*F + (f)) * C + (c)) * J + (j)]
+#define X(t, f, c) x[((size_t)(t)*F + (f)) * C + (c)]
 static void ref_em(double complex *y, double complex *x, int T, int F, int C, int J, int iters, double eps,
                    double scale)
 {
     double mx = 0;
-    for (size_t i = 0; i < (size_t)T * F * C; i++) mx = fmax(mx, cabs(x[i]));
+    for (size_t i = 0; i < (size_t)T * F * C; i++)
+        mx = fmax(mx, cabs(x[i]));
     double max_abs = fmax(1.0, mx / scale);
-    for (size_t i = 0; i < (size_t)T * F * C; i++) x[i] /= max_abs;
-    for (size_t i = 0; i < (size_t)T * F * C * J; i++) y[i] /= max_abs;
+    for (size_t i = 0; i < (size_t)T * F * C; i++)
+        x[i] /= max_abs;
+    for (size_t i = 0; i < (size_t)T * F * C * J; i++)
+        y[i] /= max_abs;
     double *v = malloc(sizeof(double) * (size_t)T * F * J);
     double complex *R = malloc(sizeof(double complex) * (size_t)F * C * C * J);
     for (int it = 0; it < iters; it++) {
@@ -63,18 +72,21 @@ static void ref_em(double complex *y, double complex *x, int T, int F, int C, in
             for (int f = 0; f < F; f++)
                 for (int j = 0; j < J; j++) {
                     double s = 0;
-                    for (int c = 0; c < C; c++) s += pow(cabs(Y(t, f, c, j)), 2);
+                    for (int c = 0; c < C; c++)
+                        s += pow(cabs(Y(t, f, c, j)), 2);
                     v[((size_t)t * F + f) * J + j] = s / C;
                 }
         /* R_j = sum_t y y^H / (eps + sum_t v) */
         for (int j = 0; j < J; j++)
             for (int f = 0; f < F; f++) {
                 double weight = eps;
-                for (int t = 0; t < T; t++) weight += v[((size_t)t * F + f) * J + j];
+                for (int t = 0; t < T; t++)
+                    weight += v[((size_t)t * F + f) * J + j];
                 for (int a = 0; a < C; a++)
                     for (int b = 0; b < C; b++) {
                         double complex acc = 0;
-                        for (int t = 0; t < T; t++) acc += Y(t, f, a, j) * conj(Y(t, f, b, j));
+                        for (int t = 0; t < T; t++)
+                            acc += Y(t, f, a, j) * conj(Y(t, f, b, j));
                         R[(((size_t)f * C + a) * C + b) * J + j] = acc / weight;
                     }
             }
@@ -105,7 +117,8 @@ static void ref_em(double complex *y, double complex *x, int T, int F, int C, in
                 }
             }
     }
-    for (size_t i = 0; i < (size_t)T * F * C * J; i++) y[i] *= max_abs;
+    for (size_t i = 0; i < (size_t)T * F * C * J; i++)
+        y[i] *= max_abs;
     free(v);
     free(R);
 }
@@ -117,7 +130,8 @@ static void random_case(int C, int F, int T, int J, int iters, int64_t block, do
 {
     size_t n = (size_t)C * F * T;
     float *mix = calloc(2 * n, sizeof(float)), *est[8];
-    for (int j = 0; j < J; j++) est[j] = calloc(2 * n, sizeof(float));
+    for (int j = 0; j < J; j++)
+        est[j] = calloc(2 * n, sizeof(float));
     for (size_t i = 0; i < n; i++) {
         int f = (int)((i / (size_t)T) % (size_t)F);
         double sr = 0, si = 0;
@@ -170,7 +184,8 @@ static void random_case(int C, int F, int T, int J, int iters, int64_t block, do
     CHECK(maxerr <= 4e-7 * maxref, "C=%d F=%d T=%d J=%d iters=%d block=%lld amp=%g: max error %.3g of max %.3g", C, F,
           T, J, iters, (long long)block, amp, maxerr, maxref);
     free(mix);
-    for (int j = 0; j < J; j++) free(est[j]);
+    for (int j = 0; j < J; j++)
+        free(est[j]);
     free(ry);
     free(rx);
     free(out);
@@ -200,10 +215,12 @@ static void properties(void)
     enum { C = 2, F = 33, T = 50, J = 3 };
     size_t n = (size_t)C * F * T;
     float *mix = malloc(2 * n * sizeof(float)), *e[2][J], *orig[J];
-    for (size_t i = 0; i < 2 * n; i++) mix[i] = (float)(3 * frand());
+    for (size_t i = 0; i < 2 * n; i++)
+        mix[i] = (float)(3 * frand());
     for (int j = 0; j < J; j++) {
         orig[j] = malloc(2 * n * sizeof(float));
-        for (size_t i = 0; i < 2 * n; i++) orig[j][i] = (float)(mix[i] * (0.2 + 0.3 * j) + 0.1 * frand());
+        for (size_t i = 0; i < 2 * n; i++)
+            orig[j][i] = (float)(mix[i] * (0.2 + 0.3 * j) + 0.1 * frand());
         for (int k = 0; k < 2; k++) {
             e[k][j] = malloc(2 * n * sizeof(float));
             memcpy(e[k][j], orig[j], 2 * n * sizeof(float));
@@ -214,7 +231,8 @@ static void properties(void)
     char err[256];
     p.iterations = 0;
     CHECK(wiener_filter(mix, e[0], J, C, F, T, &p, err, sizeof err) == 0, "%s", err);
-    for (int j = 0; j < J; j++) CHECK(!memcmp(e[0][j], orig[j], 2 * n * sizeof(float)), "0 iterations changed stem %d", j);
+    for (int j = 0; j < J; j++)
+        CHECK(!memcmp(e[0][j], orig[j], 2 * n * sizeof(float)), "0 iterations changed stem %d", j);
     p.iterations = 2;
     p.block = 16;
     tf_set_threads(1);
@@ -222,11 +240,13 @@ static void properties(void)
     tf_set_threads(2);
     CHECK(wiener_filter(mix, e[1], J, C, F, T, &p, err, sizeof err) == 0, "%s", err);
     tf_set_threads(1);
-    for (int j = 0; j < J; j++) CHECK(!memcmp(e[0][j], e[1][j], 2 * n * sizeof(float)), "threads changed stem %d", j);
+    for (int j = 0; j < J; j++)
+        CHECK(!memcmp(e[0][j], e[1][j], 2 * n * sizeof(float)), "threads changed stem %d", j);
     double maxd = 0;
     for (size_t i = 0; i < 2 * n; i++) {
         double s = 0;
-        for (int j = 0; j < J; j++) s += e[0][j][i];
+        for (int j = 0; j < J; j++)
+            s += e[0][j][i];
         maxd = fmax(maxd, fabs(s - mix[i]));
     }
     CHECK(maxd < 1e-3, "estimates do not add up to the mixture: %g", maxd);
