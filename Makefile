@@ -1,5 +1,5 @@
 # tfswa: music source separation as small Unix tools.
-# Targets: all (default), deps, check, demo, bench, install, uninstall, clean.
+# Targets: all (default), deps, check, lint, format, demo, bench, install, uninstall, clean.
 # No autotools: compiler flags come from pkg-config; override CC, OPT, ARCH, PREFIX as usual.
 
 PREFIX   ?= /usr/local
@@ -17,12 +17,13 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #   libkissfft-dev     FFT (STFT, correlations)
 #   libopenblas-openmp-dev  large GEMMs and LAPACK (model, bss_eval); the OpenMP build, so that
 #                      OpenBLAS and our own OpenMP loops share one thread pool (with the
-#                      pthread build the two pools spin against each other: 2-thread
-#                      convolutions measured up to 37x slower)
+#                      pthread build the two pools spin against each other and take
+#                      each other's cores)
 #   zlib1g-dev         optional tensor compression and CRC-32 in the stream format
 #   python3-numpy      the example numpy reader/writer is tested bit-exact against the C code
 #   python3-pandas     tests: sdr's CSV loads with pandas.read_csv as it is (tests/sh/sdr_aggregates.sh)
 #   clang              the libFuzzer target of the stream reader
+#   clang-format       the code's one style (.clang-format), checked by `make lint` and `make check`
 #   valgrind           leak checks of the stream and DSP code in `make check`
 #   fluidsynth fluid-soundfont-gm openttd-openmsx   the embedded demo data set (rendered General MIDI)
 #   musescore-general-soundfont csound-soundfont opl3-soundfont   three more GM SoundFonts for the
@@ -33,7 +34,7 @@ PYTHON   ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo py
 #                      build time: MPI=auto|yes|no below); iproute2: the test's network namespaces
 DEB_PKGS := gcc make pkg-config libsndfile1-dev libsamplerate0-dev librubberband-dev \
             libavformat-dev libavcodec-dev libswresample-dev libavutil-dev ffmpeg \
-            libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy python3-pandas clang valgrind \
+            libkissfft-dev libopenblas-openmp-dev zlib1g-dev python3-numpy python3-pandas clang clang-format valgrind \
             fluidsynth fluid-soundfont-gm openttd-openmsx gnuplot-nox time \
             musescore-general-soundfont csound-soundfont opl3-soundfont \
             libopenmpi-dev openmpi-bin iproute2
@@ -130,7 +131,7 @@ HELPERS   := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRC))
 LIBA      := $(B)/libtfswa.a
 MANPAGES  := $(wildcard man/*.[157])
 
-.PHONY: FORCE all deps check check-build check-run check-san demo data bench install uninstall clean fuzz
+.PHONY: FORCE all deps check check-build check-run check-san demo data bench install uninstall clean fuzz lint format
 .DEFAULT_GOAL := all
 # Keep the objects of pattern chains (tools, tests): no rebuild of unchanged ones.
 .SECONDARY:
@@ -245,6 +246,15 @@ check-san:
 
 fuzz:
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+# The code's one style (tests/sh/style.sh, also run by `make check`): clang-format
+# (.clang-format) and functions of at most 100 lines unless a "Long:" comment says why.
+# `make format` rewrites the C files as clang-format writes them.
+lint:
+	@TOP=$(CURDIR) TMPDIR=$$(mktemp -d) sh tests/sh/style.sh && echo "lint: ok"
+
+format:
+	@clang-format -i --style=file lib/*/*.[ch] tools/*.c tests/unit/*.[ch] tests/helpers/*.c tests/fuzz/*.c
 
 demo:
 	@$(MAKE) --no-print-directory deps
