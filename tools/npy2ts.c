@@ -44,14 +44,6 @@ typedef struct {
     int n, cap;
 } items;
 
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = tf_malloc(n, "path");
-    snprintf(s, n, "%s/%s", a, b);
-    return s;
-}
-
 static int is_digits(const char *s)
 {
     if (!*s)
@@ -74,11 +66,11 @@ static void scan(const char *dir, const char *rel, items *out, int top)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *path = join(dir, e->d_name);
+        char *path = tf_path_join(dir, e->d_name);
         struct stat st;
         if (stat(path, &st) != 0)
             tf_die("%s: %s", path, strerror(errno));
-        char *name = *rel ? join(rel, e->d_name) : tf_strdup(e->d_name);
+        char *name = *rel ? tf_path_join(rel, e->d_name) : tf_strdup(e->d_name);
         size_t nl = strlen(name);
         if (S_ISDIR(st.st_mode)) {
             scan(path, name, out, 0);
@@ -125,7 +117,7 @@ static int by_name(const void *a, const void *b) { return strcmp(((const item *)
 
 static void read_attrs(const char *dir, ts_record *rec)
 {
-    char *path = join(dir, "attrs.json");
+    char *path = tf_path_join(dir, "attrs.json");
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno != ENOENT)
@@ -322,7 +314,7 @@ int main(int argc, char **argv)
     buf = tf_malloc(CHUNK, "data buffer");
     for (int ri = 0; ri < nrec; ri++) {
         static char *dir;
-        dir = join(top, recs[ri]);
+        dir = tf_path_join(top, recs[ri]);
         struct stat st;
         if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
             tf_die("%s: not a folder", dir);

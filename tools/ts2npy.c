@@ -39,9 +39,6 @@ static char *g_tmpdir; /* the record folder being written; removed on failure */
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st;
-    (void)flag;
-    (void)ftw;
     return remove(path) != 0 && errno != ENOENT ? -1 : 0;
 }
 
@@ -54,14 +51,6 @@ static void cleanup(void)
         free(g_tmpdir);
         g_tmpdir = NULL;
     }
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *s = tf_malloc(n, "path");
-    snprintf(s, n, "%s/%s", a, b);
-    return s;
 }
 
 static int dir_is_empty(const char *path)
@@ -91,7 +80,7 @@ static void write_file_or_die(FILE *f, const char *path)
 
 static void write_attrs(const char *dir, const ts_record *rec)
 {
-    char *path = join(dir, "attrs.json");
+    char *path = tf_path_join(dir, "attrs.json");
     FILE *f = fopen(path, "wb");
     if (!f)
         tf_die("%s: %s", path, strerror(errno));
@@ -134,7 +123,7 @@ static void write_tensor(ts_reader *r, const char *out, long index, unsigned cha
     static char *rel, *path; /* static: reachable (not a leak) when an error exits */
     rel = tf_malloc(strlen(t.name) + 5, "path");
     sprintf(rel, "%s.npy", t.name);
-    path = join(g_tmpdir, rel);
+    path = tf_path_join(g_tmpdir, rel);
     char *slash = strrchr(path, '/');
     *slash = 0;
     if (tf_mkdirs(path) != 0)
@@ -164,7 +153,7 @@ static void publish_record(const char *out, long index, int force)
 {
     char leaf[64];
     snprintf(leaf, sizeof leaf, "%06ld", index);
-    char *final = join(out, leaf);
+    char *final = tf_path_join(out, leaf);
     if (rename(g_tmpdir, final) != 0) {
         if ((errno == ENOTEMPTY || errno == EEXIST) && force) {
             if (rm_rf(final) != 0 || rename(g_tmpdir, final) != 0)
@@ -213,14 +202,11 @@ int main(int argc, char **argv)
     ts_record_init(&rec);
     for (long index = 0;; index++) {
         int nt;
-        int b = ts_read_begin(r, &rec, &nt);
-        if (b < 0)
-            tf_die("%s", ts_reader_error(r));
-        if (b == 0)
+        if (ts_read_begin_or_die(r, &rec, &nt) == 0)
             break;
         char leaf[64];
         snprintf(leaf, sizeof leaf, ".%06ld.tmp.XXXXXX", index);
-        g_tmpdir = join(out, leaf);
+        g_tmpdir = tf_path_join(out, leaf);
         if (!mkdtemp(g_tmpdir)) {
             int e = errno;
             free(g_tmpdir);

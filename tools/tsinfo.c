@@ -266,10 +266,7 @@ int main(int argc, char **argv)
     long total = 0;
     for (;;) {
         int nt;
-        int b = ts_read_begin(r, &rec, &nt);
-        if (b < 0)
-            tf_die("%s", ts_reader_error(r));
-        if (b == 0)
+        if (ts_read_begin_or_die(r, &rec, &nt) == 0)
             break;
         for (int i = 0; i < nti; i++)
             free(ti[i].name);

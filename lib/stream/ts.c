@@ -860,6 +860,14 @@ int ts_read_or_die(ts_reader *r, ts_record *rec)
     return rc;
 }
 
+int ts_read_begin_or_die(ts_reader *r, ts_record *rec, int *n_tensors)
+{
+    int rc = ts_read_begin(r, rec, n_tensors);
+    if (rc < 0)
+        tf_die("%s", r->err);
+    return rc;
+}
+
 /* =========================== writer =========================== */
 
 struct ts_writer {

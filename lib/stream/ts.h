@@ -135,6 +135,7 @@ int ts_read_or_die(ts_reader *r, ts_record *rec);
  * 0), -1 on error. A tensor's unread data are skipped (and checked) by the
  * next ts_read_tensor_info or ts_read_finish. */
 int ts_read_begin(ts_reader *r, ts_record *rec, int *n_tensors);
+int ts_read_begin_or_die(ts_reader *r, ts_record *rec, int *n_tensors); /* on error: message, exit 1 */
 int ts_read_tensor_info(ts_reader *r, ts_tensor *t);
 ssize_t ts_read_tensor_data(ts_reader *r, void *buf, size_t max);
 int ts_read_finish(ts_reader *r);

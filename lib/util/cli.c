@@ -221,3 +221,11 @@ char *tf_strndup(const char *s, size_t n)
     d[len] = 0;
     return d;
 }
+
+char *tf_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *s = tf_malloc(n, "path");
+    snprintf(s, n, "%s/%s", dir, name);
+    return s;
+}

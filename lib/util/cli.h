@@ -68,6 +68,7 @@ void *tf_malloc(size_t n, const char *what);
 void *tf_calloc(size_t n, size_t size, const char *what);
 void *tf_realloc(void *p, size_t n, const char *what);
 char *tf_strdup(const char *s);
-char *tf_strndup(const char *s, size_t n); /* at most n bytes of s; dies on out of memory */
+char *tf_strndup(const char *s, size_t n);             /* at most n bytes of s; dies on out of memory */
+char *tf_path_join(const char *dir, const char *name); /* "dir/name", newly allocated */
 
 #endif
